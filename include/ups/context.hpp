@@ -1,0 +1,84 @@
+/// @file context.hpp
+/// @brief Execution context (device, stream, determinism, threads) and process-wide settings.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "ups/export.hpp"
+#include "ups/tensor.hpp"
+
+// Opaque CUDA stream type, identical to cudaStream_t, so that this header needs no CUDA headers.
+struct CUstream_st;
+
+namespace ups {
+
+/// @brief A CUDA stream handle (the same type as cudaStream_t). nullptr is the legacy default
+/// stream.
+using StreamHandle = CUstream_st*;
+
+/// @brief Sets the process-wide determinism flag. When it is on, ops run only deterministic
+/// algorithms: an op without one fails instead of running a nondeterministic one. The initial
+/// value is read from the environment variable UPS_DETERMINISTIC ("1", "true" or "on" turn it
+/// on). Thread-safe; contexts that do not override it see a change at their next op call.
+UPS_EXPORT void set_deterministic(bool on) noexcept;
+/// @brief The process-wide determinism flag.
+UPS_EXPORT bool deterministic() noexcept;
+
+/// @brief True when this build has the CUDA backend and at least one device is usable.
+UPS_EXPORT bool cuda_available() noexcept;
+/// @brief Number of usable CUDA devices (0 in a CPU-only build or without a driver).
+UPS_EXPORT int cuda_device_count() noexcept;
+
+/// @brief How this copy of the library was built.
+struct BuildInfo {
+  std::string version;           ///< "MAJOR.MINOR.PATCH".
+  bool has_cuda = false;         ///< The CUDA backend is compiled in.
+  bool has_cudnn = false;        ///< cuDNN support is compiled in.
+  std::string cuda_version;      ///< CUDA toolkit version at build time, or empty.
+  std::string cuda_archs;        ///< CMAKE_CUDA_ARCHITECTURES at build time, or empty.
+  std::string cudnn_version;     ///< cuDNN version at build time, or empty.
+  std::string build_type;        ///< CMAKE_BUILD_TYPE.
+};
+/// @brief The build configuration.
+UPS_EXPORT BuildInfo build_info();
+
+/// @brief Where and how ops run.
+///
+/// A context names a device (CPU or CUDA), a CUDA stream, a CPU thread count and an optional
+/// per-context override of the process-wide determinism flag. Ops are stream-ordered: a CUDA op
+/// enqueues its kernels on stream() and returns without synchronising the host. Contexts are
+/// cheap to copy; a copy shares nothing mutable with the original.
+class UPS_EXPORT Context {
+ public:
+  /// @brief A context on @p device. Device::kAuto picks CUDA when cuda_available(), else CPU.
+  /// Throws ups::Error (kUnsupportedDevice) for kCUDA when no usable device exists.
+  explicit Context(Device device = Device::kAuto, StreamHandle stream = nullptr);
+
+  /// @brief The resolved device: kCPU or kCUDA, never kAuto.
+  Device device() const noexcept { return device_; }
+  /// @brief The CUDA stream ops are enqueued on (ignored on the CPU).
+  StreamHandle stream() const noexcept { return stream_; }
+  /// @brief Sets the CUDA stream.
+  void set_stream(StreamHandle stream) noexcept { stream_ = stream; }
+
+  /// @brief Overrides the process-wide determinism flag for this context; std::nullopt
+  /// inherits it again.
+  void set_deterministic(std::optional<bool> on) noexcept { deterministic_ = on; }
+  /// @brief The determinism flag in force for this context.
+  bool deterministic() const noexcept;
+
+  /// @brief Threads used by the CPU backend; 0 (the default) means the hardware concurrency.
+  void set_num_threads(int threads);
+  /// @brief The thread count in force (never 0).
+  int num_threads() const noexcept;
+
+ private:
+  Device device_;
+  StreamHandle stream_;
+  std::optional<bool> deterministic_;
+  int num_threads_ = 0;
+};
+
+}  // namespace ups

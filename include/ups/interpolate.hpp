@@ -1,0 +1,81 @@
+/// @file interpolate.hpp
+/// @brief `ups::interpolate`: PyTorch's `F.interpolate` / `nn.Upsample` on strided tensors.
+///
+/// Semantics follow PyTorch 2.x exactly; docs/semantics.md writes down every index formula.
+///
+/// | mode           | input rank      | align_corners | antialias | dtypes                   |
+/// |----------------|-----------------|---------------|-----------|--------------------------|
+/// | nearest        | 3, 4, 5         | no            | no        | f32 f64 f16 bf16 u8      |
+/// | nearest-exact  | 3, 4, 5         | no            | no        | f32 f64 f16 bf16 u8      |
+/// | linear         | 3 (N, C, W)     | yes           | no        | f32 f64 f16 bf16         |
+/// | bilinear       | 4 (N, C, H, W)  | yes           | yes       | f32 f64 f16 bf16         |
+/// | bicubic        | 4 (N, C, H, W)  | yes           | yes       | f32 f64 f16 bf16         |
+/// | trilinear      | 5 (N,C,D,H,W)   | yes           | no        | f32 f64 f16 bf16         |
+/// | area           | 3, 4, 5         | no            | no        | f32 f64 f16 bf16         |
+///
+/// f16 and bf16 accumulate in f32; f64 accumulates in f64. Input and output may have any
+/// strides (contiguous and channels-last are the common cases) but must not overlap.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ups/context.hpp"
+#include "ups/export.hpp"
+#include "ups/tensor.hpp"
+
+namespace ups {
+
+/// @brief Interpolation modes, named as in PyTorch.
+enum class InterpMode : std::uint8_t {
+  kNearest,       ///< "nearest": src = min(floor(dst * scale), in - 1) (PyTorch's legacy rule).
+  kNearestExact,  ///< "nearest-exact": src = min(floor((dst + 0.5) * scale), in - 1).
+  kLinear,        ///< "linear": 1-D linear interpolation, rank-3 input.
+  kBilinear,      ///< "bilinear": rank-4 input.
+  kBicubic,       ///< "bicubic": Keys cubic (A = -0.75), taps clamped to the border; rank 4.
+  kTrilinear,     ///< "trilinear": rank-5 input.
+  kArea,          ///< "area": adaptive average pooling to the output size.
+};
+
+/// @brief PyTorch's name of @p mode ("nearest-exact", ...).
+UPS_EXPORT const char* to_string(InterpMode mode) noexcept;
+/// @brief Parses PyTorch's mode names; throws ups::Error (kInvalidArgument) otherwise.
+UPS_EXPORT InterpMode parse_interp_mode(const std::string& name);
+
+/// @brief The arguments of `F.interpolate`, minus the tensor.
+struct InterpolateOptions {
+  InterpMode mode = InterpMode::kNearest;
+  /// Output spatial size: empty, one value (broadcast to every spatial dim) or one per dim.
+  std::vector<std::int64_t> size;
+  /// Scale factor: empty, one value (broadcast) or one per spatial dim. Exactly one of `size`
+  /// and `scale_factor` must be given. Output size is floor(in * scale). Unless
+  /// `recompute_scale_factor` is set (or the mode is area), the index math uses 1 / scale, not
+  /// in / out, exactly as PyTorch does.
+  std::vector<double> scale_factor;
+  /// Only for linear, bilinear, bicubic and trilinear; unset means false.
+  std::optional<bool> align_corners;
+  /// Use in / out rather than the given scale in the index math. Not allowed with `size`.
+  bool recompute_scale_factor = false;
+  /// Pillow-style anti-aliasing when downsampling; bilinear and bicubic, rank 4 only.
+  bool antialias = false;
+};
+
+/// @brief The output shape of interpolate(@p input_shape, @p options), validating the options
+/// exactly as interpolate() does. Needs no GPU. Throws ups::Error on invalid arguments.
+UPS_EXPORT Shape interpolate_output_shape(const Shape& input_shape,
+                                          const InterpolateOptions& options);
+
+/// @brief Resamples @p src into @p dst.
+///
+/// @p dst must have the shape interpolate_output_shape(src.shape(), options), the dtype of
+/// @p src, and live on the context's device, as must @p src. A batch of 0 is a no-op; every
+/// other empty dim is an error. On CUDA the op enqueues its kernel on ctx.stream(), does not
+/// synchronise the host and does not allocate. Every mode is deterministic (each output element
+/// is computed by one thread in a fixed order), so the determinism flag never rejects it.
+///
+/// @throws ups::Error for invalid options, shapes, dtypes or devices, and for CUDA failures.
+UPS_EXPORT void interpolate(const Context& ctx, const TensorView& src, const TensorView& dst,
+                            const InterpolateOptions& options);
+
+}  // namespace ups

@@ -1,0 +1,331 @@
+// Index math and per-element bodies of ups::interpolate, shared verbatim by the CPU backend
+// (src/cpu) and the CUDA kernels (kernels/interpolate/interp.cu). docs/semantics.md derives every
+// formula; the comments here say where each one comes from in PyTorch.
+#pragma once
+
+#include <cstdint>
+
+#include "common/hd.hpp"
+
+namespace ups {
+namespace kern {
+
+// Every input is normalised to five logical dims (N, C, D, H, W); 1-D and 2-D inputs get unit
+// D (and H) dims with stride 0, so one body serves every rank.
+struct InterpGeometry {
+  std::int64_t n, c;
+  std::int64_t in[3];   // D, H, W
+  std::int64_t out[3];  // D, H, W
+  std::int64_t src_stride[5];  // N, C, D, H, W, in elements
+  std::int64_t dst_stride[5];
+  bool dst_channels_last;  // iterate outputs as N, D, H, W, C so that stores are coalesced
+};
+
+// Kernel arguments: the geometry plus the per-dim scales, computed once on the host by
+// make_interp_params so that no element recomputes them.
+template <class Acc>
+struct InterpParams {
+  InterpGeometry g;
+  Acc scale[3];           // area_pixel_compute_scale in the accumulation type
+  float nearest_scale[3];  // compute_scales_value<float>: nearest modes always use f32
+  bool align_corners;
+};
+
+// PyTorch's compute_scales_value: a given scale factor s drives the math as 1/s, else in/out.
+template <class Acc>
+UPS_HD Acc compute_scales_value(double user_scale, std::int64_t in, std::int64_t out) {
+  return user_scale > 0.0 ? static_cast<Acc>(1.0 / user_scale)
+                          : static_cast<Acc>(in) / static_cast<Acc>(out);
+}
+
+// PyTorch's area_pixel_compute_scale.
+template <class Acc>
+UPS_HD Acc area_pixel_compute_scale(std::int64_t in, std::int64_t out, bool align_corners,
+                                    double user_scale) {
+  if (align_corners) {
+    return out > 1 ? static_cast<Acc>(in - 1) / static_cast<Acc>(out - 1) : Acc(0);
+  }
+  return compute_scales_value<Acc>(user_scale, in, out);
+}
+
+// PyTorch's area_pixel_compute_source_index: half-pixel centres unless align_corners; negative
+// positions clamp to 0 except for cubic, whose taps are clamped one by one instead.
+template <class Acc>
+UPS_HD Acc area_pixel_compute_source_index(Acc scale, std::int64_t dst, bool align_corners,
+                                           bool cubic) {
+  if (align_corners) return scale * static_cast<Acc>(dst);
+  const Acc src = scale * (static_cast<Acc>(dst) + Acc(0.5)) - Acc(0.5);
+  return (!cubic && src < Acc(0)) ? Acc(0) : src;
+}
+
+// "nearest" (PyTorch's nearest_idx, CPU): the 1x and 2x special cases are part of the contract,
+// because for a scale factor such as 2.05 they give a different index from the general formula.
+UPS_HD std::int64_t nearest_index(std::int64_t dst, std::int64_t in, std::int64_t out,
+                                  float scale) {
+  if (out == in) return dst;
+  if (out == 2 * in) return dst >> 1;
+  const std::int64_t src = static_cast<std::int64_t>(floorf(static_cast<float>(dst) * scale));
+  return min_hd(src, in - 1);
+}
+
+// "nearest-exact": (dst + 0.5) * scale is formed in f64 and rounded to f32 before floorf, as in
+// PyTorch's nearest_neighbor_exact_compute_source_index.
+UPS_HD std::int64_t nearest_exact_index(std::int64_t dst, std::int64_t in, float scale) {
+  const double pos = (static_cast<double>(dst) + 0.5) * static_cast<double>(scale);
+  const std::int64_t src = static_cast<std::int64_t>(floorf(static_cast<float>(pos)));
+  return min_hd(src, in - 1);
+}
+
+template <class Acc>
+struct LinearTaps {
+  std::int64_t i0, i1;
+  Acc w0, w1;
+};
+
+// Two-tap linear weights along one dim (PyTorch's compute_source_index_and_lambda).
+template <class Acc>
+UPS_HD LinearTaps<Acc> linear_taps(Acc scale, std::int64_t dst, std::int64_t in,
+                                   std::int64_t out, bool align_corners) {
+  if (out == in) return {dst, dst, Acc(1), Acc(0)};
+  const Acc real = area_pixel_compute_source_index(scale, dst, align_corners, false);
+  const std::int64_t i0 = min_hd(static_cast<std::int64_t>(floor(real)), in - 1);
+  const Acc w1 = min_hd(max_hd(real - static_cast<Acc>(i0), Acc(0)), Acc(1));
+  return {i0, i0 + (i0 < in - 1 ? 1 : 0), Acc(1) - w1, w1};
+}
+
+// Keys cubic convolution weights with A = -0.75 (OpenCV's and PyTorch's bicubic).
+template <class Acc>
+UPS_HD Acc cubic_convolution1(Acc x, Acc a) {
+  return ((a + Acc(2)) * x - (a + Acc(3))) * x * x + Acc(1);
+}
+template <class Acc>
+UPS_HD Acc cubic_convolution2(Acc x, Acc a) {
+  return ((a * x - Acc(5) * a) * x + Acc(8) * a) * x - Acc(4) * a;
+}
+
+template <class Acc>
+struct CubicTaps {
+  std::int64_t i[4];
+  Acc w[4];
+};
+
+template <class Acc>
+UPS_HD CubicTaps<Acc> cubic_taps(Acc scale, std::int64_t dst, std::int64_t in,
+                                 bool align_corners) {
+  const Acc real = area_pixel_compute_source_index(scale, dst, align_corners, true);
+  const std::int64_t i = static_cast<std::int64_t>(floor(real));
+  const Acc t = real - static_cast<Acc>(i);
+  const Acc a = Acc(-0.75);
+  CubicTaps<Acc> taps;
+  taps.w[0] = cubic_convolution2(t + Acc(1), a);
+  taps.w[1] = cubic_convolution1(t, a);
+  taps.w[2] = cubic_convolution1(Acc(1) - t, a);
+  taps.w[3] = cubic_convolution2(Acc(2) - t, a);
+  for (int k = 0; k < 4; ++k) taps.i[k] = max_hd(min_hd(i - 1 + k, in - 1), std::int64_t(0));
+  return taps;
+}
+
+// Adaptive average pooling windows ("area"), integer-exact as in ATen's AdaptivePooling.h.
+UPS_HD std::int64_t adaptive_start(std::int64_t dst, std::int64_t out, std::int64_t in) {
+  return (dst / out) * in + ((dst % out) * in) / out;
+}
+UPS_HD std::int64_t adaptive_end(std::int64_t dst, std::int64_t out, std::int64_t in) {
+  return 1 + ((dst + 1) * in - 1) / out;
+}
+
+// Pillow-style anti-aliasing filters (PyTorch's upsample_antialias): a triangle of support 1 for
+// bilinear and Keys cubic with a = -0.5 (Pillow's choice, not -0.75) for bicubic.
+template <class Acc>
+UPS_HD Acc aa_filter(Acc x, bool cubic) {
+  x = x < Acc(0) ? -x : x;
+  if (!cubic) return x < Acc(1) ? Acc(1) - x : Acc(0);
+  const Acc a = Acc(-0.5);
+  if (x < Acc(1)) return cubic_convolution1(x, a);
+  if (x < Acc(2)) return cubic_convolution2(x, a);
+  return Acc(0);
+}
+
+// The input window of one anti-aliased output position along one dim. Weights are evaluated on
+// demand (weight(j)) instead of being stored, so a large downscale needs no buffer of any size.
+template <class Acc>
+struct AaWindow {
+  std::int64_t xmin, xsize;
+  Acc center, invscale, inv_total;
+  bool cubic;
+  UPS_HD Acc weight(std::int64_t j) const {
+    return aa_filter((static_cast<Acc>(j + xmin) - center + Acc(0.5)) * invscale, cubic) *
+           inv_total;
+  }
+};
+
+template <class Acc>
+UPS_HD AaWindow<Acc> aa_window(Acc scale, std::int64_t dst, std::int64_t in, bool cubic) {
+  const Acc interp_size = cubic ? Acc(4) : Acc(2);
+  const Acc support = scale >= Acc(1) ? interp_size * Acc(0.5) * scale : interp_size * Acc(0.5);
+  AaWindow<Acc> w;
+  w.cubic = cubic;
+  w.center = scale * (static_cast<Acc>(dst) + Acc(0.5));
+  w.invscale = scale >= Acc(1) ? Acc(1) / scale : Acc(1);
+  w.xmin = max_hd(static_cast<std::int64_t>(w.center - support + Acc(0.5)), std::int64_t(0));
+  w.xsize = min_hd(static_cast<std::int64_t>(w.center + support + Acc(0.5)), in) - w.xmin;
+  w.inv_total = Acc(1);
+  Acc total = Acc(0);
+  for (std::int64_t j = 0; j < w.xsize; ++j) total += w.weight(j);
+  // Pillow and PyTorch leave the weights unnormalised when they sum to zero.
+  w.inv_total = total != Acc(0) ? Acc(1) / total : Acc(1);
+  return w;
+}
+
+enum class InterpKind : int {
+  kNearest,
+  kNearestExact,
+  kLinear,     // 1-D (W)
+  kBilinear,   // 2-D (H, W)
+  kTrilinear,  // 3-D (D, H, W)
+  kBicubic,    // 2-D
+  kArea,
+  kAaBilinear,
+  kAaBicubic,
+};
+
+// Host-side set-up of the kernel arguments (scales per dim).
+template <class Acc>
+inline InterpParams<Acc> make_interp_params(const InterpGeometry& g, const double user_scale[3],
+                                            bool align_corners) {
+  InterpParams<Acc> p;
+  p.g = g;
+  p.align_corners = align_corners;
+  for (int d = 0; d < 3; ++d) {
+    p.scale[d] = area_pixel_compute_scale<Acc>(g.in[d], g.out[d], align_corners, user_scale[d]);
+    p.nearest_scale[d] = compute_scales_value<float>(user_scale[d], g.in[d], g.out[d]);
+  }
+  return p;
+}
+
+// Output coordinates of the idx-th output element in iteration order (NCDHW, or NDHWC when the
+// output is channels-last, so that consecutive indices touch consecutive addresses).
+struct Coord5 {
+  std::int64_t n, c, d, h, w;
+};
+
+UPS_HD Coord5 unravel_output(const InterpGeometry& g, std::int64_t idx) {
+  Coord5 o;
+  if (g.dst_channels_last) {
+    o.c = idx % g.c;
+    idx /= g.c;
+    o.w = idx % g.out[2];
+    idx /= g.out[2];
+    o.h = idx % g.out[1];
+    idx /= g.out[1];
+    o.d = idx % g.out[0];
+    o.n = idx / g.out[0];
+  } else {
+    o.w = idx % g.out[2];
+    idx /= g.out[2];
+    o.h = idx % g.out[1];
+    idx /= g.out[1];
+    o.d = idx % g.out[0];
+    idx /= g.out[0];
+    o.c = idx % g.c;
+    o.n = idx / g.c;
+  }
+  return o;
+}
+
+// The per-element body: computes output element `idx` (in iteration order) and stores it.
+// Both backends call exactly this function.
+template <InterpKind K, class T>
+UPS_HD void interp_element(const InterpParams<acc_t<T>>& p, const T* __restrict__ src,
+                           T* __restrict__ dst, std::int64_t idx) {
+  using Acc = acc_t<T>;
+  const InterpGeometry& g = p.g;
+  const Coord5 o = unravel_output(g, idx);
+  const T* plane = src + o.n * g.src_stride[0] + o.c * g.src_stride[1];
+  const std::int64_t* ss = g.src_stride + 2;  // D, H, W strides
+  T* out = dst + o.n * g.dst_stride[0] + o.c * g.dst_stride[1] + o.d * g.dst_stride[2] +
+           o.h * g.dst_stride[3] + o.w * g.dst_stride[4];
+
+  if constexpr (K == InterpKind::kNearest || K == InterpKind::kNearestExact) {
+    std::int64_t id, ih, iw;
+    if constexpr (K == InterpKind::kNearest) {
+      id = nearest_index(o.d, g.in[0], g.out[0], p.nearest_scale[0]);
+      ih = nearest_index(o.h, g.in[1], g.out[1], p.nearest_scale[1]);
+      iw = nearest_index(o.w, g.in[2], g.out[2], p.nearest_scale[2]);
+    } else {
+      id = nearest_exact_index(o.d, g.in[0], p.nearest_scale[0]);
+      ih = nearest_exact_index(o.h, g.in[1], p.nearest_scale[1]);
+      iw = nearest_exact_index(o.w, g.in[2], p.nearest_scale[2]);
+    }
+    *out = plane[id * ss[0] + ih * ss[1] + iw * ss[2]];  // a copy: bit-exact for every dtype
+  } else if constexpr (K == InterpKind::kLinear) {
+    const auto x = linear_taps(p.scale[2], o.w, g.in[2], g.out[2], p.align_corners);
+    const Acc v = x.w0 * to_acc<Acc>(plane[x.i0 * ss[2]]) + x.w1 * to_acc<Acc>(plane[x.i1 * ss[2]]);
+    *out = from_acc<T>(v);
+  } else if constexpr (K == InterpKind::kBilinear) {
+    const auto y = linear_taps(p.scale[1], o.h, g.in[1], g.out[1], p.align_corners);
+    const auto x = linear_taps(p.scale[2], o.w, g.in[2], g.out[2], p.align_corners);
+    const T* r0 = plane + y.i0 * ss[1];
+    const T* r1 = plane + y.i1 * ss[1];
+    const Acc v0 = x.w0 * to_acc<Acc>(r0[x.i0 * ss[2]]) + x.w1 * to_acc<Acc>(r0[x.i1 * ss[2]]);
+    const Acc v1 = x.w0 * to_acc<Acc>(r1[x.i0 * ss[2]]) + x.w1 * to_acc<Acc>(r1[x.i1 * ss[2]]);
+    *out = from_acc<T>(y.w0 * v0 + y.w1 * v1);
+  } else if constexpr (K == InterpKind::kTrilinear) {
+    const auto z = linear_taps(p.scale[0], o.d, g.in[0], g.out[0], p.align_corners);
+    const auto y = linear_taps(p.scale[1], o.h, g.in[1], g.out[1], p.align_corners);
+    const auto x = linear_taps(p.scale[2], o.w, g.in[2], g.out[2], p.align_corners);
+    Acc acc = Acc(0);
+    for (int a = 0; a < 2; ++a) {
+      const T* s = plane + (a ? z.i1 : z.i0) * ss[0];
+      const T* r0 = s + y.i0 * ss[1];
+      const T* r1 = s + y.i1 * ss[1];
+      const Acc v0 = x.w0 * to_acc<Acc>(r0[x.i0 * ss[2]]) + x.w1 * to_acc<Acc>(r0[x.i1 * ss[2]]);
+      const Acc v1 = x.w0 * to_acc<Acc>(r1[x.i0 * ss[2]]) + x.w1 * to_acc<Acc>(r1[x.i1 * ss[2]]);
+      const Acc vy = y.w0 * v0 + y.w1 * v1;
+      acc += (a ? z.w1 : z.w0) * vy;
+    }
+    *out = from_acc<T>(acc);
+  } else if constexpr (K == InterpKind::kBicubic) {
+    const auto y = cubic_taps(p.scale[1], o.h, g.in[1], p.align_corners);
+    const auto x = cubic_taps(p.scale[2], o.w, g.in[2], p.align_corners);
+    Acc acc = Acc(0);
+    for (int a = 0; a < 4; ++a) {
+      const T* r = plane + y.i[a] * ss[1];
+      Acc row = Acc(0);
+      for (int b = 0; b < 4; ++b) row += x.w[b] * to_acc<Acc>(r[x.i[b] * ss[2]]);
+      acc += y.w[a] * row;
+    }
+    *out = from_acc<T>(acc);
+  } else if constexpr (K == InterpKind::kArea) {
+    const std::int64_t d0 = adaptive_start(o.d, g.out[0], g.in[0]);
+    const std::int64_t d1 = adaptive_end(o.d, g.out[0], g.in[0]);
+    const std::int64_t h0 = adaptive_start(o.h, g.out[1], g.in[1]);
+    const std::int64_t h1 = adaptive_end(o.h, g.out[1], g.in[1]);
+    const std::int64_t w0 = adaptive_start(o.w, g.out[2], g.in[2]);
+    const std::int64_t w1 = adaptive_end(o.w, g.out[2], g.in[2]);
+    Acc sum = Acc(0);
+    for (std::int64_t d = d0; d < d1; ++d) {
+      for (std::int64_t h = h0; h < h1; ++h) {
+        const T* r = plane + d * ss[0] + h * ss[1];
+        for (std::int64_t w = w0; w < w1; ++w) sum += to_acc<Acc>(r[w * ss[2]]);
+      }
+    }
+    // Divided one dim at a time, as ATen's adaptive_avg_pool kernels do.
+    *out = from_acc<T>(sum / static_cast<Acc>(d1 - d0) / static_cast<Acc>(h1 - h0) /
+                       static_cast<Acc>(w1 - w0));
+  } else {  // kAaBilinear, kAaBicubic
+    constexpr bool kCubic = K == InterpKind::kAaBicubic;
+    const auto y = aa_window(p.scale[1], o.h, g.in[1], kCubic);
+    const auto x = aa_window(p.scale[2], o.w, g.in[2], kCubic);
+    Acc acc = Acc(0);
+    for (std::int64_t a = 0; a < y.xsize; ++a) {
+      const T* r = plane + (y.xmin + a) * ss[1] + x.xmin * ss[2];
+      Acc row = Acc(0);
+      for (std::int64_t b = 0; b < x.xsize; ++b) row += x.weight(b) * to_acc<Acc>(r[b * ss[2]]);
+      acc += y.weight(a) * row;
+    }
+    *out = from_acc<T>(acc);
+  }
+}
+
+}  // namespace kern
+}  // namespace ups

@@ -1,0 +1,37 @@
+// Runtime dtype -> element type dispatch, one table for every op.
+#pragma once
+
+#include <cstdint>
+#include <utility>
+
+#include "check.hpp"
+#include "common/hd.hpp"
+#include "ups/tensor.hpp"
+
+namespace ups {
+namespace detail {
+
+template <class T>
+struct TypeTag {
+  using type = T;
+};
+
+// Calls f(TypeTag<T>{}) with T the storage type of `dtype` among the floating types (and u8 when
+// allow_u8 is set).
+template <class F>
+decltype(auto) dispatch_float_u8(DType dtype, bool allow_u8, F&& f) {
+  switch (dtype) {
+    case DType::kF32: return f(TypeTag<float>{});
+    case DType::kF64: return f(TypeTag<double>{});
+    case DType::kF16: return f(TypeTag<kern::half_t>{});
+    case DType::kBF16: return f(TypeTag<kern::bf16_t>{});
+    case DType::kU8:
+      if (allow_u8) return f(TypeTag<std::uint8_t>{});
+      break;
+    default: break;
+  }
+  fail(ErrorCode::kUnsupportedDType, concat("unsupported dtype ", to_string(dtype)));
+}
+
+}  // namespace detail
+}  // namespace ups

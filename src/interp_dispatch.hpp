@@ -1,0 +1,47 @@
+// Maps a validated InterpPlan to a compile-time (kind, element type) pair. Both backends use it,
+// so they instantiate exactly the same set of bodies: u8 only for the nearest kinds.
+#pragma once
+
+#include <cstdint>
+#include <type_traits>
+
+#include "backend.hpp"
+#include "dispatch.hpp"
+
+namespace ups {
+namespace detail {
+
+template <kern::InterpKind K>
+using KindTag = std::integral_constant<kern::InterpKind, K>;
+
+template <class F>
+void dispatch_interp(const InterpPlan& plan, F&& f) {
+  using kern::InterpKind;
+  const bool nearest = plan.kind == InterpKind::kNearest || plan.kind == InterpKind::kNearestExact;
+  dispatch_float_u8(plan.dtype, nearest, [&](auto type_tag) {
+    using T = typename decltype(type_tag)::type;
+    auto run = [&](auto kind_tag) {
+      constexpr InterpKind K = decltype(kind_tag)::value;
+      if constexpr (std::is_same_v<T, std::uint8_t> && K != InterpKind::kNearest &&
+                    K != InterpKind::kNearestExact) {
+        fail(ErrorCode::kInternal, "u8 reached a non-nearest interpolate kind");
+      } else {
+        f(kind_tag, type_tag);
+      }
+    };
+    switch (plan.kind) {
+      case InterpKind::kNearest: return run(KindTag<InterpKind::kNearest>{});
+      case InterpKind::kNearestExact: return run(KindTag<InterpKind::kNearestExact>{});
+      case InterpKind::kLinear: return run(KindTag<InterpKind::kLinear>{});
+      case InterpKind::kBilinear: return run(KindTag<InterpKind::kBilinear>{});
+      case InterpKind::kTrilinear: return run(KindTag<InterpKind::kTrilinear>{});
+      case InterpKind::kBicubic: return run(KindTag<InterpKind::kBicubic>{});
+      case InterpKind::kArea: return run(KindTag<InterpKind::kArea>{});
+      case InterpKind::kAaBilinear: return run(KindTag<InterpKind::kAaBilinear>{});
+      case InterpKind::kAaBicubic: return run(KindTag<InterpKind::kAaBicubic>{});
+    }
+  });
+}
+
+}  // namespace detail
+}  // namespace ups

@@ -1,0 +1,26 @@
+// Checks shared by every op's front end.
+#pragma once
+
+#include <cstdint>
+
+#include "ups/context.hpp"
+#include "ups/tensor.hpp"
+
+namespace ups {
+namespace detail {
+
+// Product of `shape`, or ups::Error(kOutOfMemory) naming `what` when it exceeds 2^63 - 1.
+std::int64_t checked_numel(const Shape& shape, const char* what);
+// Rank within 0..kMaxDims, non-negative sizes, a real device, and data unless the view is empty.
+void check_view(const TensorView& v, const char* name);
+// The view lives where the context runs.
+void check_device(const Context& ctx, const TensorView& v, const char* name);
+// No two elements of an output view share an address (a zero or interleaved stride).
+void check_no_self_overlap(const TensorView& v, const char* name);
+// The byte ranges spanned by `in` and `out` are disjoint (ops are not in-place).
+void check_no_overlap(const TensorView& in, const TensorView& out);
+// The channel dim (1) has the smallest stride, as in PyTorch's channels_last formats.
+bool is_channels_last(const TensorView& v);
+
+}  // namespace detail
+}  // namespace ups
