@@ -2,6 +2,7 @@
 /// @brief Execution context (device, stream, determinism, threads) and process-wide settings.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
@@ -74,11 +75,39 @@ class UPS_EXPORT Context {
   /// @brief The thread count in force (never 0).
   int num_threads() const noexcept;
 
+  /// @brief Allows TF32 tensor-core math for f32 ops that can use it (off by default, unlike
+  /// PyTorch's cuDNN default, so that f32 results keep f32 precision unless asked).
+  void set_allow_tf32(bool on) noexcept { allow_tf32_ = on; }
+  /// @brief Whether TF32 math is allowed.
+  bool allow_tf32() const noexcept { return allow_tf32_; }
+
+  /// @brief Gives ops a caller-owned device workspace of @p bytes at @p data (stream-ordered
+  /// with stream()). Ops that need scratch memory use it instead of allocating; an op whose
+  /// workspace need exceeds it fails or picks an algorithm that fits (see each op's header).
+  /// nullptr / 0 removes it.
+  void set_workspace(void* data, std::size_t bytes) noexcept {
+    workspace_ = data;
+    workspace_bytes_ = data != nullptr ? bytes : 0;
+  }
+  /// @brief The caller's workspace, or nullptr.
+  void* workspace() const noexcept { return workspace_; }
+  /// @brief Size in bytes of the caller's workspace (0 without one).
+  std::size_t workspace_bytes() const noexcept { return workspace_bytes_; }
+  /// @brief Upper bound on scratch memory an op may allocate itself (stream-ordered) when the
+  /// caller gave no workspace. Default 256 MiB; 0 forbids allocation inside ops.
+  void set_workspace_limit(std::size_t bytes) noexcept { workspace_limit_ = bytes; }
+  /// @brief The allocation limit for scratch memory.
+  std::size_t workspace_limit() const noexcept { return workspace_limit_; }
+
  private:
   Device device_;
   StreamHandle stream_;
   std::optional<bool> deterministic_;
   int num_threads_ = 0;
+  bool allow_tf32_ = false;
+  void* workspace_ = nullptr;
+  std::size_t workspace_bytes_ = 0;
+  std::size_t workspace_limit_ = std::size_t(256) << 20;
 };
 
 }  // namespace ups
