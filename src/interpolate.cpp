@@ -1,5 +1,6 @@
 // Validation and planning of ups::interpolate, following torch.nn.functional.interpolate and
 // ATen's upsample_*d_common_check (messages included), then dispatch to a backend.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <sstream>
@@ -65,14 +66,17 @@ std::string list_to_string(const V& v) {
   return os.str();
 }
 
+// ATen's upsample_{1,2,3}d_common_check message; the 1-D variant words it "... and output".
 std::string sizes_message(const Shape& in, const Shape& out, std::size_t spatial) {
   static const char* kNames3[] = {"D", "H", "W"};
   const char* const* names = kNames3 + (3 - spatial);
   std::ostringstream os;
   os << "Input and output sizes should be greater than 0, but got input (";
-  for (std::size_t i = 0; i < spatial; ++i) os << (i ? ", " : "") << names[i] << ": " << in[2 + i];
-  os << ") output (";
-  for (std::size_t i = 0; i < spatial; ++i) os << (i ? ", " : "") << names[i] << ": " << out[i];
+  for (std::size_t i = 0; i < spatial; ++i)
+    os << (i ? ", " : "") << names[i] << ": " << in[2 + i];
+  os << (spatial == 1 ? ") and output (" : ") output (");
+  for (std::size_t i = 0; i < spatial; ++i)
+    os << (i ? ", " : "") << names[i] << ": " << out[i];
   os << ")";
   return os.str();
 }
@@ -83,51 +87,33 @@ struct Resolved {
   std::vector<double> index_scale;  // per spatial dim; 0 = use in/out
 };
 
+// Checks run in F.interpolate's order (align_corners, size / scale_factor, antialias, rank and
+// mode, then ATen's size checks), so that a call with several problems reports the one PyTorch
+// reports.
 Resolved resolve(const Shape& in, const InterpolateOptions& opt) {
   const int rank = static_cast<int>(in.size());
-  UPS_CHECK(rank >= 3 && rank <= 5, ErrorCode::kShapeMismatch,
-            "Input Error: Only 3D, 4D and 5D input Tensors supported (got ", rank,
-            "D) for the modes: nearest | linear | bilinear | bicubic | trilinear | area | "
-            "nearest-exact (got ",
-            to_string(opt.mode), ")");
-  const std::size_t spatial = static_cast<std::size_t>(rank - 2);
-  const int need = required_rank(opt.mode);
-  UPS_CHECK(need == 0 || need == rank, ErrorCode::kShapeMismatch, "Got ", rank, "D input, but ",
-            to_string(opt.mode), " mode needs ", need, "D input");
   if (opt.align_corners.has_value()) {
     UPS_CHECK(is_interpolating(opt.mode), ErrorCode::kInvalidArgument,
               "align_corners option can only be set with the interpolating modes: linear | "
               "bilinear | bicubic | trilinear");
   }
-  if (opt.antialias) {
-    UPS_CHECK((opt.mode == InterpMode::kBilinear || opt.mode == InterpMode::kBicubic) && rank == 4,
-              ErrorCode::kInvalidArgument,
-              "Anti-alias option is restricted to bilinear and bicubic modes and requires a 4-D "
-              "tensor as input");
-  }
   const bool has_size = !opt.size.empty();
   const bool has_scale = !opt.scale_factor.empty();
   UPS_CHECK(!(has_size && has_scale), ErrorCode::kInvalidArgument,
             "only one of size or scale_factor should be defined");
-  UPS_CHECK(has_size || has_scale, ErrorCode::kInvalidArgument,
-            "either size or scale_factor should be defined");
-  const Shape spatial_in(in.begin() + 2, in.end());
-
-  Resolved r;
-  r.index_scale.assign(spatial, 0.0);
-  Shape out_sp(spatial);
+  // The spatial dims as F.interpolate sees them (input.shape[2:]), whatever the rank; a single
+  // size or scale is broadcast and so fits any rank.
+  const Shape spatial_in(in.begin() + std::min(rank, 2), in.end());
+  const std::size_t n_spatial = spatial_in.size();
   if (has_size) {
-    UPS_CHECK(!opt.recompute_scale_factor, ErrorCode::kInvalidArgument,
-              "recompute_scale_factor is not meaningful with an explicit size.");
-    UPS_CHECK(opt.size.size() == 1 || opt.size.size() == spatial, ErrorCode::kInvalidArgument,
+    UPS_CHECK(opt.size.size() == 1 || opt.size.size() == n_spatial, ErrorCode::kInvalidArgument,
               "Input and output must have the same number of spatial dimensions, but got input "
               "with spatial dimensions of ",
               list_to_string(spatial_in), " and output size of ", list_to_string(opt.size),
               ". Please provide input tensor in (N, C, d1, d2, ...,dK) format and output size in "
               "(o1, o2, ...,oK) format.");
-    for (std::size_t i = 0; i < spatial; ++i) out_sp[i] = opt.size.size() == 1 ? opt.size[0] : opt.size[i];
-  } else {
-    UPS_CHECK(opt.scale_factor.size() == 1 || opt.scale_factor.size() == spatial,
+  } else if (has_scale) {
+    UPS_CHECK(opt.scale_factor.size() == 1 || opt.scale_factor.size() == n_spatial,
               ErrorCode::kInvalidArgument,
               "Input and scale_factor must have the same number of spatial dimensions, but got "
               "input with spatial dimensions of ",
@@ -135,6 +121,34 @@ Resolved resolve(const Shape& in, const InterpolateOptions& opt) {
               list_to_string(opt.scale_factor),
               ". Please provide input tensor in (N, C, d1, d2, ...,dK) format and scale_factor in "
               "(s1, s2, ...,sK) format.");
+  } else {
+    fail(ErrorCode::kInvalidArgument, "either size or scale_factor should be defined");
+  }
+  UPS_CHECK(!(has_size && opt.recompute_scale_factor), ErrorCode::kInvalidArgument,
+            "recompute_scale_factor is not meaningful with an explicit size.");
+  if (opt.antialias) {
+    UPS_CHECK((opt.mode == InterpMode::kBilinear || opt.mode == InterpMode::kBicubic) && rank == 4,
+              ErrorCode::kInvalidArgument,
+              "Anti-alias option is restricted to bilinear and bicubic modes and requires a 4-D "
+              "tensor as input");
+  }
+  UPS_CHECK(rank >= 3 && rank <= 5, ErrorCode::kShapeMismatch,
+            "Input Error: Only 3D, 4D and 5D input Tensors supported (got ", rank,
+            "D) for the modes: nearest | linear | bilinear | bicubic | trilinear | area | "
+            "nearest-exact (got ",
+            to_string(opt.mode), ")");
+  const int need = required_rank(opt.mode);
+  UPS_CHECK(need == 0 || need == rank, ErrorCode::kShapeMismatch, "Got ", rank, "D input, but ",
+            to_string(opt.mode), " mode needs ", need, "D input");
+  const std::size_t spatial = static_cast<std::size_t>(rank - 2);
+
+  Resolved r;
+  r.index_scale.assign(spatial, 0.0);
+  Shape out_sp(spatial);
+  if (has_size) {
+    for (std::size_t i = 0; i < spatial; ++i)
+      out_sp[i] = opt.size.size() == 1 ? opt.size[0] : opt.size[i];
+  } else {
     // area always recomputes (F.interpolate sets recompute_scale_factor for it).
     const bool recompute = opt.recompute_scale_factor || opt.mode == InterpMode::kArea;
     for (std::size_t i = 0; i < spatial; ++i) {
@@ -151,7 +165,8 @@ Resolved resolve(const Shape& in, const InterpolateOptions& opt) {
   }
   // ATen's upsample_*d_common_check. A batch of 0 is fine; an empty C or spatial dim is not.
   bool spatial_ok = true;
-  for (std::size_t i = 0; i < spatial; ++i) spatial_ok = spatial_ok && spatial_in[i] > 0 && out_sp[i] > 0;
+  for (std::size_t i = 0; i < spatial; ++i)
+    spatial_ok = spatial_ok && spatial_in[i] > 0 && out_sp[i] > 0;
   UPS_CHECK(spatial_ok, ErrorCode::kShapeMismatch, sizes_message(in, out_sp, spatial));
   UPS_CHECK(in[0] >= 0 && in[1] > 0, ErrorCode::kShapeMismatch, "Non-empty ", rank,
             "D data tensor expected but got a tensor with sizes ", shape_to_string(in));
@@ -231,6 +246,7 @@ void interpolate(const Context& ctx, const TensorView& src, const TensorView& ds
     g.dst_stride[d] = dst.strides[d];
   }
   g.dst_channels_last = detail::is_channels_last(dst);
+  g.spatial_dims = rank - 2;
 
   if (ctx.device() == Device::kCPU) {
     detail::interpolate_cpu(plan, src.data, dst.data, ctx.num_threads());

@@ -14,11 +14,15 @@ namespace kern {
 // D (and H) dims with stride 0, so one body serves every rank.
 struct InterpGeometry {
   std::int64_t n, c;
-  std::int64_t in[3];   // D, H, W
-  std::int64_t out[3];  // D, H, W
+  std::int64_t in[3];          // D, H, W
+  std::int64_t out[3];         // D, H, W
   std::int64_t src_stride[5];  // N, C, D, H, W, in elements
   std::int64_t dst_stride[5];
   bool dst_channels_last;  // iterate outputs as N, D, H, W, C so that stores are coalesced
+  // Spatial dims of the caller's tensor (1, 2 or 3). PyTorch's CPU backend picks different
+  // kernels, with different rounding, for 1-D, 2-D and 3-D inputs, and a padded unit dim cannot
+  // be told from a real one of size 1.
+  int spatial_dims;
 };
 
 // Kernel arguments: the geometry plus the per-dim scales, computed once on the host by
@@ -26,10 +30,44 @@ struct InterpGeometry {
 template <class Acc>
 struct InterpParams {
   InterpGeometry g;
-  Acc scale[3];           // area_pixel_compute_scale in the accumulation type
-  float nearest_scale[3];  // compute_scales_value<float>: nearest modes always use f32
+  Acc scale[3];            // area_pixel_compute_scale in the accumulation type
+  float nearest_scale[3];  // compute_scales_value<float>, for the 2-D nearest kernel
   bool align_corners;
+  // ATen's _use_channels_last_kernel_2d for a contiguous input: 2-D outputs with H + W <= 128
+  // go to PyTorch's channels-last kernels (nearest with the 1x/2x special cases and an f32
+  // scale; bilinear with f32 weights that are never rounded to the element type); larger ones
+  // to the generic separable-weights kernel.
+  bool small_2d_output;
+  // PyTorch's 3-D adaptive average pooling sums f16/bf16 in the element type itself, except for
+  // a 1x1x1 output, which it computes as a mean (accumulated in f32).
+  bool area_sum_in_element_type;
 };
+
+// f16 and bf16 storage types. PyTorch's CPU kernels round some intermediates (interpolation
+// weights, 3-D area sums) to these types; the bodies below do the same to match them.
+template <class T>
+struct IsHalfLike {
+  static constexpr bool value = false;
+};
+template <>
+struct IsHalfLike<half_t> {
+  static constexpr bool value = true;
+};
+template <>
+struct IsHalfLike<bf16_t> {
+  static constexpr bool value = true;
+};
+
+// Rounds @p v to the storage type T and back when T is f16 or bf16 (PyTorch stores its weight
+// tables in the element type); the identity otherwise.
+template <class T, class Acc>
+UPS_HD Acc round_to_storage(Acc v) {
+  if constexpr (IsHalfLike<T>::value) {
+    return to_acc<Acc>(from_acc<T>(v));
+  } else {
+    return v;
+  }
+}
 
 // PyTorch's compute_scales_value: a given scale factor s drives the math as 1/s, else in/out.
 template <class Acc>
@@ -76,6 +114,24 @@ UPS_HD std::int64_t nearest_exact_index(std::int64_t dst, std::int64_t in, float
   return min_hd(src, in - 1);
 }
 
+// The same two rules as PyTorch's generic CPU kernel computes them (HelperInterpNearest and
+// HelperInterpNearestExact in UpSampleKernel.cpp), which serves 1-D and 3-D inputs and 2-D
+// outputs with H + W > 128: no 1x/2x special cases, and the scale in the accumulation type
+// (f64 for f64 tensors), with the position rounded to f32 by floorf.
+template <class Acc>
+UPS_HD std::int64_t nearest_index_general(std::int64_t dst, std::int64_t in, Acc scale) {
+  const Acc pos = scale * static_cast<Acc>(dst);
+  return min_hd(static_cast<std::int64_t>(floorf(static_cast<float>(pos))), in - 1);
+}
+// PyTorch forms max(scale * (dst + 0.5) - 0.5, 0) + 0.5; without fused multiply-adds that is
+// exactly scale * (dst + 0.5) rounded once (subtracting and re-adding 0.5 is exact), and a
+// negative position floors to 0 either way.
+template <class Acc>
+UPS_HD std::int64_t nearest_exact_index_general(std::int64_t dst, std::int64_t in, Acc scale) {
+  const Acc pos = scale * (static_cast<Acc>(dst) + Acc(0.5));
+  return min_hd(static_cast<std::int64_t>(floorf(static_cast<float>(pos))), in - 1);
+}
+
 template <class Acc>
 struct LinearTaps {
   std::int64_t i0, i1;
@@ -84,13 +140,27 @@ struct LinearTaps {
 
 // Two-tap linear weights along one dim (PyTorch's compute_source_index_and_lambda).
 template <class Acc>
-UPS_HD LinearTaps<Acc> linear_taps(Acc scale, std::int64_t dst, std::int64_t in,
-                                   std::int64_t out, bool align_corners) {
+UPS_HD LinearTaps<Acc> linear_taps(Acc scale, std::int64_t dst, std::int64_t in, std::int64_t out,
+                                   bool align_corners) {
   if (out == in) return {dst, dst, Acc(1), Acc(0)};
   const Acc real = area_pixel_compute_source_index(scale, dst, align_corners, false);
   const std::int64_t i0 = min_hd(static_cast<std::int64_t>(floor(real)), in - 1);
   const Acc w1 = min_hd(max_hd(real - static_cast<Acc>(i0), Acc(0)), Acc(1));
   return {i0, i0 + (i0 < in - 1 ? 1 : 0), Acc(1) - w1, w1};
+}
+
+// linear_taps with PyTorch's generic-kernel storage: lambda1 is stored in the element type and
+// lambda0 = T(1) - lambda1 is computed from the stored value (compute_source_index_and_lambda
+// with f16/bf16 weight tables). The identity for f32 and f64.
+template <class T, class Acc>
+UPS_HD LinearTaps<Acc> rounded_linear_taps(Acc scale, std::int64_t dst, std::int64_t in,
+                                           std::int64_t out, bool align_corners) {
+  LinearTaps<Acc> t = linear_taps(scale, dst, in, out, align_corners);
+  if constexpr (IsHalfLike<T>::value) {
+    t.w1 = round_to_storage<T>(t.w1);
+    t.w0 = round_to_storage<T>(Acc(1) - t.w1);
+  }
+  return t;
 }
 
 // Keys cubic convolution weights with A = -0.75 (OpenCV's and PyTorch's bicubic).
@@ -110,18 +180,21 @@ struct CubicTaps {
 };
 
 template <class Acc>
-UPS_HD CubicTaps<Acc> cubic_taps(Acc scale, std::int64_t dst, std::int64_t in,
-                                 bool align_corners) {
+UPS_HD CubicTaps<Acc> cubic_taps(Acc scale, std::int64_t dst, std::int64_t in, bool align_corners) {
   const Acc real = area_pixel_compute_source_index(scale, dst, align_corners, true);
-  const std::int64_t i = static_cast<std::int64_t>(floor(real));
-  const Acc t = real - static_cast<Acc>(i);
+  // PyTorch's guard_index_and_lambda: the index never passes in - 1 and t stays in [0, 1].
+  const std::int64_t i = min_hd(static_cast<std::int64_t>(floor(real)), in - 1);
+  const Acc t = min_hd(max_hd(real - static_cast<Acc>(i), Acc(0)), Acc(1));
   const Acc a = Acc(-0.75);
   CubicTaps<Acc> taps;
+  // get_cubic_upsample_coefficients: the last argument is (1 - t) + 1, rounded twice, not 2 - t.
+  const Acc t1 = Acc(1) - t;
   taps.w[0] = cubic_convolution2(t + Acc(1), a);
   taps.w[1] = cubic_convolution1(t, a);
-  taps.w[2] = cubic_convolution1(Acc(1) - t, a);
-  taps.w[3] = cubic_convolution2(Acc(2) - t, a);
-  for (int k = 0; k < 4; ++k) taps.i[k] = max_hd(min_hd(i - 1 + k, in - 1), std::int64_t(0));
+  taps.w[2] = cubic_convolution1(t1, a);
+  taps.w[3] = cubic_convolution2(t1 + Acc(1), a);
+  for (int k = 0; k < 4; ++k)
+    taps.i[k] = max_hd(min_hd(i - 1 + k, in - 1), std::int64_t(0));
   return taps;
 }
 
@@ -150,11 +223,24 @@ UPS_HD Acc aa_filter(Acc x, bool cubic) {
 template <class Acc>
 struct AaWindow {
   std::int64_t xmin, xsize;
-  Acc center, invscale, inv_total;
+  Acc center, invscale, total;
   bool cubic;
+  // PyTorch's _compute_indices_min_size_weights_aa: the filter argument adds 0.5 and scales in
+  // f64 (double literals) before it is rounded to Acc, and each weight is divided by the sum.
+  // The CUDA build keeps the argument in Acc: nvcc fuses multiply-adds throughout anyway, so
+  // device results are only ulp-close to PyTorch's, and f64 is slow on many GPUs.
+  UPS_HD Acc raw_weight(std::int64_t j) const {
+#if defined(__CUDA_ARCH__)
+    const Acc x = (static_cast<Acc>(j + xmin) - center + Acc(0.5)) * invscale;
+#else
+    const Acc x =
+        static_cast<Acc>((static_cast<double>(static_cast<Acc>(j + xmin) - center) + 0.5) *
+                         static_cast<double>(invscale));
+#endif
+    return aa_filter(x, cubic);
+  }
   UPS_HD Acc weight(std::int64_t j) const {
-    return aa_filter((static_cast<Acc>(j + xmin) - center + Acc(0.5)) * invscale, cubic) *
-           inv_total;
+    return raw_weight(j) / total;
   }
 };
 
@@ -166,13 +252,31 @@ UPS_HD AaWindow<Acc> aa_window(Acc scale, std::int64_t dst, std::int64_t in, boo
   w.cubic = cubic;
   w.center = scale * (static_cast<Acc>(dst) + Acc(0.5));
   w.invscale = scale >= Acc(1) ? Acc(1) / scale : Acc(1);
-  w.xmin = max_hd(static_cast<std::int64_t>(w.center - support + Acc(0.5)), std::int64_t(0));
-  w.xsize = min_hd(static_cast<std::int64_t>(w.center + support + Acc(0.5)), in) - w.xmin;
-  w.inv_total = Acc(1);
+  // PyTorch adds the 0.5 in f64 (a double literal), so the truncation sees no second rounding.
+  w.xmin = max_hd(static_cast<std::int64_t>(static_cast<double>(w.center - support) + 0.5),
+                  std::int64_t(0));
+  w.xsize =
+      min_hd(static_cast<std::int64_t>(static_cast<double>(w.center + support) + 0.5), in) - w.xmin;
+  w.total = Acc(1);
   Acc total = Acc(0);
-  for (std::int64_t j = 0; j < w.xsize; ++j) total += w.weight(j);
+  for (std::int64_t j = 0; j < w.xsize; ++j)
+    total += w.raw_weight(j);
   // Pillow and PyTorch leave the weights unnormalised when they sum to zero.
-  w.inv_total = total != Acc(0) ? Acc(1) / total : Acc(1);
+  w.total = total != Acc(0) ? total : Acc(1);
+  return w;
+}
+
+// PyTorch's separable anti-aliasing skips a dim whose size does not change (even when a scale
+// factor other than 1 was given), so that dim is an exact copy.
+template <class Acc>
+UPS_HD AaWindow<Acc> aa_identity_window(std::int64_t dst) {
+  AaWindow<Acc> w;
+  w.xmin = dst;
+  w.xsize = 1;
+  w.center = Acc(0);
+  w.invscale = Acc(0);  // weight(0) = filter(0) = 1 for both filters
+  w.total = Acc(1);
+  w.cubic = false;
   return w;
 }
 
@@ -199,6 +303,9 @@ inline InterpParams<Acc> make_interp_params(const InterpGeometry& g, const doubl
     p.scale[d] = area_pixel_compute_scale<Acc>(g.in[d], g.out[d], align_corners, user_scale[d]);
     p.nearest_scale[d] = compute_scales_value<float>(user_scale[d], g.in[d], g.out[d]);
   }
+  p.small_2d_output = g.spatial_dims == 2 && g.out[1] + g.out[2] <= 128;
+  p.area_sum_in_element_type =
+      g.spatial_dims == 3 && !(g.out[0] == 1 && g.out[1] == 1 && g.out[2] == 1);
   return p;
 }
 
@@ -247,52 +354,84 @@ UPS_HD void interp_element(const InterpParams<acc_t<T>>& p, const T* __restrict_
 
   if constexpr (K == InterpKind::kNearest || K == InterpKind::kNearestExact) {
     std::int64_t id, ih, iw;
-    if constexpr (K == InterpKind::kNearest) {
-      id = nearest_index(o.d, g.in[0], g.out[0], p.nearest_scale[0]);
-      ih = nearest_index(o.h, g.in[1], g.out[1], p.nearest_scale[1]);
-      iw = nearest_index(o.w, g.in[2], g.out[2], p.nearest_scale[2]);
+    if (p.small_2d_output) {
+      // PyTorch's channels-last 2-D kernel (nearest_idx / nearest_exact_idx, f32 scale).
+      id = 0;
+      if constexpr (K == InterpKind::kNearest) {
+        ih = nearest_index(o.h, g.in[1], g.out[1], p.nearest_scale[1]);
+        iw = nearest_index(o.w, g.in[2], g.out[2], p.nearest_scale[2]);
+      } else {
+        ih = nearest_exact_index(o.h, g.in[1], p.nearest_scale[1]);
+        iw = nearest_exact_index(o.w, g.in[2], p.nearest_scale[2]);
+      }
+    } else if constexpr (K == InterpKind::kNearest) {
+      id = nearest_index_general(o.d, g.in[0], p.scale[0]);
+      ih = nearest_index_general(o.h, g.in[1], p.scale[1]);
+      iw = nearest_index_general(o.w, g.in[2], p.scale[2]);
     } else {
-      id = nearest_exact_index(o.d, g.in[0], p.nearest_scale[0]);
-      ih = nearest_exact_index(o.h, g.in[1], p.nearest_scale[1]);
-      iw = nearest_exact_index(o.w, g.in[2], p.nearest_scale[2]);
+      id = nearest_exact_index_general(o.d, g.in[0], p.scale[0]);
+      ih = nearest_exact_index_general(o.h, g.in[1], p.scale[1]);
+      iw = nearest_exact_index_general(o.w, g.in[2], p.scale[2]);
     }
     *out = plane[id * ss[0] + ih * ss[1] + iw * ss[2]];  // a copy: bit-exact for every dtype
   } else if constexpr (K == InterpKind::kLinear) {
-    const auto x = linear_taps(p.scale[2], o.w, g.in[2], g.out[2], p.align_corners);
-    const Acc v = x.w0 * to_acc<Acc>(plane[x.i0 * ss[2]]) + x.w1 * to_acc<Acc>(plane[x.i1 * ss[2]]);
+    const auto x = rounded_linear_taps<T>(p.scale[2], o.w, g.in[2], g.out[2], p.align_corners);
+    const Acc v = to_acc<Acc>(plane[x.i0 * ss[2]]) * x.w0 + to_acc<Acc>(plane[x.i1 * ss[2]]) * x.w1;
     *out = from_acc<T>(v);
   } else if constexpr (K == InterpKind::kBilinear) {
-    const auto y = linear_taps(p.scale[1], o.h, g.in[1], g.out[1], p.align_corners);
-    const auto x = linear_taps(p.scale[2], o.w, g.in[2], g.out[2], p.align_corners);
-    const T* r0 = plane + y.i0 * ss[1];
-    const T* r1 = plane + y.i1 * ss[1];
-    const Acc v0 = x.w0 * to_acc<Acc>(r0[x.i0 * ss[2]]) + x.w1 * to_acc<Acc>(r0[x.i1 * ss[2]]);
-    const Acc v1 = x.w0 * to_acc<Acc>(r1[x.i0 * ss[2]]) + x.w1 * to_acc<Acc>(r1[x.i1 * ss[2]]);
-    *out = from_acc<T>(y.w0 * v0 + y.w1 * v1);
+    if (p.small_2d_output) {
+      // PyTorch's channels-last bilinear kernel: weights stay in the accumulation type and the
+      // four corner products are summed left to right.
+      const auto y = linear_taps(p.scale[1], o.h, g.in[1], g.out[1], p.align_corners);
+      const auto x = linear_taps(p.scale[2], o.w, g.in[2], g.out[2], p.align_corners);
+      const T* r0 = plane + y.i0 * ss[1];
+      const T* r1 = plane + y.i1 * ss[1];
+      const Acc w00 = y.w0 * x.w0, w01 = y.w0 * x.w1, w10 = y.w1 * x.w0, w11 = y.w1 * x.w1;
+      Acc v = to_acc<Acc>(r0[x.i0 * ss[2]]) * w00;
+      v += to_acc<Acc>(r0[x.i1 * ss[2]]) * w01;
+      v += to_acc<Acc>(r1[x.i0 * ss[2]]) * w10;
+      v += to_acc<Acc>(r1[x.i1 * ss[2]]) * w11;
+      *out = from_acc<T>(v);
+    } else {
+      // PyTorch's generic kernel: one dim at a time, weights stored in the element type.
+      const auto y = rounded_linear_taps<T>(p.scale[1], o.h, g.in[1], g.out[1], p.align_corners);
+      const auto x = rounded_linear_taps<T>(p.scale[2], o.w, g.in[2], g.out[2], p.align_corners);
+      const T* r0 = plane + y.i0 * ss[1];
+      const T* r1 = plane + y.i1 * ss[1];
+      const Acc v0 = to_acc<Acc>(r0[x.i0 * ss[2]]) * x.w0 + to_acc<Acc>(r0[x.i1 * ss[2]]) * x.w1;
+      const Acc v1 = to_acc<Acc>(r1[x.i0 * ss[2]]) * x.w0 + to_acc<Acc>(r1[x.i1 * ss[2]]) * x.w1;
+      *out = from_acc<T>(v0 * y.w0 + v1 * y.w1);
+    }
   } else if constexpr (K == InterpKind::kTrilinear) {
-    const auto z = linear_taps(p.scale[0], o.d, g.in[0], g.out[0], p.align_corners);
-    const auto y = linear_taps(p.scale[1], o.h, g.in[1], g.out[1], p.align_corners);
-    const auto x = linear_taps(p.scale[2], o.w, g.in[2], g.out[2], p.align_corners);
-    Acc acc = Acc(0);
+    // PyTorch's generic kernel (its channels-last one serves only channels-last inputs with more
+    // than 3 channels).
+    const auto z = rounded_linear_taps<T>(p.scale[0], o.d, g.in[0], g.out[0], p.align_corners);
+    const auto y = rounded_linear_taps<T>(p.scale[1], o.h, g.in[1], g.out[1], p.align_corners);
+    const auto x = rounded_linear_taps<T>(p.scale[2], o.w, g.in[2], g.out[2], p.align_corners);
+    Acc vz[2];
     for (int a = 0; a < 2; ++a) {
       const T* s = plane + (a ? z.i1 : z.i0) * ss[0];
       const T* r0 = s + y.i0 * ss[1];
       const T* r1 = s + y.i1 * ss[1];
-      const Acc v0 = x.w0 * to_acc<Acc>(r0[x.i0 * ss[2]]) + x.w1 * to_acc<Acc>(r0[x.i1 * ss[2]]);
-      const Acc v1 = x.w0 * to_acc<Acc>(r1[x.i0 * ss[2]]) + x.w1 * to_acc<Acc>(r1[x.i1 * ss[2]]);
-      const Acc vy = y.w0 * v0 + y.w1 * v1;
-      acc += (a ? z.w1 : z.w0) * vy;
+      const Acc v0 = to_acc<Acc>(r0[x.i0 * ss[2]]) * x.w0 + to_acc<Acc>(r0[x.i1 * ss[2]]) * x.w1;
+      const Acc v1 = to_acc<Acc>(r1[x.i0 * ss[2]]) * x.w0 + to_acc<Acc>(r1[x.i1 * ss[2]]) * x.w1;
+      vz[a] = v0 * y.w0 + v1 * y.w1;
     }
-    *out = from_acc<T>(acc);
+    *out = from_acc<T>(vz[0] * z.w0 + vz[1] * z.w1);
   } else if constexpr (K == InterpKind::kBicubic) {
-    const auto y = cubic_taps(p.scale[1], o.h, g.in[1], p.align_corners);
-    const auto x = cubic_taps(p.scale[2], o.w, g.in[2], p.align_corners);
+    auto y = cubic_taps(p.scale[1], o.h, g.in[1], p.align_corners);
+    auto x = cubic_taps(p.scale[2], o.w, g.in[2], p.align_corners);
+    for (int k = 0; k < 4; ++k) {  // PyTorch stores the coefficients in the element type
+      y.w[k] = round_to_storage<T>(y.w[k]);
+      x.w[k] = round_to_storage<T>(x.w[k]);
+    }
     Acc acc = Acc(0);
     for (int a = 0; a < 4; ++a) {
       const T* r = plane + y.i[a] * ss[1];
-      Acc row = Acc(0);
-      for (int b = 0; b < 4; ++b) row += x.w[b] * to_acc<Acc>(r[x.i[b] * ss[2]]);
-      acc += y.w[a] * row;
+      Acc row = to_acc<Acc>(r[x.i[0] * ss[2]]) * x.w[0];
+      for (int b = 1; b < 4; ++b)
+        row += to_acc<Acc>(r[x.i[b] * ss[2]]) * x.w[b];
+      acc = a == 0 ? row * y.w[0] : acc + row * y.w[a];
     }
     *out = from_acc<T>(acc);
   } else if constexpr (K == InterpKind::kArea) {
@@ -302,26 +441,50 @@ UPS_HD void interp_element(const InterpParams<acc_t<T>>& p, const T* __restrict_
     const std::int64_t h1 = adaptive_end(o.h, g.out[1], g.in[1]);
     const std::int64_t w0 = adaptive_start(o.w, g.out[2], g.in[2]);
     const std::int64_t w1 = adaptive_end(o.w, g.out[2], g.in[2]);
-    Acc sum = Acc(0);
-    for (std::int64_t d = d0; d < d1; ++d) {
-      for (std::int64_t h = h0; h < h1; ++h) {
-        const T* r = plane + d * ss[0] + h * ss[1];
-        for (std::int64_t w = w0; w < w1; ++w) sum += to_acc<Acc>(r[w * ss[2]]);
+    if (IsHalfLike<T>::value && p.area_sum_in_element_type) {
+      // PyTorch's 3-D kernel for f16/bf16: every partial sum and every division is rounded to
+      // the element type (c10::Half / c10::BFloat16 arithmetic).
+      Acc sum = Acc(0);
+      for (std::int64_t d = d0; d < d1; ++d) {
+        for (std::int64_t h = h0; h < h1; ++h) {
+          const T* r = plane + d * ss[0] + h * ss[1];
+          for (std::int64_t w = w0; w < w1; ++w) {
+            sum = round_to_storage<T>(sum + to_acc<Acc>(r[w * ss[2]]));
+          }
+        }
       }
+      sum = round_to_storage<T>(sum / round_to_storage<T>(static_cast<Acc>(d1 - d0)));
+      sum = round_to_storage<T>(sum / round_to_storage<T>(static_cast<Acc>(h1 - h0)));
+      sum = round_to_storage<T>(sum / round_to_storage<T>(static_cast<Acc>(w1 - w0)));
+      *out = from_acc<T>(sum);
+    } else {
+      Acc sum = Acc(0);
+      for (std::int64_t d = d0; d < d1; ++d) {
+        for (std::int64_t h = h0; h < h1; ++h) {
+          const T* r = plane + d * ss[0] + h * ss[1];
+          for (std::int64_t w = w0; w < w1; ++w)
+            sum += to_acc<Acc>(r[w * ss[2]]);
+        }
+      }
+      // Divided one dim at a time, as ATen's adaptive_avg_pool kernels do.
+      *out = from_acc<T>(sum / static_cast<Acc>(d1 - d0) / static_cast<Acc>(h1 - h0) /
+                         static_cast<Acc>(w1 - w0));
     }
-    // Divided one dim at a time, as ATen's adaptive_avg_pool kernels do.
-    *out = from_acc<T>(sum / static_cast<Acc>(d1 - d0) / static_cast<Acc>(h1 - h0) /
-                       static_cast<Acc>(w1 - w0));
   } else {  // kAaBilinear, kAaBicubic
     constexpr bool kCubic = K == InterpKind::kAaBicubic;
-    const auto y = aa_window(p.scale[1], o.h, g.in[1], kCubic);
-    const auto x = aa_window(p.scale[2], o.w, g.in[2], kCubic);
+    const auto y = g.in[1] == g.out[1] ? aa_identity_window<Acc>(o.h)
+                                       : aa_window(p.scale[1], o.h, g.in[1], kCubic);
+    const auto x = g.in[2] == g.out[2] ? aa_identity_window<Acc>(o.w)
+                                       : aa_window(p.scale[2], o.w, g.in[2], kCubic);
+    // PyTorch resamples W first (into an f32 or f64 buffer: it has no f16/bf16 kernel here, so
+    // 16-bit types simply keep their row sums in f32), then H, in this order of operations.
     Acc acc = Acc(0);
     for (std::int64_t a = 0; a < y.xsize; ++a) {
       const T* r = plane + (y.xmin + a) * ss[1] + x.xmin * ss[2];
-      Acc row = Acc(0);
-      for (std::int64_t b = 0; b < x.xsize; ++b) row += x.weight(b) * to_acc<Acc>(r[b * ss[2]]);
-      acc += y.weight(a) * row;
+      Acc row = to_acc<Acc>(r[0]) * x.weight(0);
+      for (std::int64_t b = 1; b < x.xsize; ++b)
+        row += to_acc<Acc>(r[b * ss[2]]) * x.weight(b);
+      acc = a == 0 ? row * y.weight(0) : acc + row * y.weight(a);
     }
     *out = from_acc<T>(acc);
   }

@@ -1,0 +1,205 @@
+/// @file conv_transpose.hpp
+/// @brief `ups::conv_transpose`: PyTorch's `ConvTranspose1d/2d/3d` (`F.conv_transpose*d`) on
+/// strided tensors, with a choice of algorithms on CUDA.
+///
+/// Semantics follow PyTorch 2.x: for every spatial dim,
+///
+///     out = (in - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
+///
+/// and output element (n, co, o) is
+///
+///     bias[co] + sum over ci in co's group, taps k with o + padding - k * dilation = i * stride
+///                (0 <= i < in) of  input[n, ci, i] * weight[ci, co % (C_out / groups), k]
+///
+/// | tensor | shape                                  | dtypes              |
+/// |--------|----------------------------------------|---------------------|
+/// | src    | (N, C_in, *spatial), rank 3, 4 or 5    | f32 f64 f16 bf16    |
+/// | weight | (C_in, C_out / groups, *kernel)        | the dtype of src    |
+/// | bias   | (C_out), optional                      | the dtype of src    |
+/// | dst    | (N, C_out, *out_spatial)               | the dtype of src    |
+///
+/// f16 and bf16 accumulate in f32 (products and sums), f64 in f64, f32 in f32. Every tensor may
+/// have any strides for the native algorithms (contiguous and channels-last are the common
+/// cases); dst must not alias itself or overlap another operand. cuDNN receives the strides in
+/// its tensor descriptors and declines layouts it has no engine for.
+///
+/// ### Algorithms
+///
+/// | name        | device | deterministic | how                                            |
+/// |-------------|--------|---------------|------------------------------------------------|
+/// | `auto`      | both   | per the flag  | see below                                      |
+/// | `gemm`      | CPU    | yes           | W^T X as a GEMM over C_in, then col2im         |
+/// | `gather`    | both   | yes           | per output element, the taps that reach it     |
+/// | `scatter`   | CUDA   | no            | per input element, atomicAdd into the output   |
+/// | `cudnn`     | CUDA   | when asked    | cuDNN 9 backward data, graph (backend) API     |
+/// | `benchmark` | CUDA   | per the flag  | times the candidates once, caches the fastest  |
+///
+/// `gemm` runs one task per (n, group, block of output channels) on Context::num_threads()
+/// threads; `gather` sums, for each output element, exactly the taps the stride lets through
+/// (no multiply by an inserted zero) in a fixed order, and is the reference the CUDA kernel
+/// shares with the CPU.
+///
+/// `auto` and `benchmark` on the CPU run `gemm` (`gather` runs there too, as a slow reference).
+/// On CUDA, `auto` tries `cudnn` when this build has cuDNN and the problem is compute-heavy: at
+/// least 32 multiply-adds per output element, counting C_in / groups times the taps the stride
+/// lets through. Otherwise, or when cuDNN cannot run the problem (no engine, not enough
+/// workspace, an output_padding of a whole stride, cuDNN unusable at run time), it runs
+/// `gather`. `auto` never picks `scatter`. The reasons each candidate was declined are returned
+/// in ConvTransposeResult::attempts.
+///
+/// ### Determinism
+///
+/// When Context::deterministic() is on, only deterministic algorithms run: `cudnn` keeps only
+/// engines without CUDNN_NUMERICAL_NOTE_NONDETERMINISTIC, `benchmark` never times `scatter`,
+/// and asking for `scatter` explicitly is an ups::Error. Deterministic algorithms give
+/// bitwise-identical results from run to run on the same device and build (not across GPU
+/// architectures, and not between algorithms).
+///
+/// ### cuDNN
+///
+/// `cudnn` builds a CONVOLUTION_BACKWARD_DATA operation graph (dx = dst, dy = src, w = weight),
+/// takes engine configs from heuristics mode A (then the fallback list) in their order, and runs
+/// the first one whose numerical notes are acceptable and whose workspace fits: engines that
+/// down-convert their inputs or reduce in lower precision are never used; for f32, tensor-core
+/// (TF32) engines need Context::allow_tf32(). Plans are cached per thread and device; handles are
+/// created lazily per thread and device and get the context's stream on every call. cuDNN adds
+/// no bias: a separate kernel adds it afterwards (for f16/bf16 that rounds the sum once more). An
+/// output_padding of a whole stride or more (legal when dilation exceeds it) has no cuDNN form.
+///
+/// ### Scratch memory
+///
+/// `scatter` with f16/bf16 accumulates in an f32 buffer of N * C_out * prod(out) floats and then
+/// converts (atomicAdd on 16-bit values would round after every add); `cudnn` may need the
+/// workspace its engine asks for. Both take Context::workspace() when the caller gave one
+/// (stream-ordered with the context's stream), and otherwise allocate with cudaMallocAsync /
+/// cudaFreeAsync on the stream, never more than Context::workspace_limit(). No other path
+/// allocates device memory. conv_transpose_workspace_size() tells the need in advance.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ups/context.hpp"
+#include "ups/export.hpp"
+#include "ups/tensor.hpp"
+
+namespace ups {
+
+/// @brief Algorithms of conv_transpose (see the table in this header).
+enum class ConvTransposeAlgo : std::uint8_t {
+  kAuto,       ///< "auto": the documented heuristic.
+  kGemm,       ///< "gemm": the CPU backend.
+  kGather,     ///< "gather": native output-stationary kernel, deterministic.
+  kScatter,    ///< "scatter": native input-stationary kernel with atomics, nondeterministic.
+  kCudnn,      ///< "cudnn": cuDNN 9 backward-data (graph API).
+  kBenchmark,  ///< "benchmark": time the candidates once per problem, cache the fastest.
+};
+
+/// @brief The name of @p algo ("auto", "gemm", "gather", "scatter", "cudnn", "benchmark").
+UPS_EXPORT const char* to_string(ConvTransposeAlgo algo) noexcept;
+/// @brief Parses the names of to_string(ConvTransposeAlgo); throws ups::Error
+/// (kInvalidArgument) on anything else.
+UPS_EXPORT ConvTransposeAlgo parse_conv_transpose_algo(const std::string& name);
+
+/// @brief One row of conv_transpose_algorithms().
+struct ConvTransposeAlgoInfo {
+  ConvTransposeAlgo algo = ConvTransposeAlgo::kAuto;  ///< The algorithm.
+  std::string name;                                   ///< to_string(algo).
+  std::string devices;                                ///< "cpu", "cuda" or "cpu, cuda".
+  std::string determinism;  ///< "deterministic", "nondeterministic" or how it depends.
+  bool available = false;   ///< Compiled into this build (cudnn needs cuDNN, CUDA ones CUDA).
+  std::string description;  ///< One line.
+};
+/// @brief Every algorithm with its properties, in enum order (for `ups info`).
+UPS_EXPORT std::vector<ConvTransposeAlgoInfo> conv_transpose_algorithms();
+
+/// @brief The arguments of `nn.ConvTranspose{1,2,3}d`, minus the tensors.
+///
+/// stride, padding, output_padding and dilation take one value (used for every spatial dim) or
+/// one per spatial dim; an empty vector means the default. PyTorch's rules apply: stride >= 1,
+/// dilation >= 1, padding >= 0, output_padding >= 0 and, per dim, output_padding < stride or
+/// output_padding < dilation.
+struct ConvTransposeOptions {
+  std::vector<std::int64_t> stride = {1};          ///< Default 1.
+  std::vector<std::int64_t> padding = {0};         ///< Default 0.
+  std::vector<std::int64_t> output_padding = {0};  ///< Default 0; ignored with output_size.
+  std::vector<std::int64_t> dilation = {1};        ///< Default 1.
+  std::int64_t groups = 1;                         ///< Divides C_in (weight dim 0).
+  /// The `output_size` argument of ConvTranspose*d.forward: empty, or one size per spatial dim
+  /// (optionally preceded by N and C, which are ignored). Each size must lie in
+  /// [min, min + stride - 1] with min the output size for output_padding 0; output_padding is
+  /// then size - min, and any output_padding given above is ignored, as in PyTorch.
+  std::vector<std::int64_t> output_size;
+  /// Only "zeros" is supported, as in PyTorch's transposed convolutions.
+  std::string padding_mode = "zeros";
+  /// Which algorithm runs.
+  ConvTransposeAlgo algorithm = ConvTransposeAlgo::kAuto;
+};
+
+/// @brief What one candidate algorithm did during a call.
+struct ConvTransposeAttempt {
+  ConvTransposeAlgo algo = ConvTransposeAlgo::kAuto;  ///< The candidate.
+  bool chosen = false;                                ///< This candidate produced dst.
+  std::string reason;                                 ///< Why it was chosen, declined or not tried.
+  std::size_t workspace_bytes = 0;                    ///< Scratch memory it needs (when known).
+  double time_ms = -1.0;  ///< Benchmark time per run, or negative when not timed.
+};
+
+/// @brief How a conv_transpose call ran (oneDNN-style dispatch record).
+struct ConvTransposeResult {
+  /// The algorithm that produced dst: kGemm or kGather on the CPU; kGather, kScatter or kCudnn
+  /// on CUDA; kAuto when there was nothing to compute (N == 0).
+  ConvTransposeAlgo algorithm = ConvTransposeAlgo::kAuto;
+  /// Extra detail on the chosen algorithm (the cuDNN engine's global index, ...).
+  std::string detail;
+  std::size_t workspace_bytes = 0;   ///< Scratch memory used.
+  bool workspace_allocated = false;  ///< Allocated stream-ordered rather than the caller's.
+  bool from_cache = false;           ///< `benchmark` reused a cached choice instead of timing.
+  /// Every candidate considered, in the order they were considered.
+  std::vector<ConvTransposeAttempt> attempts;
+};
+/// @brief A multi-line human-readable account of @p result (one line per attempt).
+UPS_EXPORT std::string to_string(const ConvTransposeResult& result);
+
+/// @brief The output shape of conv_transpose for an input of @p input_shape and a weight of
+/// @p weight_shape, validating exactly as conv_transpose() does (except for bias, dtypes and
+/// devices). Needs no GPU. Throws ups::Error with PyTorch's messages on invalid arguments.
+UPS_EXPORT Shape conv_transpose_output_shape(const Shape& input_shape, const Shape& weight_shape,
+                                             const ConvTransposeOptions& options);
+
+/// @brief Bytes of scratch memory conv_transpose(@p ctx, ...) would use for these tensors, as
+/// CUB's and CUTLASS's two-phase calls report it: allocate that much, pass it with
+/// Context::set_workspace() and the call allocates nothing. Only shapes, strides and dtypes are
+/// read (data may be null; null data is treated as 16-byte aligned for cuDNN). The cap applied
+/// is ctx.workspace_limit() (the caller's workspace, if any, is ignored here). `auto` reports
+/// the need of the algorithm it would choose, `benchmark` the largest need of its candidates;
+/// 0 on the CPU. May create the cuDNN handle and plan (cached for the call that follows).
+/// @throws ups::Error for invalid arguments, as conv_transpose() does.
+UPS_EXPORT std::size_t conv_transpose_workspace_size(const Context& ctx, const TensorView& src,
+                                                     const TensorView& weight,
+                                                     const TensorView* bias, const TensorView& dst,
+                                                     const ConvTransposeOptions& options);
+
+/// @brief Transposed convolution of @p src with @p weight (plus @p bias when it is not null) into
+/// @p dst.
+///
+/// @p dst must have the shape conv_transpose_output_shape(src.shape(), weight.shape(), options)
+/// and every tensor the dtype of @p src and the context's device. A batch of 0 is a no-op. On
+/// CUDA the op enqueues its work on ctx.stream() and does not synchronise the host, except
+/// `benchmark` on its first call for a problem, which times candidates with CUDA events and
+/// therefore waits for them (later calls with the same key reuse the cached choice). The cache
+/// key holds the device, dtype, every shape, stride, parameter and the bias flag, the
+/// determinism flag and allow_tf32; it is shared by all threads (mutex-protected).
+///
+/// @returns which algorithm ran and why the others did not.
+/// @throws ups::Error for invalid arguments (PyTorch's messages), for an explicitly requested
+/// algorithm that cannot run (nondeterministic `scatter` in deterministic mode, `cudnn` without
+/// an engine or workspace, a CUDA-only algorithm on the CPU, ...), and for CUDA/cuDNN failures.
+UPS_EXPORT ConvTransposeResult conv_transpose(const Context& ctx, const TensorView& src,
+                                              const TensorView& weight, const TensorView* bias,
+                                              const TensorView& dst,
+                                              const ConvTransposeOptions& options = {});
+
+}  // namespace ups

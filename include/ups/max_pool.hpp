@@ -1,0 +1,78 @@
+/// @file max_pool.hpp
+/// @brief `ups::max_pool`: PyTorch's `MaxPool1d/2d/3d(return_indices=True)` on strided tensors.
+///
+/// The values and indices it produces are those of `F.max_pool{1,2,3}d(..., return_indices=True)`
+/// bit for bit, so that they can be fed to ups::max_unpool (max_unpool.hpp).
+///
+/// | pooling | input (batched)   | input (unbatched, `spatial_dims` set) |
+/// |---------|-------------------|---------------------------------------|
+/// | 1-D     | (N, C, W)         | (C, W)                                |
+/// | 2-D     | (N, C, H, W)      | (C, H, W)                             |
+/// | 3-D     | (N, C, D, H, W)   | (C, D, H, W)                          |
+///
+/// Dtypes: f32, f64, f16, bf16, u8, i32, i64 (PyTorch's CPU kernels support them all).
+///
+/// Per spatial dim, output size = floor((in + 2 * pad - dilation * (kernel - 1) - 1) / stride) + 1
+/// (ceil instead of floor with `ceil_mode`, where a last window that would start in the right
+/// padding is dropped, as in PyTorch). Each index is the flat position `d * H * W + h * W + w`
+/// of the maximum within its (n, c) plane of the input (`w` for 1-D, `h * W + w` for 2-D),
+/// stored as int64.
+///
+/// Ties and NaN follow PyTorch's CPU kernels exactly: the window is scanned in D, H, W order;
+/// among equal maxima the first wins; a NaN replaces any maximum, so the last NaN of a window wins
+/// and is returned (an f16 NaN quieted with its sign and payload kept, a bf16 NaN as 0x7fc0, as
+/// PyTorch's CPU kernel converts them through f32);
+/// a window whose elements are all -inf (or the integer minimum) reports its first element. A
+/// window made only of padding taps (possible with dilation > 1) yields -inf (the type's minimum
+/// for integers) and the position its first tap would have had, as PyTorch does.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "ups/context.hpp"
+#include "ups/export.hpp"
+#include "ups/tensor.hpp"
+
+namespace ups {
+
+/// @brief The arguments of `F.max_pool{1,2,3}d`, minus the tensor.
+///
+/// Every list holds one value (used for every spatial dim) or one value per spatial dim.
+struct MaxPoolOptions {
+  /// Window size; must be given.
+  std::vector<std::int64_t> kernel_size;
+  /// Window step; empty means kernel_size (PyTorch's `stride=None`).
+  std::vector<std::int64_t> stride;
+  /// Implicit -inf padding on both sides; at most half of the kernel size.
+  std::vector<std::int64_t> padding = {0};
+  /// Spacing between window taps.
+  std::vector<std::int64_t> dilation = {1};
+  /// Use ceil instead of floor for the output size.
+  bool ceil_mode = false;
+  /// 1, 2 or 3: the pooling dimensionality. 0 (the default) means input rank - 2, i.e. a batched
+  /// (N, C, *spatial) input; set it to accept an unbatched (C, *spatial) input of rank
+  /// spatial_dims + 1 as PyTorch does.
+  int spatial_dims = 0;
+};
+
+/// @brief The output shape of max_pool(@p input_shape, @p options) (also the shape of its
+/// indices), validating exactly as max_pool() does. Needs no GPU.
+/// @throws ups::Error with PyTorch's message for invalid options or shapes.
+UPS_EXPORT Shape max_pool_output_shape(const Shape& input_shape, const MaxPoolOptions& options);
+
+/// @brief Max pooling of @p src into @p dst, with the position of each maximum in @p indices.
+///
+/// @p dst must have the shape max_pool_output_shape(src.shape(), options) and the dtype of
+/// @p src; @p indices the same shape and dtype i64. All three live on the context's device and
+/// must not overlap. Any strides are accepted (contiguous and channels-last are the fast cases).
+/// A batch of 0 is a no-op; an empty channel or spatial dim is an error, as in PyTorch. On CUDA
+/// the op enqueues one kernel on ctx.stream(), does not synchronise the host and does not
+/// allocate. It is deterministic: each output element is computed by one thread in a fixed
+/// order.
+///
+/// @throws ups::Error for invalid options, shapes, dtypes or devices, and for CUDA failures.
+UPS_EXPORT void max_pool(const Context& ctx, const TensorView& src, const TensorView& dst,
+                         const TensorView& indices, const MaxPoolOptions& options);
+
+}  // namespace ups

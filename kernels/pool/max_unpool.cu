@@ -1,0 +1,242 @@
+// CUDA backend of ups::max_unpool. The kernels call the per-element bodies of pool_math.hpp that
+// the CPU backend runs. An invalid index is never written through and never traps: it is
+// recorded (largest C-order position wins, through atomicMax) in a status record that the host
+// reads either at once (synchronous check) or later through max_unpool_check (deferred check).
+//
+// Passes, all on ctx.stream():
+//   1. status := {-1, ...}; dst := 0 (one memset when dst is dense, else a strided fill kernel);
+//   2a. default: a scatter kernel, one thread per input element (duplicates race);
+//   2b. deterministic: claim slots := 0; a claim kernel atomicMax-es 1 + the input position into
+//       the slot of each target; a commit kernel lets only the winner of each slot write.
+//   3. a one-thread kernel completes the status record with the offending index.
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "backend_pool.hpp"
+#include "cuda/cuda_check.hpp"
+#include "cuda/launch.hpp"
+#include "pool/pool_math.hpp"
+
+namespace ups {
+namespace detail {
+namespace {
+
+constexpr int kBlock = 256;
+
+// Scratch memory for one call: the context's workspace, or a stream-ordered allocation within
+// the context's workspace limit that is released (stream-ordered) on every exit path.
+class Scratch {
+ public:
+  Scratch(const Context& ctx, std::size_t bytes) : stream_(ctx.stream()) {
+    if (bytes == 0) return;
+    if (ctx.workspace() != nullptr) {
+      UPS_CHECK(ctx.workspace_bytes() >= bytes, ErrorCode::kOutOfMemory, "max_unpool needs ", bytes,
+                " bytes of workspace on CUDA (see max_unpool_workspace_size), but the "
+                "context's workspace has ",
+                ctx.workspace_bytes());
+      base_ = static_cast<unsigned char*>(ctx.workspace());
+      return;
+    }
+    UPS_CHECK(bytes <= ctx.workspace_limit(), ErrorCode::kOutOfMemory, "max_unpool needs ", bytes,
+              " bytes of scratch memory on CUDA, more than the context's workspace limit of ",
+              ctx.workspace_limit(),
+              " bytes; give the context a workspace (Context::set_workspace), raise the limit, "
+              "or pass a MaxUnpoolStatus and leave determinism off");
+    void* p = nullptr;
+    const cudaError_t err = cudaMallocAsync(&p, bytes, stream_);
+    if (err != cudaSuccess) {
+      (void)cudaGetLastError();
+      fail(err == cudaErrorMemoryAllocation ? ErrorCode::kOutOfMemory : ErrorCode::kCudaError,
+           concat("max_unpool: cudaMallocAsync of ", bytes,
+                  " bytes failed: ", cudaGetErrorName(err), ": ", cudaGetErrorString(err)));
+    }
+    owned_ = p;
+    base_ = static_cast<unsigned char*>(p);
+  }
+  ~Scratch() { release(); }
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+
+  // Enqueues the release; later work on the stream must not touch the memory.
+  void release() noexcept {
+    if (owned_ != nullptr) (void)cudaFreeAsync(owned_, stream_);
+    owned_ = nullptr;
+  }
+  // The start rounded up to 16 bytes (the layout reserves the slack).
+  unsigned char* aligned() const {
+    const auto a = reinterpret_cast<std::uintptr_t>(base_);
+    return base_ + ((16 - a % 16) % 16);
+  }
+
+ private:
+  StreamHandle stream_;
+  void* owned_ = nullptr;
+  unsigned char* base_ = nullptr;
+};
+
+__device__ __forceinline__ void record_bad(MaxUnpoolStatus* st, std::int64_t logical) {
+  // position starts as -1 (all bits set by the memset), below every position.
+  atomicMax(reinterpret_cast<long long*>(&st->position), static_cast<long long>(logical));
+}
+
+struct Sizes5 {
+  std::int64_t v[5];
+};
+
+template <class T>
+__global__ void unpool_zero_kernel(T* __restrict__ dst, Sizes5 sizes, Sizes5 strides,
+                                   std::int64_t total, bool narrow) {
+  const std::int64_t step = static_cast<std::int64_t>(blockDim.x) * gridDim.x;
+  for (std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total;
+       i += step) {
+    dst[kern::strided_offset5(i, sizes.v, strides.v, narrow)] = T(0);
+  }
+}
+
+template <class T>
+__global__ void unpool_scatter_kernel(kern::UnpoolGeometry g, const T* __restrict__ src,
+                                      const std::int64_t* __restrict__ indices, T* __restrict__ dst,
+                                      std::int64_t total, MaxUnpoolStatus* st) {
+  const std::int64_t step = static_cast<std::int64_t>(blockDim.x) * gridDim.x;
+  for (std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total;
+       i += step) {
+    const std::int64_t bad = kern::unpool_element<T>(g, src, indices, dst, i);
+    if (bad >= 0) record_bad(st, bad);
+  }
+}
+
+// S is unsigned int or unsigned long long (atomicMax's types).
+template <class S>
+__global__ void unpool_claim_kernel(kern::UnpoolGeometry g,
+                                    const std::int64_t* __restrict__ indices, S* slots,
+                                    std::int64_t total, MaxUnpoolStatus* st) {
+  const std::int64_t step = static_cast<std::int64_t>(blockDim.x) * gridDim.x;
+  for (std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total;
+       i += step) {
+    const kern::UnpoolSource s = kern::unpool_source(g, i);
+    const std::int64_t v = indices[s.idx_off];
+    if (!kern::unpool_index_valid(g, v)) {
+      record_bad(st, kern::unpool_logical(g, s));
+      continue;
+    }
+    atomicMax(slots + kern::unpool_slot(g, s, v), static_cast<S>(s.pos + 1));
+  }
+}
+
+template <class T, class S>
+__global__ void unpool_commit_kernel(kern::UnpoolGeometry g, const T* __restrict__ src,
+                                     const std::int64_t* __restrict__ indices, T* __restrict__ dst,
+                                     const S* __restrict__ slots, std::int64_t total) {
+  const std::int64_t step = static_cast<std::int64_t>(blockDim.x) * gridDim.x;
+  for (std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total;
+       i += step) {
+    const kern::UnpoolSource s = kern::unpool_source(g, i);
+    const std::int64_t v = indices[s.idx_off];
+    if (!kern::unpool_index_valid(g, v)) continue;
+    if (slots[kern::unpool_slot(g, s, v)] != static_cast<S>(s.pos + 1)) continue;
+    dst[s.dst_plane_off + kern::unpool_target(g, v)] = src[s.src_off];
+  }
+}
+
+struct Volume {
+  std::int64_t v[3];
+  std::int64_t dims;
+};
+
+__global__ void unpool_finalize_kernel(kern::UnpoolGeometry g,
+                                       const std::int64_t* __restrict__ indices,
+                                       MaxUnpoolStatus* st, Volume volume) {
+  if (blockIdx.x != 0 || threadIdx.x != 0) return;
+  const std::int64_t pos = st->position;
+  if (pos >= 0) {
+    g.channels_last = false;  // positions are C-order
+    st->index = indices[kern::unpool_source(g, pos).idx_off];
+  }
+  for (int i = 0; i < 3; ++i)
+    st->volume[i] = volume.v[i];
+  st->volume_dims = volume.dims;
+}
+
+}  // namespace
+
+void max_unpool_cuda(const MaxUnpoolPlan& plan, const void* src, const std::int64_t* indices,
+                     void* dst, const Context& ctx, MaxUnpoolStatus* status) {
+  const StreamHandle stream = ctx.stream();
+  const bool has_status = status != nullptr;
+  if (plan.total_in == 0 || plan.total_out == 0) {
+    if (has_status) UPS_CUDA_CHECK(cudaMemsetAsync(status, 0xff, sizeof(*status), stream));
+    return;
+  }
+  const bool deterministic = ctx.deterministic();
+  const UnpoolScratchLayout layout =
+      unpool_scratch_layout(plan.total_out, plan.geometry.plane_in, deterministic, has_status);
+  Scratch scratch(ctx, layout.total);
+  unsigned char* base = scratch.aligned();
+  MaxUnpoolStatus* st = has_status ? status : reinterpret_cast<MaxUnpoolStatus*>(base);
+  void* slots = base + layout.status_bytes;
+  const kern::UnpoolGeometry& g = plan.geometry;
+
+  UPS_CUDA_CHECK(cudaMemsetAsync(st, 0xff, sizeof(*st), stream));
+  dispatch_by_size(plan.dtype, [&](auto type_tag) {
+    using T = typename decltype(type_tag)::type;
+    const T* s = static_cast<const T*>(src);
+    T* d = static_cast<T*>(dst);
+    if (plan.dense_bytes > 0) {
+      UPS_CUDA_CHECK(cudaMemsetAsync(static_cast<unsigned char*>(dst) + plan.dense_offset, 0,
+                                     static_cast<std::size_t>(plan.dense_bytes), stream));
+    } else {
+      Sizes5 sizes, strides;
+      for (int i = 0; i < 5; ++i) {
+        sizes.v[i] = plan.dst_sizes[i];
+        strides.v[i] = g.dst_stride[i];
+      }
+      unpool_zero_kernel<T><<<grid_for(plan.total_out, kBlock), kBlock, 0, stream>>>(
+          d, sizes, strides, plan.total_out, g.narrow);
+      UPS_CUDA_CHECK(cudaGetLastError());
+    }
+    const unsigned grid = grid_for(plan.total_in, kBlock);
+    if (!deterministic) {
+      unpool_scatter_kernel<T><<<grid, kBlock, 0, stream>>>(g, s, indices, d, plan.total_in, st);
+      UPS_CUDA_CHECK(cudaGetLastError());
+      return;
+    }
+    UPS_CUDA_CHECK(cudaMemsetAsync(slots, 0, layout.slot_bytes, stream));
+    if (layout.slot_size == 4) {
+      auto* sl = static_cast<unsigned int*>(slots);
+      unpool_claim_kernel<unsigned int>
+          <<<grid, kBlock, 0, stream>>>(g, indices, sl, plan.total_in, st);
+      UPS_CUDA_CHECK(cudaGetLastError());
+      unpool_commit_kernel<T, unsigned int>
+          <<<grid, kBlock, 0, stream>>>(g, s, indices, d, sl, plan.total_in);
+    } else {
+      auto* sl = static_cast<unsigned long long*>(slots);
+      unpool_claim_kernel<unsigned long long>
+          <<<grid, kBlock, 0, stream>>>(g, indices, sl, plan.total_in, st);
+      UPS_CUDA_CHECK(cudaGetLastError());
+      unpool_commit_kernel<T, unsigned long long>
+          <<<grid, kBlock, 0, stream>>>(g, s, indices, d, sl, plan.total_in);
+    }
+    UPS_CUDA_CHECK(cudaGetLastError());
+  });
+  Volume volume{{plan.volume[0], plan.volume[1], plan.volume[2]}, plan.volume_dims};
+  unpool_finalize_kernel<<<1, 1, 0, stream>>>(g, indices, st, volume);
+  UPS_CUDA_CHECK(cudaGetLastError());
+
+  if (!has_status) {
+    MaxUnpoolStatus host{};
+    UPS_CUDA_CHECK(cudaMemcpyAsync(&host, st, sizeof(host), cudaMemcpyDeviceToHost, stream));
+    scratch.release();
+    UPS_CUDA_CHECK(cudaStreamSynchronize(stream));
+    if (host.position >= 0) throw_invalid_max_index(host);
+  }
+}
+
+void max_unpool_read_status_cuda(const MaxUnpoolStatus* status, MaxUnpoolStatus* out,
+                                 StreamHandle stream) {
+  UPS_CUDA_CHECK(cudaMemcpyAsync(out, status, sizeof(*out), cudaMemcpyDeviceToHost, stream));
+  UPS_CUDA_CHECK(cudaStreamSynchronize(stream));
+}
+
+}  // namespace detail
+}  // namespace ups

@@ -1,0 +1,77 @@
+// The interface between the conv_transpose front end (src/conv_transpose.cpp) and its backends:
+// the CPU backend (src/cpu), the CUDA dispatcher (src/cuda/conv_transpose_cuda.cpp), the native
+// kernels (kernels/conv_transpose/deconv.cu) and the cuDNN glue (src/cudnn). Everything here has
+// been validated before it is called.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "conv_transpose/deconv_math.hpp"
+#include "ups/context.hpp"
+#include "ups/conv_transpose.hpp"
+#include "ups/tensor.hpp"
+
+namespace ups {
+namespace detail {
+
+// A validated conv_transpose call.
+struct DeconvProblem {
+  kern::DeconvGeometry g;  // normalised to three spatial dims
+  DType dtype;
+  int spatial;  // 1, 2 or 3: the caller's spatial rank
+  const void* src;
+  const void* weight;
+  const void* bias;  // null without bias
+  void* dst;
+  // The caller's views (rank spatial + 2) for cuDNN's tensor descriptors.
+  TensorView src_view, weight_view, dst_view;
+  std::int64_t stride[3], pad[3], output_padding[3], dil[3];  // caller's dims, first `spatial`
+  std::int64_t src_numel, dst_numel;
+};
+
+// ---- CPU backend (src/cpu/conv_transpose_cpu.cpp) ----
+void conv_transpose_cpu_gemm(const DeconvProblem& p, int threads);
+void conv_transpose_cpu_gather(const DeconvProblem& p, int threads);
+
+// ---- CUDA dispatcher (src/cuda/conv_transpose_cuda.cpp; stubs in CPU-only builds) ----
+ConvTransposeResult conv_transpose_cuda(const Context& ctx, const DeconvProblem& p,
+                                        ConvTransposeAlgo algo);
+std::size_t conv_transpose_cuda_workspace(const Context& ctx, const DeconvProblem& p,
+                                          ConvTransposeAlgo algo);
+
+// ---- native CUDA kernels (kernels/conv_transpose/deconv.cu) ----
+// All enqueue on `stream` and throw ups::Error on launch failure.
+void deconv_gather_cuda(const DeconvProblem& p, StreamHandle stream);
+// Scratch the scatter kernel needs: an f32 accumulator of dst_numel floats for f16/bf16, else 0.
+std::size_t deconv_scatter_workspace(const DeconvProblem& p);
+void deconv_scatter_cuda(const DeconvProblem& p, void* workspace, StreamHandle stream);
+// dst += bias[c] (after cuDNN, which computes no bias).
+void deconv_add_bias_cuda(const DeconvProblem& p, StreamHandle stream);
+
+// ---- cuDNN glue (src/cudnn/conv_transpose_cudnn.cpp, or the stubs in
+// src/cuda/conv_transpose_nocudnn.cpp when cuDNN is absent) ----
+struct CudnnDeconvPlan;  // a finalized execution plan and what it keeps alive
+struct CudnnDeconvQuery {
+  bool ok = false;
+  std::string reason;  // why cuDNN declines (ok == false) or which engine (ok == true)
+  std::size_t workspace_bytes = 0;
+  std::shared_ptr<CudnnDeconvPlan> plan;
+};
+// True when this build has cuDNN.
+bool cudnn_deconv_compiled() noexcept;
+// Finds an execution plan for the problem on the current device whose workspace fits `budget`
+// bytes: heuristics mode A (then the fallback list), engine configs filtered by numerical notes
+// (nondeterministic ones when `deterministic`; TF32 / down-converting ones for f32 unless
+// `allow_tf32`; down-converting and reduced-precision ones always). Plans are cached per thread
+// and device. Never throws for "cannot run"; the reason says why.
+CudnnDeconvQuery cudnn_deconv_plan(const DeconvProblem& p, bool deterministic, bool allow_tf32,
+                                   std::size_t budget);
+// Enqueues the plan on `stream`. Does not add the bias.
+void cudnn_deconv_execute(const CudnnDeconvQuery& q, const DeconvProblem& p, void* workspace,
+                          StreamHandle stream);
+
+}  // namespace detail
+}  // namespace ups

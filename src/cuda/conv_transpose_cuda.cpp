@@ -1,0 +1,478 @@
+// CUDA side of ups::conv_transpose: algorithm selection (auto, benchmark), the determinism
+// rules, stream-ordered scratch memory, and the benchmark cache.
+#include <cuda_runtime_api.h>
+
+#include <algorithm>
+#include <limits>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "backend_deconv.hpp"
+#include "check.hpp"
+#include "cuda/cuda_check.hpp"
+
+namespace ups {
+namespace detail {
+namespace {
+
+// `auto` sends problems with at least this many multiply-adds per output element to cuDNN: below
+// it the layer is memory-bound and the gather kernel, which reads each operand once per output
+// and does no wasted work, is the better choice (performance.md section 4).
+constexpr std::int64_t kCudnnMinMacsPerOutput = 32;
+constexpr int kBenchmarkRuns = 3;
+
+std::size_t budget_of(const Context& ctx) {
+  return ctx.workspace() != nullptr ? ctx.workspace_bytes() : ctx.workspace_limit();
+}
+
+// Scratch memory: the caller's workspace when it gave one, else a stream-ordered allocation that
+// is freed (stream-ordered) when this object goes out of scope, after the work is enqueued.
+class Scratch {
+ public:
+  Scratch(const Context& ctx, std::size_t bytes) : stream_(ctx.stream()) {
+    if (bytes == 0) return;
+    if (ctx.workspace() != nullptr) {
+      UPS_CHECK(bytes <= ctx.workspace_bytes(), ErrorCode::kOutOfMemory, "conv_transpose needs ",
+                bytes, " bytes of workspace but the context's workspace has ",
+                ctx.workspace_bytes());
+      ptr_ = ctx.workspace();
+      return;
+    }
+    UPS_CHECK(bytes <= ctx.workspace_limit(), ErrorCode::kOutOfMemory, "conv_transpose needs ",
+              bytes, " bytes of workspace but the context's workspace limit is ",
+              ctx.workspace_limit());
+    const cudaError_t err = cudaMallocAsync(&ptr_, bytes, stream_);
+    if (err != cudaSuccess) {
+      (void)cudaGetLastError();
+      fail(ErrorCode::kOutOfMemory, concat("conv_transpose: cudaMallocAsync of ", bytes,
+                                           " bytes of workspace failed: ", cudaGetErrorName(err)));
+    }
+    allocated_ = true;
+  }
+  ~Scratch() {
+    if (allocated_) (void)cudaFreeAsync(ptr_, stream_);
+  }
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  void* get() const { return ptr_; }
+  bool allocated() const { return allocated_; }
+
+ private:
+  StreamHandle stream_;
+  void* ptr_ = nullptr;
+  bool allocated_ = false;
+};
+
+ConvTransposeAttempt attempt(ConvTransposeAlgo a, bool chosen, std::string reason,
+                             std::size_t ws = 0) {
+  ConvTransposeAttempt t;
+  t.algo = a;
+  t.chosen = chosen;
+  t.reason = std::move(reason);
+  t.workspace_bytes = ws;
+  return t;
+}
+
+// Multiply-adds per output element when only the taps the stride lets through are visited.
+std::int64_t macs_per_output(const DeconvProblem& p) {
+  std::int64_t taps = 1;
+  for (int d = 0; d < 3; ++d)
+    taps *= (p.g.k[d] + p.g.stride[d] - 1) / p.g.stride[d];
+  return taps * p.g.cin_g;
+}
+
+// cuDNN's backward data derives the forward output size from dx; an output_padding of a whole
+// stride or more (allowed by PyTorch when dilation exceeds it) changes that size.
+std::string cudnn_static_decline(const DeconvProblem& p) {
+  for (int i = 0; i < p.spatial; ++i) {
+    if (p.output_padding[i] >= p.stride[i]) {
+      return concat("output_padding ", p.output_padding[i], " >= stride ", p.stride[i],
+                    " in spatial dim ", i, " is not expressible as a cuDNN backward-data problem");
+    }
+  }
+  return "";
+}
+
+CudnnDeconvQuery query_cudnn(const Context& ctx, const DeconvProblem& p, std::size_t budget) {
+  CudnnDeconvQuery q;
+  if (!cudnn_deconv_compiled()) {
+    q.reason = "this build of ups has no cuDNN";
+    return q;
+  }
+  q.reason = cudnn_static_decline(p);
+  if (!q.reason.empty()) return q;
+  return cudnn_deconv_plan(p, ctx.deterministic(), ctx.allow_tf32(), budget);
+}
+
+void run_gather(const Context& ctx, const DeconvProblem& p) {
+  deconv_gather_cuda(p, ctx.stream());
+}
+
+void run_scatter(const Context& ctx, const DeconvProblem& p, ConvTransposeResult* r) {
+  const std::size_t bytes = deconv_scatter_workspace(p);
+  Scratch scratch(ctx, bytes);
+  deconv_scatter_cuda(p, scratch.get(), ctx.stream());
+  if (r != nullptr) {
+    r->workspace_bytes = bytes;
+    r->workspace_allocated = scratch.allocated();
+  }
+}
+
+void run_cudnn(const Context& ctx, const DeconvProblem& p, const CudnnDeconvQuery& q,
+               ConvTransposeResult* r) {
+  Scratch scratch(ctx, q.workspace_bytes);
+  cudnn_deconv_execute(q, p, scratch.get(), ctx.stream());
+  deconv_add_bias_cuda(p, ctx.stream());
+  if (r != nullptr) {
+    r->workspace_bytes = q.workspace_bytes;
+    r->workspace_allocated = scratch.allocated();
+    r->detail = q.reason;
+  }
+}
+
+// ---- benchmark cache ----
+
+std::mutex& bench_mutex() {
+  static std::mutex m;
+  return m;
+}
+std::unordered_map<std::string, ConvTransposeAlgo>& bench_cache() {
+  static auto* cache = new std::unordered_map<std::string, ConvTransposeAlgo>();
+  return *cache;
+}
+
+void put_view(std::ostringstream& os, const char* name, const TensorView& v) {
+  os << name << "[";
+  for (int i = 0; i < v.ndim; ++i)
+    os << v.sizes[i] << ":" << v.strides[i] << ",";
+  os << "]";
+}
+
+// Everything that can change which algorithm is fastest or allowed.
+std::string bench_key(const Context& ctx, const DeconvProblem& p) {
+  int device = 0;
+  UPS_CUDA_CHECK(cudaGetDevice(&device));
+  std::ostringstream os;
+  os << "dev" << device << " " << to_string(p.dtype) << " det" << ctx.deterministic() << " tf32"
+     << ctx.allow_tf32() << " g" << p.g.groups << " bias" << (p.bias != nullptr) << ":"
+     << p.g.bias_stride << " ";
+  put_view(os, "src", p.src_view);
+  put_view(os, "w", p.weight_view);
+  put_view(os, "dst", p.dst_view);
+  for (int i = 0; i < p.spatial; ++i) {
+    os << " s" << p.stride[i] << "p" << p.pad[i] << "op" << p.output_padding[i] << "d" << p.dil[i];
+  }
+  return os.str();
+}
+
+class EventPair {
+ public:
+  EventPair() {
+    UPS_CUDA_CHECK(cudaEventCreate(&start_));
+    const cudaError_t err = cudaEventCreate(&stop_);
+    if (err != cudaSuccess) {
+      (void)cudaEventDestroy(start_);
+      UPS_CUDA_CHECK(err);
+    }
+  }
+  ~EventPair() {
+    (void)cudaEventDestroy(start_);
+    (void)cudaEventDestroy(stop_);
+  }
+  EventPair(const EventPair&) = delete;
+  EventPair& operator=(const EventPair&) = delete;
+  // Milliseconds per run of fn over kBenchmarkRuns runs, after one warm-up run. Synchronises.
+  template <class Fn>
+  double time(StreamHandle stream, Fn&& fn) {
+    fn();
+    UPS_CUDA_CHECK(cudaEventRecord(start_, stream));
+    for (int i = 0; i < kBenchmarkRuns; ++i)
+      fn();
+    UPS_CUDA_CHECK(cudaEventRecord(stop_, stream));
+    UPS_CUDA_CHECK(cudaEventSynchronize(stop_));
+    float ms = 0;
+    UPS_CUDA_CHECK(cudaEventElapsedTime(&ms, start_, stop_));
+    return static_cast<double>(ms) / kBenchmarkRuns;
+  }
+
+ private:
+  cudaEvent_t start_ = nullptr;
+  cudaEvent_t stop_ = nullptr;
+};
+
+// ---- the algorithms ----
+
+ConvTransposeResult run_auto(const Context& ctx, const DeconvProblem& p) {
+  ConvTransposeResult r;
+  const std::int64_t macs = macs_per_output(p);
+  std::string gather_reason = "native deterministic kernel";
+  if (!cudnn_deconv_compiled()) {
+    r.attempts.push_back(
+        attempt(ConvTransposeAlgo::kCudnn, false, "this build of ups has no cuDNN"));
+    gather_reason = "fallback: cuDNN is not available";
+  } else if (macs < kCudnnMinMacsPerOutput) {
+    r.attempts.push_back(
+        attempt(ConvTransposeAlgo::kCudnn, false,
+                concat("not tried: memory-bound problem (", macs,
+                       " multiply-adds per output element, below ", kCudnnMinMacsPerOutput,
+                       "), where the native gather kernel is preferred")));
+    gather_reason = "preferred for memory-bound problems";
+  } else {
+    const CudnnDeconvQuery q = query_cudnn(ctx, p, budget_of(ctx));
+    if (q.ok) {
+      try {
+        run_cudnn(ctx, p, q, &r);
+        r.algorithm = ConvTransposeAlgo::kCudnn;
+        r.attempts.push_back(attempt(ConvTransposeAlgo::kCudnn, true,
+                                     concat("compute-heavy problem (", macs,
+                                            " multiply-adds per output element); ", q.reason),
+                                     q.workspace_bytes));
+        r.attempts.push_back(attempt(ConvTransposeAlgo::kGather, false, "not needed: cuDNN ran"));
+        r.attempts.push_back(attempt(ConvTransposeAlgo::kScatter, false,
+                                     "never chosen by auto (atomic-bound, nondeterministic)"));
+        return r;
+      } catch (const Error& e) {
+        if (e.code() != ErrorCode::kCudnnError && e.code() != ErrorCode::kOutOfMemory) throw;
+        r = ConvTransposeResult{};
+        r.attempts.push_back(attempt(ConvTransposeAlgo::kCudnn, false,
+                                     concat("failed to run: ", e.what()), q.workspace_bytes));
+      }
+    } else {
+      r.attempts.push_back(attempt(ConvTransposeAlgo::kCudnn, false, q.reason, q.workspace_bytes));
+    }
+    gather_reason = "fallback: cuDNN declined";
+  }
+  run_gather(ctx, p);
+  r.algorithm = ConvTransposeAlgo::kGather;
+  r.attempts.push_back(attempt(ConvTransposeAlgo::kGather, true, gather_reason));
+  r.attempts.push_back(attempt(ConvTransposeAlgo::kScatter, false,
+                               "never chosen by auto (atomic-bound, nondeterministic)"));
+  return r;
+}
+
+// Runs the algorithm a cached benchmark chose; cuDNN may have become unable to run (a smaller
+// workspace), in which case gather runs instead and the reason is recorded.
+ConvTransposeResult run_cached(const Context& ctx, const DeconvProblem& p, ConvTransposeAlgo algo) {
+  ConvTransposeResult r;
+  r.from_cache = true;
+  if (algo == ConvTransposeAlgo::kCudnn) {
+    const CudnnDeconvQuery q = query_cudnn(ctx, p, budget_of(ctx));
+    if (q.ok) {
+      run_cudnn(ctx, p, q, &r);
+      r.algorithm = algo;
+      r.attempts.push_back(attempt(algo, true, "cached benchmark choice", q.workspace_bytes));
+      return r;
+    }
+    r.attempts.push_back(attempt(algo, false, concat("cached benchmark choice, but ", q.reason)));
+    algo = ConvTransposeAlgo::kGather;
+  }
+  if (algo == ConvTransposeAlgo::kScatter) {
+    run_scatter(ctx, p, &r);
+  } else {
+    run_gather(ctx, p);
+  }
+  r.algorithm = algo;
+  r.attempts.push_back(
+      attempt(algo, true, r.attempts.empty() ? "cached benchmark choice" : "fallback"));
+  return r;
+}
+
+ConvTransposeResult run_benchmark(const Context& ctx, const DeconvProblem& p) {
+  const std::string key = bench_key(ctx, p);
+  {
+    std::lock_guard<std::mutex> lock(bench_mutex());
+    const auto it = bench_cache().find(key);
+    // The key holds the determinism flag; the second test guards the rule itself.
+    if (it != bench_cache().end() &&
+        !(ctx.deterministic() && it->second == ConvTransposeAlgo::kScatter)) {
+      const ConvTransposeAlgo algo = it->second;
+      return run_cached(ctx, p, algo);
+    }
+  }
+
+  ConvTransposeResult r;
+  struct Candidate {
+    ConvTransposeAlgo algo;
+    CudnnDeconvQuery q;
+  };
+  std::vector<Candidate> candidates;
+  candidates.push_back({ConvTransposeAlgo::kGather, {}});
+  if (ctx.deterministic()) {
+    r.attempts.push_back(attempt(ConvTransposeAlgo::kScatter, false,
+                                 "not timed: nondeterministic and deterministic mode is on"));
+  } else {
+    const std::size_t ws = deconv_scatter_workspace(p);
+    if (ws > budget_of(ctx)) {
+      r.attempts.push_back(attempt(ConvTransposeAlgo::kScatter, false,
+                                   concat("not timed: needs ", ws, " bytes of workspace, over the ",
+                                          budget_of(ctx), " available"),
+                                   ws));
+    } else {
+      candidates.push_back({ConvTransposeAlgo::kScatter, {}});
+    }
+  }
+  CudnnDeconvQuery q = query_cudnn(ctx, p, budget_of(ctx));
+  if (q.ok) {
+    candidates.push_back({ConvTransposeAlgo::kCudnn, q});
+  } else {
+    r.attempts.push_back(attempt(ConvTransposeAlgo::kCudnn, false, q.reason, q.workspace_bytes));
+  }
+
+  EventPair events;
+  double best = std::numeric_limits<double>::infinity();
+  ConvTransposeAlgo winner = ConvTransposeAlgo::kGather;
+  CudnnDeconvQuery winner_q;
+  std::vector<ConvTransposeAttempt> timed;
+  for (const Candidate& c : candidates) {
+    ConvTransposeAttempt a =
+        attempt(c.algo, false, "timed",
+                c.algo == ConvTransposeAlgo::kCudnn     ? c.q.workspace_bytes
+                : c.algo == ConvTransposeAlgo::kScatter ? deconv_scatter_workspace(p)
+                                                        : 0);
+    try {
+      a.time_ms = events.time(ctx.stream(), [&] {
+        switch (c.algo) {
+          case ConvTransposeAlgo::kScatter:
+            run_scatter(ctx, p, nullptr);
+            break;
+          case ConvTransposeAlgo::kCudnn:
+            run_cudnn(ctx, p, c.q, nullptr);
+            break;
+          default:
+            run_gather(ctx, p);
+            break;
+        }
+      });
+    } catch (const Error& e) {
+      if (c.algo == ConvTransposeAlgo::kGather) throw;  // the native kernel must run
+      a.reason = concat("failed to run: ", e.what());
+      timed.push_back(a);
+      continue;
+    }
+    if (a.time_ms < best) {
+      best = a.time_ms;
+      winner = c.algo;
+      winner_q = c.q;
+    }
+    timed.push_back(a);
+  }
+  // dst holds the last candidate's result; make it the winner's.
+  if (timed.empty() || timed.back().algo != winner) {
+    switch (winner) {
+      case ConvTransposeAlgo::kScatter:
+        run_scatter(ctx, p, &r);
+        break;
+      case ConvTransposeAlgo::kCudnn:
+        run_cudnn(ctx, p, winner_q, &r);
+        break;
+      default:
+        run_gather(ctx, p);
+        break;
+    }
+  } else if (winner == ConvTransposeAlgo::kCudnn) {
+    r.workspace_bytes = winner_q.workspace_bytes;
+    r.detail = winner_q.reason;
+    r.workspace_allocated = ctx.workspace() == nullptr && winner_q.workspace_bytes > 0;
+  } else if (winner == ConvTransposeAlgo::kScatter) {
+    r.workspace_bytes = deconv_scatter_workspace(p);
+    r.workspace_allocated = ctx.workspace() == nullptr && r.workspace_bytes > 0;
+  }
+  for (ConvTransposeAttempt& a : timed) {
+    if (a.algo == winner && a.time_ms >= 0) {
+      a.chosen = true;
+      a.reason = "fastest of the timed candidates";
+    } else if (a.time_ms >= 0) {
+      a.reason = "slower";
+    }
+    r.attempts.push_back(a);
+  }
+  r.algorithm = winner;
+  {
+    std::lock_guard<std::mutex> lock(bench_mutex());
+    bench_cache().emplace(key, winner);
+  }
+  return r;
+}
+
+}  // namespace
+
+ConvTransposeResult conv_transpose_cuda(const Context& ctx, const DeconvProblem& p,
+                                        ConvTransposeAlgo algo) {
+  ConvTransposeResult r;
+  switch (algo) {
+    case ConvTransposeAlgo::kGather:
+      run_gather(ctx, p);
+      r.algorithm = algo;
+      r.attempts.push_back(attempt(algo, true, "requested"));
+      return r;
+    case ConvTransposeAlgo::kScatter:
+      UPS_CHECK(!ctx.deterministic(), ErrorCode::kInvalidArgument,
+                "conv_transpose: algorithm 'scatter' is nondeterministic, but deterministic mode "
+                "is on");
+      run_scatter(ctx, p, &r);
+      r.algorithm = algo;
+      r.attempts.push_back(attempt(algo, true, "requested", r.workspace_bytes));
+      return r;
+    case ConvTransposeAlgo::kCudnn: {
+      const CudnnDeconvQuery q = query_cudnn(ctx, p, budget_of(ctx));
+      if (!q.ok) {
+        fail(cudnn_deconv_compiled() ? ErrorCode::kCudnnError : ErrorCode::kNotCompiled,
+             concat("conv_transpose: algorithm 'cudnn' cannot run this problem: ", q.reason));
+      }
+      run_cudnn(ctx, p, q, &r);
+      r.algorithm = algo;
+      r.attempts.push_back(attempt(algo, true, "requested", q.workspace_bytes));
+      return r;
+    }
+    case ConvTransposeAlgo::kBenchmark:
+      return run_benchmark(ctx, p);
+    case ConvTransposeAlgo::kAuto:
+      return run_auto(ctx, p);
+    case ConvTransposeAlgo::kGemm:
+      break;
+  }
+  fail(ErrorCode::kUnsupportedDevice, "conv_transpose: algorithm 'gemm' runs only on the CPU");
+}
+
+std::size_t conv_transpose_cuda_workspace(const Context& ctx, const DeconvProblem& p,
+                                          ConvTransposeAlgo algo) {
+  const std::size_t limit = ctx.workspace_limit();
+  switch (algo) {
+    case ConvTransposeAlgo::kGather:
+      return 0;
+    case ConvTransposeAlgo::kScatter:
+      return deconv_scatter_workspace(p);
+    case ConvTransposeAlgo::kCudnn: {
+      const CudnnDeconvQuery q = query_cudnn(ctx, p, limit);
+      if (!q.ok) {
+        fail(cudnn_deconv_compiled() ? ErrorCode::kCudnnError : ErrorCode::kNotCompiled,
+             concat("conv_transpose: algorithm 'cudnn' cannot run this problem: ", q.reason));
+      }
+      return q.workspace_bytes;
+    }
+    case ConvTransposeAlgo::kAuto: {
+      if (!cudnn_deconv_compiled() || macs_per_output(p) < kCudnnMinMacsPerOutput) return 0;
+      const CudnnDeconvQuery q = query_cudnn(ctx, p, limit);
+      return q.ok ? q.workspace_bytes : 0;
+    }
+    case ConvTransposeAlgo::kBenchmark: {
+      std::size_t need = 0;
+      if (!ctx.deterministic() && deconv_scatter_workspace(p) <= limit) {
+        need = deconv_scatter_workspace(p);
+      }
+      const CudnnDeconvQuery q = query_cudnn(ctx, p, limit);
+      if (q.ok) need = std::max(need, q.workspace_bytes);
+      return need;
+    }
+    case ConvTransposeAlgo::kGemm:
+      break;
+  }
+  fail(ErrorCode::kUnsupportedDevice, "conv_transpose: algorithm 'gemm' runs only on the CPU");
+}
+
+}  // namespace detail
+}  // namespace ups

@@ -1,0 +1,147 @@
+// Validation and planning of ups::pixel_shuffle and ups::pixel_unshuffle, following ATen's
+// check_pixel_shuffle_shapes / check_pixel_unshuffle_shapes (PixelShuffle.h), messages included;
+// then dispatch to a backend.
+#include <algorithm>
+#include <limits>
+
+#include "backend_pool.hpp"
+#include "check.hpp"
+#include "ups/pixel_shuffle.hpp"
+#include "validate.hpp"
+
+namespace ups {
+
+namespace {
+
+Shape resolve_shuffle(const Shape& in, std::int64_t r) {
+  const std::size_t rank = in.size();
+  UPS_CHECK(rank >= 3, ErrorCode::kShapeMismatch,
+            "pixel_shuffle expects input to have at least 3 dimensions, but got input with ", rank,
+            " dimension(s)");
+  UPS_CHECK(r > 0, ErrorCode::kInvalidArgument,
+            "pixel_shuffle expects a positive upscale_factor, but got ", r);
+  UPS_CHECK(r <= std::numeric_limits<std::int64_t>::max() / r, ErrorCode::kInvalidArgument,
+            "upscale factor is too large, (upscale_factor)^2 overflowed: upscale_factor=", r);
+  const std::int64_t c = in[rank - 3];
+  UPS_CHECK(c % (r * r) == 0, ErrorCode::kShapeMismatch,
+            "pixel_shuffle expects its input's 'channel' dimension to be divisible by the square "
+            "of upscale_factor, but input.size(-3)=",
+            c, " is not divisible by ", r * r);
+  Shape out = in;
+  out[rank - 3] = c / (r * r);
+  std::int64_t h = 0, w = 0;
+  UPS_CHECK(
+      !__builtin_mul_overflow(in[rank - 2], r, &h) && !__builtin_mul_overflow(in[rank - 1], r, &w),
+      ErrorCode::kOutOfMemory, "pixel_shuffle: output size overflows int64");
+  out[rank - 2] = h;
+  out[rank - 1] = w;
+  detail::checked_numel(out, "pixel_shuffle output");
+  return out;
+}
+
+Shape resolve_unshuffle(const Shape& in, std::int64_t r) {
+  const std::size_t rank = in.size();
+  UPS_CHECK(rank >= 3, ErrorCode::kShapeMismatch,
+            "pixel_unshuffle expects input to have at least 3 dimensions, but got input with ",
+            rank, " dimension(s)");
+  UPS_CHECK(r > 0, ErrorCode::kInvalidArgument,
+            "pixel_unshuffle expects a positive downscale_factor, but got ", r);
+  const std::int64_t h = in[rank - 2];
+  const std::int64_t w = in[rank - 1];
+  UPS_CHECK(h % r == 0, ErrorCode::kShapeMismatch,
+            "pixel_unshuffle expects height to be divisible by downscale_factor, but "
+            "input.size(-2)=",
+            h, " is not divisible by ", r);
+  UPS_CHECK(w % r == 0, ErrorCode::kShapeMismatch,
+            "pixel_unshuffle expects width to be divisible by downscale_factor, but "
+            "input.size(-1)=",
+            w, " is not divisible by ", r);
+  Shape out = in;
+  // r divides H and W, so C * r^2 <= C * H * W and cannot overflow unless H * W is empty.
+  std::int64_t c = 0;
+  UPS_CHECK(r <= std::numeric_limits<std::int64_t>::max() / r &&
+                !__builtin_mul_overflow(in[rank - 3], r * r, &c),
+            ErrorCode::kOutOfMemory, "pixel_unshuffle: output size overflows int64");
+  out[rank - 3] = c;
+  out[rank - 2] = h / r;
+  out[rank - 1] = w / r;
+  detail::checked_numel(out, "pixel_unshuffle output");
+  return out;
+}
+
+void run(const Context& ctx, const TensorView& src, const TensorView& dst, std::int64_t r,
+         ShuffleKernel kernel, bool unshuffle) {
+  const char* op = unshuffle ? "pixel_unshuffle" : "pixel_shuffle";
+  detail::check_view(src, "src");
+  detail::check_view(dst, "dst");
+  const Shape out_shape =
+      unshuffle ? resolve_unshuffle(src.shape(), r) : resolve_shuffle(src.shape(), r);
+  UPS_CHECK(dst.dtype == src.dtype, ErrorCode::kUnsupportedDType, op, ": dst has dtype ",
+            to_string(dst.dtype), " but src has dtype ", to_string(src.dtype));
+  UPS_CHECK(dst.shape() == out_shape, ErrorCode::kShapeMismatch, op, ": expected dst of shape ",
+            shape_to_string(out_shape), " but got ", shape_to_string(dst.shape()));
+  detail::check_device(ctx, src, "src");
+  detail::check_device(ctx, dst, "dst");
+  detail::check_no_self_overlap(dst, "dst");
+  detail::check_no_overlap(src, dst);
+
+  detail::ShufflePlan plan{};
+  plan.dtype = src.dtype;
+  plan.total = detail::checked_numel(out_shape, "pixel_shuffle output");
+  plan.allow_vector = kernel == ShuffleKernel::kAuto;
+  if (plan.total == 0) return;
+
+  kern::ShuffleGeometry& g = plan.geometry;
+  g.r = r;
+  g.unshuffle = unshuffle;
+  // Every dividend is an element index or a coordinate (< total) and every divisor a size or
+  // r^2 <= C (or r <= H), so one bound on the total covers them all.
+  g.narrow = plan.total < (std::int64_t(1) << 32);
+  const int lead = 5 - src.ndim;  // unit leading dims to add
+  for (int d = 0; d < 5; ++d) {
+    const int axis = d - lead;
+    const bool real = axis >= 0;
+    g.out_size[d] = real ? dst.sizes[axis] : 1;
+    g.dst_stride[d] = real ? dst.strides[axis] : 0;
+    g.src_stride[d] = real ? src.strides[axis] : 0;
+  }
+  // Iterate in the output's memory order: unit dims outermost (they do not move the address),
+  // then by decreasing |stride|; ties keep the logical order.
+  int order[5] = {0, 1, 2, 3, 4};
+  std::stable_sort(order, order + 5, [&](int a, int b) {
+    const bool ua = g.out_size[a] == 1, ub = g.out_size[b] == 1;
+    if (ua != ub) return ua;
+    const std::int64_t sa = g.dst_stride[a] < 0 ? -g.dst_stride[a] : g.dst_stride[a];
+    const std::int64_t sb = g.dst_stride[b] < 0 ? -g.dst_stride[b] : g.dst_stride[b];
+    return sa > sb;
+  });
+  std::copy(order, order + 5, g.order);
+
+  if (ctx.device() == Device::kCPU) {
+    detail::pixel_shuffle_cpu(plan, src.data, dst.data, ctx.num_threads());
+  } else {
+    detail::pixel_shuffle_cuda(plan, src.data, dst.data, ctx.stream());
+  }
+}
+
+}  // namespace
+
+Shape pixel_shuffle_output_shape(const Shape& input_shape, std::int64_t upscale_factor) {
+  return resolve_shuffle(input_shape, upscale_factor);
+}
+
+Shape pixel_unshuffle_output_shape(const Shape& input_shape, std::int64_t downscale_factor) {
+  return resolve_unshuffle(input_shape, downscale_factor);
+}
+
+void pixel_shuffle(const Context& ctx, const TensorView& src, const TensorView& dst,
+                   std::int64_t upscale_factor, ShuffleKernel kernel) {
+  run(ctx, src, dst, upscale_factor, kernel, false);
+}
+
+void pixel_unshuffle(const Context& ctx, const TensorView& src, const TensorView& dst,
+                     std::int64_t downscale_factor, ShuffleKernel kernel) {
+  run(ctx, src, dst, downscale_factor, kernel, true);
+}
+
+}  // namespace ups

@@ -1,0 +1,703 @@
+// CPU tests of ups::conv_transpose: PyTorch goldens (every dtype and both layouts, gemm and
+// gather), PyTorch's error messages, the seed examples, the tap arithmetic against brute force,
+// the three per-element formulations against each other, precision against f64, strided views
+// and determinism across thread counts.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "common/hd.hpp"
+#include "conv_transpose/deconv_math.hpp"
+#include "test_support.hpp"
+#include "ups/conv_transpose.hpp"
+#include "ups/error.hpp"
+
+using ups::ConvTransposeAlgo;
+using ups::ConvTransposeOptions;
+using ups::DType;
+using ups::Shape;
+using ups_test::HostTensor;
+using ups_test::Layout;
+
+namespace {
+
+// The generator of scripts/gen_golden_deconv.py: an integer in [-64, 64] (value / 64).
+int deconv_value(std::uint64_t seed, std::uint64_t i) {
+  std::uint64_t x = seed * 0x9E3779B97F4A7C15ull + (i + 1) * 0xBF58476D1CE4E5B9ull;
+  x ^= x >> 30;
+  x *= 0xBF58476D1CE4E5B9ull;
+  x ^= x >> 27;
+  x *= 0x94D049BB133111EBull;
+  x ^= x >> 31;
+  return static_cast<int>(x % 129) - 64;
+}
+
+void fill_golden(HostTensor& t, std::uint64_t seed) {
+  for (std::int64_t i = 0; i < t.numel(); ++i) {
+    t.set(i, deconv_value(seed, static_cast<std::uint64_t>(i)) / 64.0);
+  }
+}
+
+std::vector<std::int64_t> parse_list(const std::string& s) {
+  std::vector<std::int64_t> v;
+  if (s == "-" || s.empty()) return v;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ','))
+    v.push_back(std::stoll(item));
+  return v;
+}
+
+std::map<std::string, std::string> parse_fields(const std::string& line) {
+  std::map<std::string, std::string> m;
+  std::stringstream ss(line);
+  std::string tok;
+  ss >> tok;  // "case" / "error"
+  while (ss >> tok) {
+    const auto eq = tok.find('=');
+    if (eq != std::string::npos) m[tok.substr(0, eq)] = tok.substr(eq + 1);
+  }
+  return m;
+}
+
+struct GoldenCase {
+  std::map<std::string, std::string> f;
+  std::vector<std::int64_t> out4096;  // expected output * 4096
+};
+
+std::vector<std::string> read_lines(const std::string& name) {
+  std::ifstream in(std::string(UPS_TEST_DATA_DIR) + "/" + name);
+  REQUIRE(in.good());
+  std::vector<std::string> lines;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line[0] != '#') lines.push_back(line);
+  }
+  return lines;
+}
+
+std::vector<GoldenCase> load_cases() {
+  const auto lines = read_lines("deconv_cases.txt");
+  std::vector<GoldenCase> cases;
+  for (std::size_t i = 0; i + 1 < lines.size(); i += 2) {
+    GoldenCase c;
+    c.f = parse_fields(lines[i]);
+    std::stringstream ss(lines[i + 1]);
+    std::int64_t v;
+    while (ss >> v)
+      c.out4096.push_back(v);
+    cases.push_back(std::move(c));
+  }
+  return cases;
+}
+
+ConvTransposeOptions options_from(const std::map<std::string, std::string>& f) {
+  ConvTransposeOptions o;
+  auto get = [&](const char* key, std::vector<std::int64_t>& dst) {
+    const auto it = f.find(key);
+    if (it != f.end() && it->second != "-") dst = parse_list(it->second);
+  };
+  get("stride", o.stride);
+  get("padding", o.padding);
+  get("output_padding", o.output_padding);
+  get("dilation", o.dilation);
+  get("output_size", o.output_size);
+  o.groups = std::stoll(f.at("groups"));
+  const auto pm = f.find("padding_mode");
+  if (pm != f.end()) o.padding_mode = pm->second;
+  return o;
+}
+
+// Distance in units in the last place between two 16-bit floats of the same type.
+std::int64_t ulps16(double a, double b, DType dtype) {
+  auto bits = [&](double v) -> std::int32_t {
+    std::uint16_t u = dtype == DType::kF16 ? ups::kern::float_to_half(static_cast<float>(v)).bits
+                                           : ups::kern::float_to_bf16(static_cast<float>(v)).bits;
+    const std::int32_t mag = u & 0x7fff;
+    return (u & 0x8000) ? -mag : mag;
+  };
+  const std::int64_t d = static_cast<std::int64_t>(bits(a)) - bits(b);
+  return d < 0 ? -d : d;
+}
+
+// Expected value for `dtype`: the exact value rounded once to the dtype.
+double round_to(double exact, DType dtype) {
+  switch (dtype) {
+    case DType::kF32:
+      return static_cast<float>(exact);
+    case DType::kF16:
+      return ups::kern::half_to_float(ups::kern::float_to_half(static_cast<float>(exact)));
+    case DType::kBF16:
+      return ups::kern::bf16_to_float(ups::kern::float_to_bf16(static_cast<float>(exact)));
+    default:
+      return exact;
+  }
+}
+
+// Compares `actual` with exact expected values: f64 to 1e-12 and f32 to 1e-5 relative (to the
+// value plus the largest magnitude in the tensor, which bounds cancellation), f16/bf16 within
+// 1 ulp of the exact value rounded to the dtype. Returns "" on success.
+std::string check_against(const HostTensor& actual, const std::vector<double>& exact) {
+  if (static_cast<std::size_t>(actual.numel()) != exact.size()) return "element count differs";
+  double scale = 0;
+  for (double v : exact)
+    scale = std::max(scale, std::fabs(v));
+  for (std::int64_t i = 0; i < actual.numel(); ++i) {
+    const double a = actual.get(i),
+                 e = round_to(exact[static_cast<std::size_t>(i)], actual.dtype());
+    bool ok;
+    if (actual.dtype() == DType::kF16 || actual.dtype() == DType::kBF16) {
+      ok = ulps16(a, e, actual.dtype()) <= 1;
+    } else {
+      const double rtol = actual.dtype() == DType::kF64 ? 1e-12 : 1e-5;
+      ok = std::fabs(a - e) <= rtol * (std::fabs(e) + scale);
+    }
+    if (!ok) {
+      std::ostringstream os;
+      os.precision(10);
+      os << "element " << i << ": got " << a << ", expected " << e;
+      return os.str();
+    }
+  }
+  return "";
+}
+
+struct Problem {
+  HostTensor src, weight, bias, dst;
+  bool has_bias = false;
+};
+
+// src, weight and dst in `layout` (weight's "channels" dim is C_out / groups); no bias.
+Problem make_problem(const Shape& in, const Shape& w, const Shape& out, DType dtype, Layout layout,
+                     std::uint64_t seed, bool golden_values) {
+  Problem p;
+  p.src = HostTensor(dtype, in, layout);
+  p.weight = HostTensor(dtype, w, layout);
+  p.dst = HostTensor(dtype, out, layout);
+  if (golden_values) {
+    fill_golden(p.src, seed);
+    fill_golden(p.weight, seed + 1);
+  } else {
+    ups_test::fill_random(p.src, seed);
+    ups_test::fill_random(p.weight, seed + 1);
+  }
+  return p;
+}
+
+ups::ConvTransposeResult run(Problem& p, const ConvTransposeOptions& opt, int threads = 0) {
+  ups::Context ctx(ups::Device::kCPU);
+  ctx.set_num_threads(threads);
+  const ups::TensorView b = p.has_bias ? p.bias.view() : ups::TensorView{};
+  return ups::conv_transpose(ctx, p.src.view(), p.weight.view(), p.has_bias ? &b : nullptr,
+                             p.dst.view(), opt);
+}
+
+std::int64_t shape_numel(const Shape& s) {
+  std::int64_t n = 1;
+  for (auto v : s)
+    n *= v;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("conv_transpose matches PyTorch goldens in every dtype and layout", "[conv_transpose]") {
+  const auto cases = load_cases();
+  REQUIRE(cases.size() >= 40);
+  for (const GoldenCase& c : cases) {
+    const Shape in = parse_list(c.f.at("input"));
+    const Shape w = parse_list(c.f.at("weight"));
+    const Shape out = parse_list(c.f.at("out"));
+    const bool has_bias = c.f.at("bias") == "1";
+    const std::uint64_t seed = std::stoull(c.f.at("seed"));
+    ConvTransposeOptions opt = options_from(c.f);
+    if (!opt.output_size.empty()) opt.output_padding = {5};  // ignored with output_size
+    INFO("case " << c.f.at("name"));
+    REQUIRE(ups::conv_transpose_output_shape(in, w, opt) == out);
+    REQUIRE(static_cast<std::int64_t>(c.out4096.size()) == shape_numel(out));
+    std::vector<double> exact(c.out4096.size());
+    for (std::size_t i = 0; i < exact.size(); ++i)
+      exact[i] = static_cast<double>(c.out4096[i]) / 4096.0;
+
+    for (DType dtype : {DType::kF64, DType::kF32, DType::kF16, DType::kBF16}) {
+      for (Layout layout : {Layout::kContiguous, Layout::kChannelsLast}) {
+        for (ConvTransposeAlgo algo : {ConvTransposeAlgo::kAuto, ConvTransposeAlgo::kGather}) {
+          INFO(ups::to_string(dtype)
+               << " " << ups_test::to_string(layout) << " " << ups::to_string(algo));
+          Problem p = make_problem(in, w, out, dtype, layout, seed, true);
+          if (has_bias) {
+            p.bias = HostTensor(dtype, {out[1]});
+            fill_golden(p.bias, seed + 2);
+            p.has_bias = true;
+          }
+          opt.algorithm = algo;
+          const auto result = run(p, opt, 3);
+          CHECK(result.algorithm == (algo == ConvTransposeAlgo::kAuto
+                                         ? ConvTransposeAlgo::kGemm
+                                         : ConvTransposeAlgo::kGather));
+          CHECK(check_against(p.dst, exact) == "");
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("conv_transpose reproduces PyTorch's error messages", "[conv_transpose][errors]") {
+  const auto lines = read_lines("deconv_errors.txt");
+  REQUIRE(lines.size() >= 80);
+  for (std::size_t i = 0; i + 1 < lines.size(); i += 2) {
+    const auto f = parse_fields(lines[i]);
+    const std::string expected = lines[i + 1];
+    INFO("error case " << f.at("name"));
+    const Shape in = parse_list(f.at("input"));
+    const Shape w = parse_list(f.at("weight"));
+    const ConvTransposeOptions opt = options_from(f);
+    HostTensor src(DType::kF32, in), weight(DType::kF32, w), dst(DType::kF32, {1});
+    HostTensor bias;
+    const bool has_bias = f.at("bias") != "-";
+    if (has_bias) bias = HostTensor(DType::kF32, parse_list(f.at("bias")));
+    const ups::TensorView bv = has_bias ? bias.view() : ups::TensorView{};
+    ups::Context ctx(ups::Device::kCPU);
+    std::string got;
+    try {
+      ups::conv_transpose(ctx, src.view(), weight.view(), has_bias ? &bv : nullptr, dst.view(),
+                          opt);
+      got = "<no error>";
+    } catch (const ups::Error& e) {
+      got = e.what();
+    }
+    CHECK(got == expected);
+    if (!has_bias) {
+      std::string got_shape;
+      try {
+        ups::conv_transpose_output_shape(in, w, opt);
+        got_shape = "<no error>";
+      } catch (const ups::Error& e) {
+        got_shape = e.what();
+      }
+      CHECK(got_shape == expected);
+    }
+  }
+}
+
+TEST_CASE("conv_transpose seed examples", "[conv_transpose]") {
+  // nn.ConvTranspose1d(2, 3, 3, stride=2, padding=1, output_padding=1): length 5 -> 10.
+  ConvTransposeOptions o1;
+  o1.stride = {2};
+  o1.padding = {1};
+  o1.output_padding = {1};
+  CHECK(ups::conv_transpose_output_shape({1, 2, 5}, {2, 3, 3}, o1) == Shape{1, 3, 10});
+  // nn.ConvTranspose2d(C, C', kernel_size=2, stride=2) doubles H and W.
+  ConvTransposeOptions o2;
+  o2.stride = {2};
+  CHECK(ups::conv_transpose_output_shape({4, 8, 7, 9}, {8, 5, 2, 2}, o2) == Shape{4, 5, 14, 18});
+
+  // Hand-computed 1-D values: x = [1, 2], w = [1, 10, 100] (one channel), stride 2:
+  // out[o] = sum over i, k with o = 2i + k: [1, 10, 100 + 2, 20, 200].
+  HostTensor x(DType::kF64, {1, 1, 2}), w(DType::kF64, {1, 1, 3}), y(DType::kF64, {1, 1, 5});
+  x.set(0, 1);
+  x.set(1, 2);
+  w.set(0, 1);
+  w.set(1, 10);
+  w.set(2, 100);
+  ups::Context ctx(ups::Device::kCPU);
+  ConvTransposeOptions o3;
+  o3.stride = {2};
+  ups::conv_transpose(ctx, x.view(), w.view(), nullptr, y.view(), o3);
+  const double want[] = {1, 10, 102, 20, 200};
+  for (int i = 0; i < 5; ++i)
+    CHECK(y.get(i) == want[i]);
+
+  // Padding 1 crops one position on each side of [1, 10, 102, 20, 200] and output_padding 1
+  // adds one back at the end ((2-1)*2 - 2 + 2 + 1 + 1 = 4 positions): [10, 102, 20, 200],
+  // plus a bias of 0.5.
+  HostTensor y2(DType::kF64, {1, 1, 4}), b(DType::kF64, {1});
+  b.set(0, 0.5);
+  o3.padding = {1};
+  o3.output_padding = {1};
+  const ups::TensorView bv = b.view();
+  ups::conv_transpose(ctx, x.view(), w.view(), &bv, y2.view(), o3);
+  const double want2[] = {10.5, 102.5, 20.5, 200.5};
+  for (int i = 0; i < 4; ++i)
+    CHECK(y2.get(i) == want2[i]);
+}
+
+TEST_CASE("deconv_taps visits exactly the taps that reach each output", "[conv_transpose]") {
+  std::mt19937 rng(7);
+  for (int trial = 0; trial < 3000; ++trial) {
+    ups::kern::DeconvGeometry g{};
+    const std::int64_t s = 1 + rng() % 9, d = 1 + rng() % 9, k = 1 + rng() % 8;
+    const std::int64_t in = 1 + rng() % 9, pad = rng() % 12;
+    for (int a = 0; a < 3; ++a) {
+      g.stride[a] = 1;
+      g.dil[a] = 1;
+      g.k[a] = 1;
+      g.in[a] = 1;
+      g.pad[a] = 0;
+    }
+    g.stride[2] = s;
+    g.dil[2] = d;
+    g.k[2] = k;
+    g.in[2] = in;
+    g.pad[2] = pad;
+    ups::kern::init_deconv_taps(g);
+    const std::int64_t out = (in - 1) * s + d * (k - 1) + 1 + s;  // every reachable position
+    for (std::int64_t o = 0; o < out; ++o) {
+      std::vector<std::pair<std::int64_t, std::int64_t>> brute, walk;
+      for (std::int64_t kk = 0; kk < k; ++kk) {
+        const std::int64_t num = o + pad - kk * d;
+        if (num >= 0 && num % s == 0 && num / s < in) brute.emplace_back(kk, num / s);
+      }
+      const auto t = ups::kern::deconv_taps(g, 2, o);
+      for (std::int64_t j = 0; j < t.count; ++j)
+        walk.emplace_back(t.k0 + j * t.kstep, t.i0 - j * t.istep);
+      INFO("s=" << s << " d=" << d << " k=" << k << " in=" << in << " pad=" << pad << " o=" << o);
+      REQUIRE(walk == brute);
+    }
+  }
+}
+
+namespace {
+
+// The three formulations on random data: the gemm backend, the gather body run serially on the
+// host, and the scatter body with an f64 sink.
+struct RandomCase {
+  Shape in, w, out;
+  ConvTransposeOptions opt;
+};
+
+RandomCase random_case(std::mt19937& rng) {
+  RandomCase c;
+  const int sp = 1 + static_cast<int>(rng() % 3);
+  const std::int64_t groups = 1 + rng() % 3;
+  const std::int64_t cin = groups * (1 + rng() % 3);
+  const std::int64_t cout_g = 1 + rng() % 5;
+  c.in = {1 + static_cast<std::int64_t>(rng() % 2), cin};
+  c.w = {cin, cout_g};
+  c.opt.groups = groups;
+  c.opt.stride.clear();
+  c.opt.padding.clear();
+  c.opt.output_padding.clear();
+  c.opt.dilation.clear();
+  const std::int64_t lim = sp == 1 ? 23 : (sp == 2 ? 7 : 4);
+  for (int i = 0; i < sp; ++i) {
+    const std::int64_t s = 1 + rng() % 4, d = 1 + rng() % 3, k = 1 + rng() % 5;
+    const std::int64_t in = 1 + rng() % lim;
+    std::int64_t p = rng() % 4;
+    const std::int64_t op = rng() % std::max(s, d);
+    while (p > 0 && (in - 1) * s - 2 * p + d * (k - 1) + op + 1 < 1)
+      --p;
+    c.in.push_back(in);
+    c.w.push_back(k);
+    c.opt.stride.push_back(s);
+    c.opt.padding.push_back(p);
+    c.opt.output_padding.push_back(op);
+    c.opt.dilation.push_back(d);
+  }
+  c.out = ups::conv_transpose_output_shape(c.in, c.w, c.opt);
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("gemm, gather and scatter formulations agree on random problems", "[conv_transpose]") {
+  std::mt19937 rng(12345);
+  for (int trial = 0; trial < 60; ++trial) {
+    const RandomCase c = random_case(rng);
+    const bool with_bias = trial % 2 == 0;
+    Problem p = make_problem(c.in, c.w, c.out, DType::kF64,
+                             trial % 3 == 0 ? Layout::kChannelsLast : Layout::kContiguous,
+                             static_cast<std::uint64_t>(trial) + 1000, false);
+    HostTensor bias(DType::kF64, {c.out[1]});
+    ups_test::fill_random(bias, static_cast<std::uint64_t>(trial) + 77);
+    if (with_bias) {
+      p.bias = bias;
+      p.has_bias = true;
+    }
+    INFO("trial " << trial << " in " << ups::shape_to_string(c.in) << " w "
+                  << ups::shape_to_string(c.w));
+    run(p, c.opt, 4);
+
+    // Reference 1: the scatter body, serially, into f64.
+    ups::kern::DeconvGeometry g{};
+    const int sp = static_cast<int>(c.in.size()) - 2;
+    const int lead = 3 - sp;
+    const HostTensor src = p.src.to_layout(Layout::kContiguous);
+    const HostTensor wt = p.weight.to_layout(Layout::kContiguous);
+    g.n = c.in[0];
+    g.groups = c.opt.groups;
+    g.cin_g = c.in[1] / c.opt.groups;
+    g.cout_g = c.w[1];
+    std::int64_t in_sp = 1, k_sp = 1;
+    for (int i = 0; i < sp; ++i) {
+      in_sp *= c.in[static_cast<std::size_t>(2 + i)];
+      k_sp *= c.w[static_cast<std::size_t>(2 + i)];
+    }
+    for (int d = 0; d < 3; ++d) {
+      const int i = d - lead;
+      const bool real = i >= 0;
+      const std::size_t ui = static_cast<std::size_t>(i + 2);
+      g.in[d] = real ? c.in[ui] : 1;
+      g.out[d] = real ? c.out[ui] : 1;
+      g.k[d] = real ? c.w[ui] : 1;
+      g.stride[d] = real ? c.opt.stride[static_cast<std::size_t>(i)] : 1;
+      g.pad[d] = real ? c.opt.padding[static_cast<std::size_t>(i)] : 0;
+      g.dil[d] = real ? c.opt.dilation[static_cast<std::size_t>(i)] : 1;
+    }
+    // Contiguous strides in the normalised 5-D form.
+    g.src_stride[4] = 1;
+    g.src_stride[3] = g.in[2];
+    g.src_stride[2] = g.in[1] * g.in[2];
+    g.src_stride[1] = in_sp;
+    g.src_stride[0] = in_sp * c.in[1];
+    g.w_stride[4] = 1;
+    g.w_stride[3] = g.k[2];
+    g.w_stride[2] = g.k[1] * g.k[2];
+    g.w_stride[1] = k_sp;
+    g.w_stride[0] = k_sp * c.w[1];
+    const std::int64_t out_sp = g.out[0] * g.out[1] * g.out[2];
+    g.dst_stride[4] = 1;
+    g.dst_stride[3] = g.out[2];
+    g.dst_stride[2] = g.out[1] * g.out[2];
+    g.dst_stride[1] = out_sp;
+    g.dst_stride[0] = out_sp * c.out[1];
+    g.has_bias = with_bias;
+    g.bias_stride = 1;
+    ups::kern::init_deconv_taps(g);
+
+    const std::int64_t total = shape_numel(c.out);
+    std::vector<double> scattered(static_cast<std::size_t>(total), 0.0);
+    auto sink = [&](std::int64_t n, std::int64_t co, std::int64_t od, std::int64_t oh,
+                    std::int64_t ow, double v) {
+      scattered[static_cast<std::size_t>(n * g.dst_stride[0] + co * g.dst_stride[1] +
+                                         od * g.dst_stride[2] + oh * g.dst_stride[3] + ow)] += v;
+    };
+    const double* sd = static_cast<const double*>(src.data());
+    const double* wd = static_cast<const double*>(wt.data());
+    for (std::int64_t i = 0; i < shape_numel(c.in); ++i) {
+      ups::kern::deconv_scatter_element<double>(g, sd, wd, sink, i);
+    }
+    if (with_bias) {
+      for (std::int64_t i = 0; i < total; ++i)
+        scattered[static_cast<std::size_t>(i)] += bias.get((i / out_sp) % c.out[1]);
+    }
+    // Reference 2: the gather body, serially.
+    std::vector<double> gathered(static_cast<std::size_t>(total));
+    for (std::int64_t i = 0; i < total; ++i) {
+      ups::kern::deconv_gather_element<double>(g, sd, wd, static_cast<const double*>(bias.data()),
+                                               gathered.data(), i);
+    }
+    double scale = 0;
+    for (double v : scattered)
+      scale = std::max(scale, std::fabs(v));
+    for (std::int64_t i = 0; i < total; ++i) {
+      const double e = scattered[static_cast<std::size_t>(i)];
+      REQUIRE(std::fabs(gathered[static_cast<std::size_t>(i)] - e) <= 1e-12 * (1 + scale));
+      REQUIRE(std::fabs(p.dst.get(i) - e) <= 1e-12 * (1 + scale));
+    }
+  }
+}
+
+TEST_CASE("conv_transpose f32 and f16 accumulate accurately", "[conv_transpose]") {
+  std::mt19937 rng(99);
+  for (int trial = 0; trial < 12; ++trial) {
+    RandomCase c = random_case(rng);
+    // Wider channels so that accumulation error would show.
+    c.in[1] *= 8;
+    c.w[0] *= 8;
+    c.out = ups::conv_transpose_output_shape(c.in, c.w, c.opt);
+    for (DType dtype : {DType::kF32, DType::kF16, DType::kBF16}) {
+      Problem p = make_problem(c.in, c.w, c.out, dtype, Layout::kContiguous,
+                               static_cast<std::uint64_t>(trial) * 3 + 5, false);
+      // The same (rounded) inputs in f64.
+      Problem ref;
+      ref.src = HostTensor(DType::kF64, c.in);
+      ref.weight = HostTensor(DType::kF64, c.w);
+      ref.dst = HostTensor(DType::kF64, c.out);
+      for (std::int64_t i = 0; i < p.src.numel(); ++i)
+        ref.src.set(i, p.src.get(i));
+      for (std::int64_t i = 0; i < p.weight.numel(); ++i)
+        ref.weight.set(i, p.weight.get(i));
+      run(p, c.opt);
+      run(ref, c.opt);
+      std::vector<double> exact(static_cast<std::size_t>(ref.dst.numel()));
+      for (std::int64_t i = 0; i < ref.dst.numel(); ++i)
+        exact[static_cast<std::size_t>(i)] = ref.dst.get(i);
+      INFO("trial " << trial << " dtype " << ups::to_string(dtype));
+      CHECK(check_against(p.dst, exact) == "");
+    }
+  }
+}
+
+TEST_CASE("conv_transpose CPU results do not depend on the thread count", "[conv_transpose]") {
+  std::mt19937 rng(2024);
+  for (int trial = 0; trial < 10; ++trial) {
+    RandomCase c = random_case(rng);
+    c.in[0] = 3;
+    c.out[0] = 3;
+    for (ConvTransposeAlgo algo : {ConvTransposeAlgo::kGemm, ConvTransposeAlgo::kGather}) {
+      c.opt.algorithm = algo;
+      Problem a = make_problem(c.in, c.w, c.out, DType::kF32, Layout::kContiguous, 31, false);
+      Problem b = a;
+      Problem d = a;
+      run(a, c.opt, 1);
+      run(b, c.opt, 3);
+      run(d, c.opt, 8);
+      CHECK(ups_test::compare_bitwise(a.dst, b.dst) == "");
+      CHECK(ups_test::compare_bitwise(a.dst, d.dst) == "");
+    }
+  }
+}
+
+TEST_CASE("conv_transpose handles arbitrary strides and a large GEMM-shaped layer",
+          "[conv_transpose]") {
+  // A decoder-like 2-D layer, run through gemm and gather, in both layouts.
+  const Shape in{2, 32, 9, 11}, w{32, 16, 4, 4};
+  ConvTransposeOptions opt;
+  opt.stride = {2};
+  opt.padding = {1};
+  const Shape out = ups::conv_transpose_output_shape(in, w, opt);
+  REQUIRE(out == Shape{2, 16, 18, 22});
+  Problem ref = make_problem(in, w, out, DType::kF64, Layout::kContiguous, 5, false);
+  opt.algorithm = ConvTransposeAlgo::kGather;
+  run(ref, opt);
+  std::vector<double> exact(static_cast<std::size_t>(ref.dst.numel()));
+  for (std::int64_t i = 0; i < ref.dst.numel(); ++i)
+    exact[static_cast<std::size_t>(i)] = ref.dst.get(i);
+  for (Layout layout : {Layout::kContiguous, Layout::kChannelsLast}) {
+    Problem p = make_problem(in, w, out, DType::kF64, layout, 5, false);
+    opt.algorithm = ConvTransposeAlgo::kGemm;
+    run(p, opt);
+    CHECK(check_against(p.dst, exact) == "");
+  }
+
+  // dst as a strided slice: every other W element of a wider buffer, C stride padded.
+  Problem s = make_problem(in, w, out, DType::kF64, Layout::kContiguous, 5, false);
+  std::vector<double> big(static_cast<std::size_t>(2 * 17 * 18 * 44), -7.0);
+  ups::TensorView dv = ups::TensorView::contiguous(big.data(), DType::kF64, ups::Device::kCPU, out);
+  dv.strides[3] = 2;
+  dv.strides[2] = 44;
+  dv.strides[1] = 18 * 44;
+  dv.strides[0] = 17 * 18 * 44;
+  // src as a permuted view of a channels-last buffer with an odd N stride.
+  ups::Context ctx(ups::Device::kCPU);
+  opt.algorithm = ConvTransposeAlgo::kAuto;
+  ups::conv_transpose(ctx, s.src.view(), s.weight.view(), nullptr, dv, opt);
+  std::int64_t idx = 0;
+  for (std::int64_t n = 0; n < 2; ++n)
+    for (std::int64_t c = 0; c < 16; ++c)
+      for (std::int64_t h = 0; h < 18; ++h)
+        for (std::int64_t x = 0; x < 22; ++x, ++idx) {
+          const double got = big[static_cast<std::size_t>(n * dv.strides[0] + c * dv.strides[1] +
+                                                          h * dv.strides[2] + x * 2)];
+          REQUIRE(std::fabs(got - exact[static_cast<std::size_t>(idx)]) <= 1e-12 * 64);
+        }
+  CHECK(big[1] == -7.0);  // the gaps stay untouched
+}
+
+TEST_CASE("conv_transpose argument errors beyond PyTorch's", "[conv_transpose][errors]") {
+  ups::Context ctx(ups::Device::kCPU);
+  HostTensor x(DType::kF32, {1, 2, 5}), w(DType::kF32, {2, 3, 3}), y(DType::kF32, {1, 3, 7});
+  ConvTransposeOptions opt;
+  CHECK_NOTHROW(ups::conv_transpose(ctx, x.view(), w.view(), nullptr, y.view(), opt));
+
+  auto code_of = [&](auto&& fn) {
+    try {
+      fn();
+    } catch (const ups::Error& e) {
+      return e.code();
+    }
+    return ups::ErrorCode::kInternal;
+  };
+  // Input rank.
+  CHECK_THROWS_WITH(ups::conv_transpose_output_shape({2, 5}, {2, 3}, opt),
+                    Catch::Contains("expected a 3-D, 4-D or 5-D input"));
+  // dst shape.
+  HostTensor bad(DType::kF32, {1, 3, 8});
+  CHECK_THROWS_WITH(ups::conv_transpose(ctx, x.view(), w.view(), nullptr, bad.view(), opt),
+                    Catch::Contains("expected dst of shape [1, 3, 7] but got [1, 3, 8]"));
+  // dtypes.
+  HostTensor w64(DType::kF64, {2, 3, 3}), xu8(DType::kU8, {1, 2, 5}), yu8(DType::kU8, {1, 3, 7});
+  CHECK(code_of([&] { ups::conv_transpose(ctx, x.view(), w64.view(), nullptr, y.view(), opt); }) ==
+        ups::ErrorCode::kUnsupportedDType);
+  CHECK_THROWS_WITH(ups::conv_transpose(ctx, xu8.view(), w.view(), nullptr, yu8.view(), opt),
+                    Catch::Contains("does not support dtype u8"));
+  // Device mismatch.
+  ups::TensorView wc = w.view();
+  wc.device = ups::Device::kCUDA;
+  CHECK(code_of([&] { ups::conv_transpose(ctx, x.view(), wc, nullptr, y.view(), opt); }) ==
+        ups::ErrorCode::kUnsupportedDevice);
+  // Overlap of dst with src.
+  std::vector<float> buf(64, 0.f);
+  const ups::TensorView xs =
+      ups::TensorView::contiguous(buf.data(), DType::kF32, ups::Device::kCPU, {1, 2, 5});
+  const ups::TensorView ys =
+      ups::TensorView::contiguous(buf.data() + 5, DType::kF32, ups::Device::kCPU, {1, 3, 7});
+  CHECK_THROWS_WITH(ups::conv_transpose(ctx, xs, w.view(), nullptr, ys, opt),
+                    Catch::Contains("overlaps the input"));
+  // CUDA-only algorithms on the CPU.
+  opt.algorithm = ConvTransposeAlgo::kScatter;
+  CHECK_THROWS_WITH(ups::conv_transpose(ctx, x.view(), w.view(), nullptr, y.view(), opt),
+                    Catch::Contains("runs only on CUDA"));
+  opt.algorithm = ConvTransposeAlgo::kCudnn;
+  CHECK(code_of([&] { ups::conv_transpose(ctx, x.view(), w.view(), nullptr, y.view(), opt); }) ==
+        ups::ErrorCode::kUnsupportedDevice);
+  // Deterministic mode rejects scatter by name, before anything else.
+  ups::Context det(ups::Device::kCPU);
+  det.set_deterministic(true);
+  opt.algorithm = ConvTransposeAlgo::kScatter;
+  CHECK_THROWS_WITH(ups::conv_transpose(det, x.view(), w.view(), nullptr, y.view(), opt),
+                    Catch::Contains("'scatter' is nondeterministic") &&
+                        Catch::Contains("deterministic mode is on"));
+  // Stride and dilation bounds.
+  ConvTransposeOptions huge;
+  huge.stride = {std::int64_t(1) << 31};
+  CHECK_THROWS_WITH(ups::conv_transpose_output_shape({1, 2, 5}, {2, 3, 3}, huge),
+                    Catch::Contains("below 2^31"));
+  // Output size overflow.
+  ConvTransposeOptions big;
+  big.stride = {(std::int64_t(1) << 31) - 1};
+  CHECK(code_of([&] {
+          ups::conv_transpose_output_shape({1, 2, std::int64_t(1) << 40}, {2, 3, 3}, big);
+        }) == ups::ErrorCode::kOutOfMemory);
+}
+
+TEST_CASE("conv_transpose batch 0 is a no-op and workspace is 0 on the CPU", "[conv_transpose]") {
+  ups::Context ctx(ups::Device::kCPU);
+  HostTensor x(DType::kF32, {0, 2, 5}), w(DType::kF32, {2, 3, 3}), y(DType::kF32, {0, 3, 7});
+  const auto r = ups::conv_transpose(ctx, x.view(), w.view(), nullptr, y.view());
+  CHECK(r.algorithm == ConvTransposeAlgo::kAuto);
+  CHECK_FALSE(r.attempts.empty());
+  HostTensor x1(DType::kF32, {1, 2, 5}), y1(DType::kF32, {1, 3, 7});
+  ups::TensorView xv = x1.view(), yv = y1.view(), wv = w.view();
+  xv.data = nullptr;  // the query reads shapes only
+  yv.data = nullptr;
+  CHECK(ups::conv_transpose_workspace_size(ctx, xv, wv, nullptr, yv, {}) == 0);
+}
+
+TEST_CASE("conv_transpose algorithm names", "[conv_transpose]") {
+  for (const auto& info : ups::conv_transpose_algorithms()) {
+    CHECK(ups::parse_conv_transpose_algo(info.name) == info.algo);
+    CHECK(info.name == ups::to_string(info.algo));
+    CHECK_FALSE(info.description.empty());
+  }
+  CHECK(ups::conv_transpose_algorithms().size() == 6);
+  CHECK_THROWS_WITH(ups::parse_conv_transpose_algo("fft"),
+                    Catch::Contains("unknown conv_transpose algorithm 'fft'"));
+  ups::ConvTransposeResult r;
+  r.algorithm = ConvTransposeAlgo::kGather;
+  ups::ConvTransposeAttempt a;
+  a.algo = ConvTransposeAlgo::kCudnn;
+  a.reason = "no engine";
+  r.attempts.push_back(a);
+  CHECK_THAT(ups::to_string(r),
+             Catch::Contains("gather") && Catch::Contains("cudnn: declined - no engine"));
+}
