@@ -2,8 +2,10 @@
 """Regenerates the interpolate golden data from PyTorch's CPU kernels.
 
 Writes tests/golden/interpolate.txt (a text manifest, one case per line) and
-tests/golden/interpolate.bin (little-endian raw tensors). The output is deterministic: every
-case draws its input from its own fixed seed, and PyTorch runs single-threaded on the CPU.
+tests/golden/interpolate.bin (little-endian raw tensors). The output is deterministic and the
+same on every machine: every case draws its input from its own fixed seed, PyTorch runs its
+portable (DEFAULT) CPU kernels with two threads, and regenerating reproduces the files byte for
+byte.
 
 Usage: python scripts/gen_golden.py [--out-dir DIR]   (needs torch; dev-only)
 
@@ -196,7 +198,10 @@ def main():
     # PyTorch sends 2-D bilinear with 3 channels to another kernel when it runs on one thread;
     # with two the kernel choice depends only on the shapes, which ups reproduces.
     torch.set_num_threads(2)
-    print(f"torch {torch.__version__} (CPU capability {torch.backends.cpu.get_cpu_capability()})")
+    capability = torch.backends.cpu.get_cpu_capability()
+    print(f"torch {torch.__version__} (CPU capability {capability})")
+    if capability != "DEFAULT":
+        sys.exit("ATEN_CPU_CAPABILITY=default did not take effect; the goldens would differ")
     w = Writer()
 
     # 1. The full grid: mode x rank x align_corners x size/scale variant x dtype.

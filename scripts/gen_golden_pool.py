@@ -304,6 +304,9 @@ def unpool_cases(w, seed):
                     out_default.append((o - 1) * s + k - 2 * padding[0])
                 sizes = [None, [d + s - 1 for d in out_default]]
                 if s > 1:
+                    # k + 2 entries (the first two are ignored); a smaller size can leave pooled
+                    # indices out of range, which makes an invalid-index case.
+                    sizes.append(list(shapes[dims][:2]) + [d + 1 for d in out_default])
                     sizes.append(list(shapes[dims][:2]) + [d - 1 for d in out_default])
                 seed += 1
                 pool_case(w, dims, dtype, shapes[dims], kernel, stride, padding, [1], False,

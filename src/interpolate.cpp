@@ -17,21 +17,28 @@ using detail::fail;
 
 const char* to_string(InterpMode mode) noexcept {
   switch (mode) {
-    case InterpMode::kNearest: return "nearest";
-    case InterpMode::kNearestExact: return "nearest-exact";
-    case InterpMode::kLinear: return "linear";
-    case InterpMode::kBilinear: return "bilinear";
-    case InterpMode::kBicubic: return "bicubic";
-    case InterpMode::kTrilinear: return "trilinear";
-    case InterpMode::kArea: return "area";
+    case InterpMode::kNearest:
+      return "nearest";
+    case InterpMode::kNearestExact:
+      return "nearest-exact";
+    case InterpMode::kLinear:
+      return "linear";
+    case InterpMode::kBilinear:
+      return "bilinear";
+    case InterpMode::kBicubic:
+      return "bicubic";
+    case InterpMode::kTrilinear:
+      return "trilinear";
+    case InterpMode::kArea:
+      return "area";
   }
   return "?";
 }
 
 InterpMode parse_interp_mode(const std::string& name) {
-  for (InterpMode m : {InterpMode::kNearest, InterpMode::kNearestExact, InterpMode::kLinear,
-                       InterpMode::kBilinear, InterpMode::kBicubic, InterpMode::kTrilinear,
-                       InterpMode::kArea}) {
+  for (InterpMode m :
+       {InterpMode::kNearest, InterpMode::kNearestExact, InterpMode::kLinear, InterpMode::kBilinear,
+        InterpMode::kBicubic, InterpMode::kTrilinear, InterpMode::kArea}) {
     if (name == to_string(m)) return m;
   }
   fail(ErrorCode::kInvalidArgument,
@@ -49,11 +56,16 @@ bool is_interpolating(InterpMode m) {
 
 int required_rank(InterpMode m) {
   switch (m) {
-    case InterpMode::kLinear: return 3;
-    case InterpMode::kBilinear: return 4;
-    case InterpMode::kBicubic: return 4;
-    case InterpMode::kTrilinear: return 5;
-    default: return 0;
+    case InterpMode::kLinear:
+      return 3;
+    case InterpMode::kBilinear:
+      return 4;
+    case InterpMode::kBicubic:
+      return 4;
+    case InterpMode::kTrilinear:
+      return 5;
+    default:
+      return 0;
   }
 }
 
@@ -61,7 +73,8 @@ template <class V>
 std::string list_to_string(const V& v) {
   std::ostringstream os;
   os << "[";
-  for (std::size_t i = 0; i < v.size(); ++i) os << (i ? ", " : "") << v[i];
+  for (std::size_t i = 0; i < v.size(); ++i)
+    os << (i ? ", " : "") << v[i];
   os << "]";
   return os.str();
 }
@@ -155,10 +168,13 @@ Resolved resolve(const Shape& in, const InterpolateOptions& opt) {
       const double s = opt.scale_factor.size() == 1 ? opt.scale_factor[0] : opt.scale_factor[i];
       UPS_CHECK(std::isfinite(s), ErrorCode::kInvalidArgument,
                 "scale_factor must be a finite number, but got ", s);
-      // floor(in * scale) in f64, as PyTorch's compute_output_size and the recompute path do.
-      const double o = std::floor(static_cast<double>(spatial_in[i]) * s);
-      UPS_CHECK(o < 9.2233720368547758e18, ErrorCode::kOutOfMemory, "output size ", o,
-                " (input size ", spatial_in[i], " times scale_factor ", s, ") overflows int64");
+      // in * scale in f64, truncated to an integer as PyTorch's compute_output_size does (the
+      // floor for any valid, i.e. positive, scale). A negative result is reported by the size
+      // check below, as in PyTorch.
+      const double o = std::trunc(static_cast<double>(spatial_in[i]) * s);
+      UPS_CHECK(o < 9.2233720368547758e18 && o > -9.2233720368547758e18, ErrorCode::kOutOfMemory,
+                "output size ", o, " (input size ", spatial_in[i], " times scale_factor ", s,
+                ") overflows int64");
       out_sp[i] = static_cast<std::int64_t>(o);
       r.index_scale[i] = recompute ? 0.0 : s;
     }
@@ -178,15 +194,20 @@ Resolved resolve(const Shape& in, const InterpolateOptions& opt) {
 
 kern::InterpKind kind_of(const InterpolateOptions& opt) {
   switch (opt.mode) {
-    case InterpMode::kNearest: return kern::InterpKind::kNearest;
-    case InterpMode::kNearestExact: return kern::InterpKind::kNearestExact;
-    case InterpMode::kLinear: return kern::InterpKind::kLinear;
+    case InterpMode::kNearest:
+      return kern::InterpKind::kNearest;
+    case InterpMode::kNearestExact:
+      return kern::InterpKind::kNearestExact;
+    case InterpMode::kLinear:
+      return kern::InterpKind::kLinear;
     case InterpMode::kBilinear:
       return opt.antialias ? kern::InterpKind::kAaBilinear : kern::InterpKind::kBilinear;
     case InterpMode::kBicubic:
       return opt.antialias ? kern::InterpKind::kAaBicubic : kern::InterpKind::kBicubic;
-    case InterpMode::kTrilinear: return kern::InterpKind::kTrilinear;
-    case InterpMode::kArea: return kern::InterpKind::kArea;
+    case InterpMode::kTrilinear:
+      return kern::InterpKind::kTrilinear;
+    case InterpMode::kArea:
+      return kern::InterpKind::kArea;
   }
   return kern::InterpKind::kNearest;
 }

@@ -3,9 +3,9 @@
 // _unpool_output_size plus ATen's max_unpooling_shape_check, messages included; then dispatch to
 // a backend.
 #include <cstring>
-#include <limits>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "backend_pool.hpp"
 #include "check.hpp"
@@ -212,7 +212,7 @@ PoolResolved resolve_pool(const Shape& in, const MaxPoolOptions& o) {
     UPS_CHECK(D[1] > 0 && D[2] > 0, ErrorCode::kInvalidArgument,
               "dilation should be greater than zero, but got dilationH: ", D[1],
               " dilationW: ", D[2]);
-    bool dims_ok = channels != 0 && I[1] != 0 && I[2] != 0;
+    const bool dims_ok = channels != 0 && I[1] != 0 && I[2] != 0;
     Shape shown = in;  // PyTorch prints the 2-D view of a 1-D input
     if (k == 1) shown.insert(shown.end() - 1, 1);
     UPS_CHECK(dims_ok, ErrorCode::kShapeMismatch,

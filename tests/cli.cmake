@@ -1,14 +1,23 @@
-# Tests of the ups program. The script needs only Python 3's standard library: it writes .npy
-# files with struct, runs the program and parses what it writes.
+# Tests of the ups program. The scripts need only Python 3's standard library: they write .npy
+# files with struct, run the program and parse what it writes. Each entry is
+# NAME:SCRIPT:SUITE, SCRIPT a file in tests/cli and SUITE a unittest class in it; the test is
+# called cli:NAME.
 if(TARGET ups_cli)
-  set(UPS_CLI_TEST_SCRIPT ${CMAKE_CURRENT_SOURCE_DIR}/cli/test_cli.py)
-  foreach(pair "interpolate:InterpolateTests" "npy-errors:NpyErrorTests"
-               "usage-errors:UsageErrorTests" "commands:CommandTests")
-    string(REPLACE ":" ";" pair "${pair}")
-    list(GET pair 0 name)
-    list(GET pair 1 suite)
+  foreach(entry
+      "interpolate:test_cli.py:InterpolateTests"
+      "npy-errors:test_cli.py:NpyErrorTests"
+      "usage-errors:test_cli.py:UsageErrorTests"
+      "commands:test_cli.py:CommandTests"
+      "conv-transpose:test_cli_conv.py:ConvTransposeTests"
+      "conv-transpose-errors:test_cli_conv.py:ConvTransposeErrorTests"
+      "conv-transpose-commands:test_cli_conv.py:ConvTransposeCommandTests")
+    string(REPLACE ":" ";" entry "${entry}")
+    list(GET entry 0 name)
+    list(GET entry 1 script)
+    list(GET entry 2 suite)
     add_test(NAME cli:${name}
-             COMMAND python3 ${UPS_CLI_TEST_SCRIPT} $<TARGET_FILE:ups_cli> ${suite})
+             COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/cli/${script} $<TARGET_FILE:ups_cli>
+                     ${suite})
     set_tests_properties(cli:${name} PROPERTIES LABELS cpu TIMEOUT 300)
   endforeach()
 endif()

@@ -28,16 +28,21 @@
 ///
 /// When the error is reported depends on the `status` argument of max_unpool():
 /// - **No status (the default): synchronous check.** On the CPU the op throws before returning.
-///   On CUDA the kernel records the invalid index to report in a small device status record; the op
-///   then copies that record to the host and **synchronises ctx.stream()** before returning, and
-///   throws if an index was invalid. This is the only point where a ups op waits for the device:
-///   PyTorch's CUDA kernel asserts on a bad index and leaves the CUDA context unusable, whereas
-///   here the context always survives and the error is an ordinary exception.
+///   On CUDA the kernels record the index to report in a small device status record; the op then
+///   copies that record to the host and **synchronises ctx.stream()** before returning, and
+///   throws if an index was invalid.
 /// - **A caller-owned MaxUnpoolStatus: deferred check.** The op records into @p status and returns
 ///   without synchronising (on CUDA it is then fully stream-ordered, with no host wait at all).
 ///   Call max_unpool_check() at any later point to synchronise and throw if an index was
 ///   invalid. The record stays valid until the next max_unpool() that is given the same status.
 ///   On the CPU the record is filled before max_unpool() returns.
+///
+/// Why both: the default gives PyTorch's CPU behaviour, an exception at the faulty call, which
+/// is what most callers (and the ups program) want, at the price of one wait for the stream; the
+/// deferred check keeps pipelines that cannot afford a wait stream-ordered and still lets them
+/// find out. Either way the kernel never traps: PyTorch's CUDA kernel asserts on a bad index,
+/// which leaves the CUDA context unusable for the rest of the process, whereas here the context
+/// always survives and the error is an ordinary exception.
 ///
 /// ## Duplicate indices
 /// When several input elements of one (n, c) plane name the same output position (overlapping
@@ -49,9 +54,9 @@
 /// - On CUDA with ctx.deterministic() set, two extra passes resolve every duplicate by that rule
 ///   (an atomicMax of the input position per output element, then a write by the winner only),
 ///   so CUDA and CPU agree bit for bit.
-/// - On CUDA without determinism, duplicates race and any one of them may land. Indices produced
-///   by max_pool never make this visible: duplicates then name the same input element and carry
-///   the same bits, so the result equals the deterministic one.
+/// - On CUDA without determinism, duplicates race and any one of them may land. Unpooling the
+///   values and indices of max_pool never makes this visible: duplicates then name the same
+///   input element and carry the same bits, so the result equals the deterministic one.
 ///
 /// ## Scratch memory (CUDA)
 /// The synchronous check needs a 64-byte status record, and deterministic mode one 32-bit claim

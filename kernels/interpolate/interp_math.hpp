@@ -96,8 +96,10 @@ UPS_HD Acc area_pixel_compute_source_index(Acc scale, std::int64_t dst, bool ali
   return (!cubic && src < Acc(0)) ? Acc(0) : src;
 }
 
-// "nearest" (PyTorch's nearest_idx, CPU): the 1x and 2x special cases are part of the contract,
-// because for a scale factor such as 2.05 they give a different index from the general formula.
+// "nearest" (PyTorch's nearest_idx, CPU): the 1x and 2x special cases matter, because for a
+// scale factor such as 2.05 they give a different index from the general formula. PyTorch's CPU
+// backend applies them only where it uses this function: 2-D outputs with H + W <= 128
+// (InterpParams::small_2d_output); everything else goes through nearest_index_general.
 UPS_HD std::int64_t nearest_index(std::int64_t dst, std::int64_t in, std::int64_t out,
                                   float scale) {
   if (out == in) return dst;
@@ -107,7 +109,7 @@ UPS_HD std::int64_t nearest_index(std::int64_t dst, std::int64_t in, std::int64_
 }
 
 // "nearest-exact": (dst + 0.5) * scale is formed in f64 and rounded to f32 before floorf, as in
-// PyTorch's nearest_neighbor_exact_compute_source_index.
+// PyTorch's nearest_neighbor_exact_compute_source_index (nearest_exact_idx; 2-D small outputs).
 UPS_HD std::int64_t nearest_exact_index(std::int64_t dst, std::int64_t in, float scale) {
   const double pos = (static_cast<double>(dst) + 0.5) * static_cast<double>(scale);
   const std::int64_t src = static_cast<std::int64_t>(floorf(static_cast<float>(pos)));
@@ -199,11 +201,29 @@ UPS_HD CubicTaps<Acc> cubic_taps(Acc scale, std::int64_t dst, std::int64_t in, b
 }
 
 // Adaptive average pooling windows ("area"), integer-exact as in ATen's AdaptivePooling.h.
+// 128-bit unsigned integers (a GCC/Clang/nvcc extension, also on the device).
+__extension__ typedef unsigned __int128 u128;
+
+// True when a * b is not a multiple of c, given q = floor(a * b / c).
+UPS_HD bool mul_div_rem_nonzero(std::int64_t a, std::int64_t b, std::int64_t c, std::int64_t q) {
+  return static_cast<u128>(a) * static_cast<u128>(b) != static_cast<u128>(q) * static_cast<u128>(c);
+}
+
+// ATen forms (dst % out) * in and (dst + 1) * in in int64, which overflows once in * out exceeds
+// 2^63 (an area resize of a 6.4e9-element row, which fits on one GPU). The same integers are
+// computed here through a 128-bit product when the 64-bit one would overflow.
+UPS_HD std::int64_t mul_div_floor(std::int64_t a, std::int64_t b, std::int64_t c) {
+  if (b == 0 || a <= INT64_MAX / b) return a * b / c;
+  return static_cast<std::int64_t>(static_cast<u128>(a) * static_cast<u128>(b) /
+                                   static_cast<u128>(c));
+}
 UPS_HD std::int64_t adaptive_start(std::int64_t dst, std::int64_t out, std::int64_t in) {
-  return (dst / out) * in + ((dst % out) * in) / out;
+  return (dst / out) * in + mul_div_floor(dst % out, in, out);
 }
 UPS_HD std::int64_t adaptive_end(std::int64_t dst, std::int64_t out, std::int64_t in) {
-  return 1 + ((dst + 1) * in - 1) / out;
+  // 1 + ((dst + 1) * in - 1) / out == ceil((dst + 1) * in / out) for positive sizes.
+  const std::int64_t q = mul_div_floor(dst + 1, in, out);
+  return q + (mul_div_rem_nonzero(dst + 1, in, out, q) ? 1 : 0);
 }
 
 // Pillow-style anti-aliasing filters (PyTorch's upsample_antialias): a triangle of support 1 for

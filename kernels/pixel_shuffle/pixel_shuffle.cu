@@ -5,8 +5,8 @@
 // - Generic kernel: one output element per grid-stride iteration (kern::shuffle_element).
 // - Vector kernel (ShuffleKernel::kAuto, when the layout allows): one 16-byte store per
 //   iteration, covering V = 16 / sizeof(T) consecutive elements of the output's unit-stride dim;
-//   the coordinates are unravelled once per V elements and each element is gathered with
-//   kern::shuffle_src_offset.
+//   the coordinates are unravelled once per V elements and the V sources are walked with
+//   kern::ShuffleRun (the same offsets as kern::shuffle_src_offset, without a division each).
 #include <cuda_runtime.h>
 
 #include <cstdint>
@@ -33,7 +33,7 @@ __global__ void shuffle_kernel(kern::ShuffleGeometry g, const T* __restrict__ sr
 }
 
 // kInner is the output dim with unit stride (4 = W for NCHW-like outputs, 2 = C for
-// channels-last outputs), a template parameter so that the coordinate array stays in registers.
+// channels-last outputs), a template parameter so that shuffle_run folds to one case.
 template <class T, int kInner>
 __global__ void shuffle_vector_kernel(kern::ShuffleGeometry g, const T* __restrict__ src,
                                       T* __restrict__ dst, std::int64_t vectors) {
@@ -45,13 +45,14 @@ __global__ void shuffle_vector_kernel(kern::ShuffleGeometry g, const T* __restri
   const std::int64_t step = static_cast<std::int64_t>(blockDim.x) * gridDim.x;
   for (std::int64_t v = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
        v < vectors; v += step) {
-    kern::ShuffleCoord c = kern::shuffle_unravel(g, v * kLanes);
+    const kern::ShuffleCoord c = kern::shuffle_unravel(g, v * kLanes);
     T* out = dst + kern::shuffle_dst_offset(g, c);
+    kern::ShuffleRun run = kern::shuffle_run(g, c, kInner);
     Pack pack;
 #pragma unroll
     for (int k = 0; k < kLanes; ++k) {
-      pack.lanes[k] = src[kern::shuffle_src_offset(g, c)];
-      ++c.o[kInner];
+      pack.lanes[k] = src[run.offset];
+      run.next();
     }
     *reinterpret_cast<uint4*>(out) = pack.bits;
   }

@@ -72,6 +72,60 @@ UPS_HD std::int64_t shuffle_src_offset(const ShuffleGeometry& g, const ShuffleCo
          ih * g.src_stride[3] + iw * g.src_stride[4];
 }
 
+// Source offsets of the output elements c, c + e, c + 2e, ... where e steps output dim `inner`
+// (2 = C or 4 = W) by one, for the CUDA fast path, which stores runs of consecutive elements.
+// One decomposition at the start, then carries instead of a division per element; the offsets
+// are exactly those of shuffle_src_offset (tests/cpu/test_pixel_shuffle.cpp compares them). The
+// input coordinate moves like an odometer whose digits have radix r (0: unbounded):
+//   shuffle,   inner W: ow -> (iw, j) = (ow / r, ow % r), ic = ... + j      digits j | iw
+//   unshuffle, inner W: iw = ow * r + j                                      iw += r
+//   shuffle,   inner C: ic = oc * r^2 + i * r + j                            ic += r^2
+//   unshuffle, inner C: oc -> (c, i, j): ic = c, ih = oh * r + i, iw = ow * r + j
+//                                                                            digits j | i | c
+struct ShuffleRun {
+  std::int64_t offset;     // source offset of the current element
+  std::int64_t digit[2];   // the bounded digits
+  std::int64_t radix[2];   // 0 when the digit is unused
+  std::int64_t stride[3];  // source offset step of each digit; [2] is the unbounded top digit
+
+  UPS_HD void next() {
+    for (int k = 0; k < 2; ++k) {
+      if (radix[k] == 0) break;
+      offset += stride[k];
+      if (++digit[k] < radix[k]) return;
+      digit[k] = 0;
+      offset -= radix[k] * stride[k];
+    }
+    offset += stride[2];
+  }
+};
+
+UPS_HD ShuffleRun shuffle_run(const ShuffleGeometry& g, const ShuffleCoord& c, int inner) {
+  const std::int64_t r = g.r;
+  const std::int64_t* ss = g.src_stride;
+  ShuffleRun run{shuffle_src_offset(g, c), {0, 0}, {0, 0}, {0, 0, 0}};
+  if (inner == 4 && !g.unshuffle) {
+    run.radix[0] = r;
+    run.digit[0] = divmod_hd(c.o[4], r, g.narrow).r;
+    run.stride[0] = ss[2];
+    run.stride[2] = ss[4];
+  } else if (inner == 4) {
+    run.stride[2] = r * ss[4];
+  } else if (!g.unshuffle) {
+    run.stride[2] = r * r * ss[2];
+  } else {
+    const DivMod i_j = divmod_hd(divmod_hd(c.o[2], r * r, g.narrow).r, r, g.narrow);
+    run.radix[0] = r;
+    run.digit[0] = i_j.r;
+    run.stride[0] = ss[4];
+    run.radix[1] = r;
+    run.digit[1] = i_j.q;
+    run.stride[1] = ss[3];
+    run.stride[2] = ss[2];
+  }
+  return run;
+}
+
 // The per-element body: copies output element `idx` (in iteration order) from its source. T is
 // a storage type of the element's size.
 template <class T>

@@ -234,7 +234,8 @@ void max_unpool_cuda(const MaxUnpoolPlan& plan, const void* src, const std::int6
 
 void max_unpool_read_status_cuda(const MaxUnpoolStatus* status, MaxUnpoolStatus* out,
                                  StreamHandle stream) {
-  UPS_CUDA_CHECK(cudaMemcpyAsync(out, status, sizeof(*out), cudaMemcpyDeviceToHost, stream));
+  // cudaMemcpyDefault: the record may also live in managed or mapped host memory.
+  UPS_CUDA_CHECK(cudaMemcpyAsync(out, status, sizeof(*out), cudaMemcpyDefault, stream));
   UPS_CUDA_CHECK(cudaStreamSynchronize(stream));
 }
 

@@ -1,156 +1,18 @@
 #include "cli/commands.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <iostream>
-#include <limits>
 #include <sstream>
 
+#include "cli/command_util.hpp"
 #include "cli/device.hpp"
-#include "cli/npy.hpp"
+#include "cli/op_commands.hpp"
 #include "ups/ups.hpp"
 
 namespace ups {
 namespace cli {
 namespace {
-
-constexpr std::int64_t kMaxThreads = 1024;
-
-// ---- shared option handling ----------------------------------------------------------------
-
-ArgSpec& add_device_options(ArgSpec& spec, bool threads) {
-  spec.option("--device", "D",
-              "auto (the default: CUDA when a device is usable, else the CPU),\n"
-              "cpu or cuda");
-  if (threads) {
-    spec.option("--threads", "T", "CPU threads (0, the default, uses every core); ignored on CUDA");
-  }
-  return spec;
-}
-
-Device device_option(const ParsedArgs& args) {
-  const std::string d = args.get("--device").value_or("auto");
-  if (d == "auto") return Device::kAuto;
-  if (d == "cpu") return Device::kCPU;
-  if (d == "cuda") return Device::kCUDA;
-  throw UsageError("--device: expected auto, cpu or cuda, got '" + d + "'");
-}
-
-Context make_context(const ParsedArgs& args, bool threads) {
-  const Device device = device_option(args);
-  const int num_threads =
-      threads && args.has("--threads")
-          ? static_cast<int>(parse_int(*args.get("--threads"), "--threads", 0, kMaxThreads))
-          : 0;
-  Context ctx(device);
-  ctx.set_num_threads(num_threads);
-  return ctx;
-}
-
-// Shortest decimal form with at most 4 decimals: "1", "1.5", "1.25".
-std::string format_value(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.4f", v);
-  std::string s = buf;
-  if (s.find('.') != std::string::npos) {
-    while (s.back() == '0')
-      s.pop_back();
-    if (s.back() == '.') s.pop_back();
-  }
-  if (s == "-0") s = "0";
-  return s;
-}
-
-// A rank-2 slice (H x W) of float data as an indented, right-aligned matrix.
-std::string format_matrix(const float* data, std::int64_t rows, std::int64_t cols) {
-  std::vector<std::string> cells;
-  std::size_t width = 0;
-  for (std::int64_t i = 0; i < rows * cols; ++i) {
-    cells.push_back(format_value(data[i]));
-    width = std::max(width, cells.back().size());
-  }
-  std::string s;
-  for (std::int64_t r = 0; r < rows; ++r) {
-    s += "    [";
-    for (std::int64_t c = 0; c < cols; ++c) {
-      const std::string& cell = cells[static_cast<std::size_t>(r * cols + c)];
-      s += std::string(width - cell.size() + (c ? 2 : 0), ' ') + cell;
-    }
-    s += "]\n";
-  }
-  return s;
-}
-
-// ---- interpolate ---------------------------------------------------------------------------
-
-ArgSpec interpolate_spec() {
-  ArgSpec spec;
-  spec.positional("IN", "input .npy file of rank 3 (N, C, W), 4 (N, C, H, W)\nor 5 (N, C, D, H, W)")
-      .positional("OUT", "output .npy file (replaced atomically, left untouched on errors)")
-      .option("--mode", "M",
-              "nearest, nearest-exact, linear (rank 3), bilinear (rank 4),\n"
-              "bicubic (rank 4), trilinear (rank 5) or area",
-              true)
-      .option("--size", "S[,S...]",
-              "output spatial size: one value for all spatial dims,\nor one per dim")
-      .option("--scale", "F[,F...]",
-              "scale factor: one value for all spatial dims, or one per dim;\n"
-              "the output size is floor(input size * F)")
-      .flag("--align-corners",
-            "align the corner pixels of input and output (linear, bilinear,\n"
-            "bicubic, trilinear); without it align_corners=False applies")
-      .flag("--antialias", "anti-alias when downsampling (bilinear and bicubic only)")
-      .flag("--recompute-scale-factor",
-            "derive the index scale from the sizes (in / out), not from --scale")
-      .flag("--verbose", "print the shapes, the device used and the time taken");
-  add_device_options(spec, true);
-  return spec;
-}
-
-int run_interpolate(const ParsedArgs& args) {
-  InterpolateOptions opt;
-  try {
-    opt.mode = parse_interp_mode(*args.get("--mode"));
-  } catch (const Error& e) {
-    throw UsageError(std::string("--mode: ") + e.what());
-  }
-  if (const auto s = args.get("--size")) {
-    opt.size = parse_int_tuple(*s, "--size", 0, std::numeric_limits<std::int64_t>::max());
-  }
-  if (const auto s = args.get("--scale")) opt.scale_factor = parse_real_tuple(*s, "--scale");
-  if (args.has("--align-corners")) opt.align_corners = true;
-  opt.antialias = args.has("--antialias");
-  opt.recompute_scale_factor = args.has("--recompute-scale-factor");
-  Context ctx = make_context(args, true);
-
-  HostArray src = read_npy(args.positional("IN"));
-  const Shape out_shape = interpolate_output_shape(src.shape(), opt);
-  // Opened before the computation so that an unwritable OUT fails early; removed on errors.
-  AtomicFile file(args.positional("OUT"));
-  HostArray dst(src.dtype(), out_shape);
-
-  const auto start = std::chrono::steady_clock::now();
-  {
-    Staging staging(ctx);
-    const TensorView src_view = staging.input(src.view());
-    const TensorView dst_view = staging.output(dst.view());
-    interpolate(ctx, src_view, dst_view, opt);
-    staging.finish();
-  }
-  const double ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-
-  write_npy(file, dst.dtype(), dst.shape(), dst.data());
-  file.commit();
-  if (args.has("--verbose")) {
-    std::printf("interpolate (%s): %s %s -> %s on %s in %.3f ms (including copies); wrote '%s'\n",
-                to_string(opt.mode), to_string(src.dtype()), shape_to_string(src.shape()).c_str(),
-                shape_to_string(out_shape).c_str(), to_string(ctx.device()), ms,
-                file.path().c_str());
-  }
-  return 0;
-}
 
 // ---- info ----------------------------------------------------------------------------------
 
@@ -204,6 +66,8 @@ int run_info(const ParsedArgs&) {
   const Context cpu(Device::kCPU);
   row("CPU threads:", std::to_string(cpu.num_threads()) + " (default; --threads overrides it)");
   row("default device:", to_string(Context(Device::kAuto).device()));
+  os << "\n";
+  info_conv_transpose(os);
   std::cout << os.str();
   return 0;
 }
@@ -216,77 +80,31 @@ ArgSpec demo_spec() {
   return spec;
 }
 
-void demo_case(std::ostream& os, const Context& ctx_in, const char* title, const char* why,
-               const std::vector<float>& values, std::int64_t h, std::int64_t w,
-               const InterpolateOptions& opt) {
-  Context ctx = ctx_in;
-  HostArray src(DType::kF32, {1, 1, h, w});
-  std::copy(values.begin(), values.end(), static_cast<float*>(src.data()));
-  HostArray dst(DType::kF32, interpolate_output_shape(src.shape(), opt));
-  {
-    Staging staging(ctx);
-    const TensorView src_view = staging.input(src.view());
-    const TensorView dst_view = staging.output(dst.view());
-    interpolate(ctx, src_view, dst_view, opt);
-    staging.finish();
-  }
-  const Shape& s = dst.shape();
-  os << title << "\n  " << why << "\n";
-  os << "  input " << shape_to_string(src.shape()) << ":\n"
-     << format_matrix(static_cast<const float*>(src.data()), h, w);
-  os << "  output " << shape_to_string(s) << ":\n"
-     << format_matrix(static_cast<const float*>(dst.data()), s[2], s[3]) << "\n";
-}
-
 int run_demo(const ParsedArgs& args) {
-  const Context ctx = make_context(args, false);
+  Context ctx = make_context(args, false);
   std::ostringstream os;
   os << "ups " << build_info().version
      << " demo: upsampling tutorial examples, computed by ups on device " << to_string(ctx.device())
      << "\n\n";
-
-  InterpolateOptions corners;
-  corners.mode = InterpMode::kBilinear;
-  corners.size = {5, 5};
-  corners.align_corners = true;
-  demo_case(
-      os, ctx, "1) F.interpolate(x, size=(5, 5), mode='bilinear', align_corners=True)",
-      "Corners aligned: corner values are kept and samples are evenly spaced, 0.5 input pixels "
-      "apart.",
-      {1, 2, 3, 4, 5, 6, 7, 8, 9}, 3, 3, corners);
-
-  InterpolateOptions centres;
-  centres.mode = InterpMode::kBilinear;
-  centres.scale_factor = {2.0};
-  centres.align_corners = false;
-  demo_case(
-      os, ctx, "2) F.interpolate(x, scale_factor=2, mode='bilinear', align_corners=False)",
-      "Pixel centres: output pixel i samples input coordinate (i + 0.5) / 2 - 0.5, clamped to "
-      "the border.",
-      {1, 2, 3, 4}, 2, 2, centres);
+  int number = 1;
+  demo_interpolate(os, ctx, number);
+  demo_conv_transpose(os, ctx, number);
   std::cout << os.str();
   return 0;
 }
 
 // ---- the command table -----------------------------------------------------------------------
 
-const char* const kInterpolateDescription =
-    "Resamples the spatial dims of IN like torch.nn.functional.interpolate (PyTorch 2.x\n"
-    "semantics) and writes the result to OUT. Give exactly one of --size and --scale.\n"
-    "IN and OUT are NumPy .npy files in C order: float32, float64 and float16 for every\n"
-    "mode, uint8 for nearest and nearest-exact. The rank of IN selects 1-D, 2-D or 3-D.\n"
-    "\n"
-    "example:\n"
-    "  ups interpolate image.npy big.npy --mode bilinear --scale 2\n"
-    "  ups interpolate volume.npy out.npy --mode trilinear --size 32,64,64 --align-corners";
-
 const char* const kInfoDescription =
     "Shows the version, the build configuration, the CUDA devices, the cuDNN version, the\n"
-    "determinism flag and the default CPU thread count.";
+    "determinism flag, the default CPU thread count and the algorithms of each op that has\n"
+    "a choice of them (which devices they run on, whether they are deterministic, whether\n"
+    "this build has them).";
 
 const char* const kDemoDescription =
-    "Prints the interpolation examples of the upsampling tutorial (bilinear with\n"
-    "align_corners=True and False), computed by ups on the default device.";
+    "Prints the examples of the upsampling tutorial, computed by ups on the default device:\n"
+    "bilinear interpolation with align_corners=True and False, and the shapes and values of\n"
+    "transposed convolutions (ConvTranspose1d, and the 2-D decoder step upconv2x2).";
 
 }  // namespace
 
@@ -294,9 +112,11 @@ const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       {"interpolate", "resample an array like torch.nn.functional.interpolate",
        kInterpolateDescription, interpolate_spec, run_interpolate},
-      {"info", "show the version, build configuration and CUDA devices", kInfoDescription,
-       info_spec, run_info},
-      {"demo", "print worked interpolation examples", kDemoDescription, demo_spec, run_demo},
+      {"conv-transpose", "transposed convolution like torch.nn.ConvTranspose1d/2d/3d",
+       kConvTransposeDescription, conv_transpose_spec, run_conv_transpose},
+      {"info", "show the version, build configuration, CUDA devices and algorithms",
+       kInfoDescription, info_spec, run_info},
+      {"demo", "print worked upsampling examples", kDemoDescription, demo_spec, run_demo},
   };
   return table;
 }
@@ -319,10 +139,16 @@ std::string program_help() {
         "       ups --version\n\n"
         "Upsampling ops with PyTorch semantics, on NumPy .npy files.\n\n"
         "commands:\n";
-  for (const Command& c : commands()) {
-    os << "  " << c.name << std::string(13 - std::string(c.name).size(), ' ') << c.summary << "\n";
-  }
-  os << "  help         show the help of a command\n\n"
+  std::size_t width = std::string("help").size();
+  for (const Command& c : commands())
+    width = std::max(width, std::string(c.name).size());
+  auto line = [&](const std::string& name, const char* summary) {
+    os << "  " << name << std::string(width - name.size() + 2, ' ') << summary << "\n";
+  };
+  for (const Command& c : commands())
+    line(c.name, c.summary);
+  line("help", "show the help of a command");
+  os << "\n"
         "options:\n"
         "  -h, --help     show this help and exit\n"
         "  -V, --version  print the version and exit\n\n"

@@ -216,6 +216,30 @@ def prod(shape):
     return p
 
 
+def demo_sections(out):
+    """Splits the output of `ups demo` into {number: (title, text, matrices)}: a section starts
+    at a line "N) title"; its matrices are the runs of lines "[a  b  c]", each a list of rows."""
+    sections = {}
+    current = None
+    run_open = False
+    for line in out.splitlines():
+        s = line.strip()
+        head = s.split(")", 1)
+        if not line.startswith(" ") and len(head) == 2 and head[0].isdigit():
+            current = (head[1].strip(), [], [])
+            sections[int(head[0])] = current
+            run_open = False
+        elif current is not None and s.startswith("[") and s.endswith("]"):
+            if not run_open:
+                current[2].append([])
+                run_open = True
+            current[2][-1].append([float(v) for v in s[1:-1].split()])
+        elif current is not None:
+            current[1].append(line)
+            run_open = False
+    return {k: (t, "\n".join(text), m) for k, (t, text, m) in sections.items()}
+
+
 class CliTestCase(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="ups-cli-test-")
@@ -765,7 +789,7 @@ class CommandTests(unittest.TestCase):
         for args in (["--help"], ["-h"], ["help"]):
             out = self.ok(args)
             self.assertIn("usage: ups COMMAND", out)
-            for command in ("interpolate", "info", "demo"):
+            for command in ("interpolate", "conv-transpose", "info", "demo"):
                 self.assertIn(command, out)
         for args in (["interpolate", "--help"], ["help", "interpolate"], ["interpolate", "-h"],
                      ["interpolate", "--bogus", "--help"]):
@@ -798,26 +822,21 @@ class CommandTests(unittest.TestCase):
     def test_demo(self):
         out = self.ok(["demo"])
         self.assertRegex(out, r"computed by ups on device (cpu|cuda)")
-        matrices = []
-        current = None
-        for line in out.splitlines():
-            s = line.strip()
-            if s.startswith("[") and s.endswith("]"):
-                current.append([float(v) for v in s[1:-1].split()])
-            else:
-                current = []
-                matrices.append(current)
-        matrices = [m for m in matrices if m]
-        self.assertEqual(len(matrices), 4)
+        # The interpolation sections; other sections belong to other ops' tests.
+        sections = demo_sections(out)
+        title, _, matrices = sections[1]
+        self.assertIn("align_corners=True", title)
+        self.assertEqual(len(matrices), 2)
         self.assertEqual(matrices[0], [[1, 2, 3], [4, 5, 6], [7, 8, 9]])
         self.assertEqual(matrices[1], [[1, 1.5, 2, 2.5, 3], [2.5, 3, 3.5, 4, 4.5],
                                        [4, 4.5, 5, 5.5, 6], [5.5, 6, 6.5, 7, 7.5],
                                        [7, 7.5, 8, 8.5, 9]])
-        self.assertEqual(matrices[2], [[1, 2], [3, 4]])
-        self.assertEqual(matrices[3], [[1, 1.25, 1.75, 2], [1.5, 1.75, 2.25, 2.5],
+        title, _, matrices = sections[2]
+        self.assertIn("align_corners=False", title)
+        self.assertEqual(len(matrices), 2)
+        self.assertEqual(matrices[0], [[1, 2], [3, 4]])
+        self.assertEqual(matrices[1], [[1, 1.25, 1.75, 2], [1.5, 1.75, 2.25, 2.5],
                                        [2.5, 2.75, 3.25, 3.5], [3, 3.25, 3.75, 4]])
-        self.assertIn("align_corners=True", out)
-        self.assertIn("align_corners=False", out)
         self.assertIn("computed by ups on device cpu", self.ok(["demo", "--device", "cpu"]))
 
     def test_unwritable_stdout(self):

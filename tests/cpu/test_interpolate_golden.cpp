@@ -313,7 +313,12 @@ int run_golden_mode(ups::InterpMode mode) {
     const HostTensor expected = from_blob(g, c.dtype, c.out_shape, c.out_offset, c.out_bytes);
 
     ups::Shape shape;
-    REQUIRE_NOTHROW(shape = ups::interpolate_output_shape(c.in_shape, c.options));
+    try {
+      shape = ups::interpolate_output_shape(c.in_shape, c.options);
+    } catch (const std::exception& e) {
+      FAIL_CHECK("ups::interpolate_output_shape threw: " << e.what());
+      continue;
+    }
     CHECK(ups::shape_to_string(shape) == ups::shape_to_string(c.out_shape));
     if (shape != c.out_shape) continue;
 
@@ -348,35 +353,119 @@ int run_golden_mode(ups::InterpMode mode) {
   return ran;
 }
 
+// How a case picks its output size, for the coverage check.
+std::string size_class(const GoldenCase& c) {
+  if (!c.options.size.empty()) {
+    bool up = false, down = false;
+    for (std::size_t d = 2; d < c.in_shape.size(); ++d) {
+      up = up || c.out_shape[d] > c.in_shape[d];
+      down = down || c.out_shape[d] < c.in_shape[d];
+    }
+    return up ? "size-up" : down ? "size-down" : "size-same";
+  }
+  bool integer = true, up = false, down = false;
+  for (const double f : c.options.scale_factor) {
+    integer = integer && f >= 2.0 && f == std::floor(f);
+    up = up || f > 1.0;
+    down = down || f < 1.0;
+  }
+  return integer ? "scale-int" : up ? "scale-frac-up" : down ? "scale-down" : "scale-other";
+}
+
+bool is_interpolating(ups::InterpMode m) {
+  return m == ups::InterpMode::kLinear || m == ups::InterpMode::kBilinear ||
+         m == ups::InterpMode::kBicubic || m == ups::InterpMode::kTrilinear;
+}
+
 }  // namespace
 
-TEST_CASE("golden manifest is complete and consistent", "[interpolate][golden]") {
+TEST_CASE("golden manifest is consistent and covers every mode, rank, dtype and option",
+          "[interpolate][golden]") {
   const Goldens& g = goldens();
   CHECK_FALSE(g.torch_version.empty());
-  std::map<std::string, int> ids;
+  std::map<std::string, int> ids, seen;
   for (const auto& c : g.cases) {
     INFO("case " << c.id);
     CHECK(++ids[c.id] == 1);
     CHECK(c.in_offset + c.in_bytes <= g.blob.size());
     CHECK(c.out_offset + c.out_bytes <= g.blob.size());
+    const std::string ac = !c.options.align_corners   ? "unset"
+                           : *c.options.align_corners ? "true"
+                                                      : "false";
+    const std::string key = std::string(ups::to_string(c.options.mode)) + " rank " +
+                            std::to_string(c.in_shape.size()) + " " + ups::to_string(c.dtype) +
+                            " align_corners " + ac;
+    if (c.options.antialias) {
+      bool down = false, up = false;
+      for (std::size_t d = 2; d < c.in_shape.size(); ++d) {
+        down = down || c.out_shape[d] < c.in_shape[d];
+        up = up || c.out_shape[d] > c.in_shape[d];
+      }
+      if (down) ++seen[key + " antialias down"];
+      if (up) ++seen[key + " antialias up"];
+    } else if (c.options.recompute_scale_factor) {
+      ++seen[key + " recompute"];
+    } else {
+      ++seen[key + " " + size_class(c)];
+    }
+    bool out1 = true;
+    for (std::size_t d = 2; d < c.out_shape.size(); ++d)
+      out1 = out1 && c.out_shape[d] == 1;
+    if (out1) ++seen[key + " output 1"];
   }
-  // Every mode has cases in every dtype it supports (u8 only for the nearest modes).
-  for (const char* mode :
-       {"nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area"}) {
-    const ups::InterpMode m = ups::parse_interp_mode(mode);
-    const bool nearest = m == ups::InterpMode::kNearest || m == ups::InterpMode::kNearestExact;
-    for (const ups::DType dt : {ups::DType::kF32, ups::DType::kF64, ups::DType::kF16,
-                                ups::DType::kBF16, ups::DType::kU8}) {
-      int n = 0;
-      for (const auto& c : g.cases)
-        n += c.options.mode == m && c.dtype == dt;
-      INFO("mode " << mode << ", dtype " << ups::to_string(dt));
-      if (dt == ups::DType::kU8 && !nearest) {
-        CHECK(n == 0);
-      } else {
-        CHECK(n >= 40);
+  const auto require = [&](const std::string& what) {
+    INFO("no golden case for: " << what);
+    CHECK(seen[what] > 0);
+  };
+  using M = ups::InterpMode;
+  for (const M m : {M::kNearest, M::kNearestExact, M::kLinear, M::kBilinear, M::kBicubic,
+                    M::kTrilinear, M::kArea}) {
+    const bool nearest = m == M::kNearest || m == M::kNearestExact;
+    std::vector<int> ranks;
+    switch (m) {
+      case M::kLinear:
+        ranks = {3};
+        break;
+      case M::kBilinear:
+      case M::kBicubic:
+        ranks = {4};
+        break;
+      case M::kTrilinear:
+        ranks = {5};
+        break;
+      default:
+        ranks = {3, 4, 5};
+    }
+    const std::vector<std::string> aligns = is_interpolating(m)
+                                                ? std::vector<std::string>{"true", "false", "unset"}
+                                                : std::vector<std::string>{"unset"};
+    std::vector<ups::DType> dtypes = {ups::DType::kF32, ups::DType::kF64, ups::DType::kF16,
+                                      ups::DType::kBF16};
+    if (nearest) dtypes.push_back(ups::DType::kU8);
+    for (const int rank : ranks) {
+      for (const ups::DType dt : dtypes) {
+        for (const std::string& ac : aligns) {
+          const std::string key = std::string(ups::to_string(m)) + " rank " + std::to_string(rank) +
+                                  " " + ups::to_string(dt) + " align_corners " + ac;
+          for (const char* cls : {"size-up", "size-down", "scale-int", "scale-frac-up",
+                                  "scale-down", "recompute", "output 1"}) {
+            require(key + " " + cls);
+          }
+          // Anti-aliasing: PyTorch's CPU backend has it for f32 and f64 only.
+          if ((m == M::kBilinear || m == M::kBicubic) &&
+              (dt == ups::DType::kF32 || dt == ups::DType::kF64)) {
+            require(key + " antialias down");
+            require(key + " antialias up");
+          }
+        }
       }
     }
+  }
+  // No u8 case outside the nearest modes (ups supports u8 only there).
+  for (const auto& c : g.cases) {
+    INFO("case " << c.id);
+    CHECK((c.dtype != ups::DType::kU8 || c.options.mode == M::kNearest ||
+           c.options.mode == M::kNearestExact));
   }
 }
 

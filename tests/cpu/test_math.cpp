@@ -575,12 +575,9 @@ TEST_CASE("adaptive windows cover the input exactly", "[math][interpolate]") {
   CHECK(errors == 0);
 }
 
-// Known limitation: adaptive_start / adaptive_end (like ATen's start_index / end_index) form
-// (i % out) * in and (i + 1) * in, which overflow int64 once in * out exceeds 2^63, e.g. an
-// area resize of a 6.4e9-element row. This test fails until the formulas avoid the overflow;
-// then drop [!shouldfail].
-TEST_CASE("adaptive windows for sizes whose product exceeds int64",
-          "[math][interpolate][!shouldfail]") {
+// ATen's start_index / end_index form (i % out) * in and (i + 1) * in, which overflow int64 once
+// in * out exceeds 2^63, e.g. an area resize of a 6.4e9-element row; ups's must not.
+TEST_CASE("adaptive windows for sizes whose product exceeds int64", "[math][interpolate]") {
   CHECK(adaptive_window_errors(std::int64_t(3) << 31, std::int64_t(3) << 31) == 0);
   CHECK(adaptive_window_errors(std::int64_t(1) << 33, (std::int64_t(1) << 31) + 1) == 0);
 }

@@ -153,6 +153,64 @@ TEST_CASE("pixel shuffle index maps are inverse", "[pixel_shuffle][math]") {
   }
 }
 
+TEST_CASE("pixel shuffle runs step like the per-element map", "[pixel_shuffle][math]") {
+  // kern::ShuffleRun (the CUDA fast path's walk along the output's unit-stride dim) must visit
+  // exactly the offsets shuffle_src_offset gives, from every start, in both directions and for
+  // both inner dims, with contiguous and channels-last-like input strides.
+  for (bool unshuffle : {false, true}) {
+    for (std::int64_t r = 1; r <= 4; ++r) {
+      for (bool input_cl : {false, true}) {
+        ups::kern::ShuffleGeometry g{};
+        g.r = r;
+        g.unshuffle = unshuffle;
+        g.narrow = r != 3;
+        const std::int64_t C = 2, H = 3, W = 2;
+        // Output sizes (L0, L1, C, H, W) and input sizes.
+        const std::int64_t out[5] = {2, 1, unshuffle ? C * r * r : C, unshuffle ? H : H * r,
+                                     unshuffle ? W : W * r};
+        const std::int64_t in[5] = {2, 1, unshuffle ? C : C * r * r, unshuffle ? H * r : H,
+                                    unshuffle ? W * r : W};
+        // Input strides: C order, or channels innermost.
+        std::int64_t st[5];
+        if (input_cl) {
+          st[2] = 1;
+          st[4] = in[2];
+          st[3] = st[4] * in[4];
+          st[1] = st[3] * in[3];
+        } else {
+          st[4] = 1;
+          st[3] = in[4];
+          st[2] = st[3] * in[3];
+          st[1] = st[2] * in[2];
+        }
+        st[0] = st[1] * in[1];
+        for (int d = 0; d < 5; ++d) {
+          g.out_size[d] = out[d];
+          g.src_stride[d] = st[d];
+          g.dst_stride[d] = 0;  // unused here
+          g.order[d] = d;
+        }
+        for (int inner : {2, 4}) {
+          std::int64_t total = 1;
+          for (int d = 0; d < 5; ++d)
+            total *= out[d];
+          for (std::int64_t i = 0; i < total; ++i) {
+            ups::kern::ShuffleCoord c = ups::kern::shuffle_unravel(g, i);
+            ups::kern::ShuffleRun run = ups::kern::shuffle_run(g, c, inner);
+            for (std::int64_t o = c.o[inner]; o < out[inner]; ++o) {
+              INFO("unshuffle " << unshuffle << " r " << r << " cl " << input_cl << " inner "
+                                << inner << " start " << i << " at " << o);
+              REQUIRE(run.offset == ups::kern::shuffle_src_offset(g, c));
+              run.next();
+              ++c.o[inner];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST_CASE("pixel shuffles reject bad arguments with PyTorch's messages",
           "[pixel_shuffle][errors]") {
   auto expect = [](ErrorCode code, const std::string& message, auto&& call) {

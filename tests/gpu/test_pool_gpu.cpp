@@ -32,13 +32,6 @@ using ups_test::Layout;
 const DType kAllTypes[] = {DType::kF32, DType::kF64, DType::kF16, DType::kBF16,
                            DType::kU8,  DType::kI32, DType::kI64};
 
-std::int64_t numel(const Shape& s) {
-  std::int64_t n = 1;
-  for (auto v : s)
-    n *= v;
-  return n;
-}
-
 // Random values with many ties; floating types also get NaN and infinities.
 HostTensor pool_input(DType dt, const Shape& shape, std::uint64_t seed) {
   HostTensor t(dt, shape);

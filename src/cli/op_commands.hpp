@@ -1,0 +1,43 @@
+/// @file op_commands.hpp
+/// @brief The commands that run one op of the library on .npy files. Each op's command lives in
+/// its own source file and provides its argument table, its run function, the description
+/// shown by `ups NAME --help`, and its section of `ups demo` (plus `ups info` where the op has
+/// something to list). commands.cpp puts them into the command table.
+#pragma once
+
+#include <ostream>
+
+#include "cli/args.hpp"
+#include "ups/context.hpp"
+
+namespace ups {
+namespace cli {
+
+// ---- interpolate (interpolate_command.cpp) ----------------------------------------------------
+
+/// @brief Paragraphs of `ups interpolate --help`.
+extern const char* const kInterpolateDescription;
+/// @brief The arguments of `ups interpolate`.
+ArgSpec interpolate_spec();
+/// @brief Runs `ups interpolate`.
+int run_interpolate(const ParsedArgs& args);
+/// @brief Prints the interpolation examples of the tutorial, numbering them from @p number
+/// (which it advances).
+void demo_interpolate(std::ostream& os, Context& ctx, int& number);
+
+// ---- conv-transpose (conv_transpose_command.cpp) ----------------------------------------------
+
+/// @brief Paragraphs of `ups conv-transpose --help`.
+extern const char* const kConvTransposeDescription;
+/// @brief The arguments of `ups conv-transpose`.
+ArgSpec conv_transpose_spec();
+/// @brief Runs `ups conv-transpose`.
+int run_conv_transpose(const ParsedArgs& args);
+/// @brief Prints the transposed-convolution examples of the tutorial, numbering them from
+/// @p number (which it advances).
+void demo_conv_transpose(std::ostream& os, Context& ctx, int& number);
+/// @brief Prints the table of conv_transpose algorithms for `ups info`.
+void info_conv_transpose(std::ostream& os);
+
+}  // namespace cli
+}  // namespace ups
