@@ -13,8 +13,12 @@
 /// | trilinear      | 5 (N,C,D,H,W)   | yes           | no        | f32 f64 f16 bf16         |
 /// | area           | 3, 4, 5         | no            | no        | f32 f64 f16 bf16         |
 ///
-/// f16 and bf16 accumulate in f32; f64 accumulates in f64. Input and output may have any
-/// strides (contiguous and channels-last are the common cases) but must not overlap.
+/// f16 and bf16 accumulate in f32; f64 accumulates in f64. Results follow PyTorch's CPU kernels
+/// for contiguous inputs, including their rounding of f16/bf16 interpolation weights to the
+/// element type; docs/semantics.md lists the rules and the remaining differences. Nearest modes
+/// copy elements and are bit-exact on both backends. Input and output may have any strides
+/// (contiguous and channels-last are the common cases) but must not overlap; the result does not
+/// depend on the layout.
 #pragma once
 
 #include <optional>
