@@ -16,6 +16,7 @@
 #include "backend_pool.hpp"
 #include "cuda/cuda_check.hpp"
 #include "cuda/launch.hpp"
+#include "cuda/scratch.hpp"
 #include "pool/pool_math.hpp"
 
 namespace ups {
@@ -23,57 +24,6 @@ namespace detail {
 namespace {
 
 constexpr int kBlock = 256;
-
-// Scratch memory for one call: the context's workspace, or a stream-ordered allocation within
-// the context's workspace limit that is released (stream-ordered) on every exit path.
-class Scratch {
- public:
-  Scratch(const Context& ctx, std::size_t bytes) : stream_(ctx.stream()) {
-    if (bytes == 0) return;
-    if (ctx.workspace() != nullptr) {
-      UPS_CHECK(ctx.workspace_bytes() >= bytes, ErrorCode::kOutOfMemory, "max_unpool needs ", bytes,
-                " bytes of workspace on CUDA (see max_unpool_workspace_size), but the "
-                "context's workspace has ",
-                ctx.workspace_bytes());
-      base_ = static_cast<unsigned char*>(ctx.workspace());
-      return;
-    }
-    UPS_CHECK(bytes <= ctx.workspace_limit(), ErrorCode::kOutOfMemory, "max_unpool needs ", bytes,
-              " bytes of scratch memory on CUDA, more than the context's workspace limit of ",
-              ctx.workspace_limit(),
-              " bytes; give the context a workspace (Context::set_workspace), raise the limit, "
-              "or pass a MaxUnpoolStatus and leave determinism off");
-    void* p = nullptr;
-    const cudaError_t err = cudaMallocAsync(&p, bytes, stream_);
-    if (err != cudaSuccess) {
-      (void)cudaGetLastError();
-      fail(err == cudaErrorMemoryAllocation ? ErrorCode::kOutOfMemory : ErrorCode::kCudaError,
-           concat("max_unpool: cudaMallocAsync of ", bytes,
-                  " bytes failed: ", cudaGetErrorName(err), ": ", cudaGetErrorString(err)));
-    }
-    owned_ = p;
-    base_ = static_cast<unsigned char*>(p);
-  }
-  ~Scratch() { release(); }
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-
-  // Enqueues the release; later work on the stream must not touch the memory.
-  void release() noexcept {
-    if (owned_ != nullptr) (void)cudaFreeAsync(owned_, stream_);
-    owned_ = nullptr;
-  }
-  // The start rounded up to 16 bytes (the layout reserves the slack).
-  unsigned char* aligned() const {
-    const auto a = reinterpret_cast<std::uintptr_t>(base_);
-    return base_ + ((16 - a % 16) % 16);
-  }
-
- private:
-  StreamHandle stream_;
-  void* owned_ = nullptr;
-  unsigned char* base_ = nullptr;
-};
 
 __device__ __forceinline__ void record_bad(MaxUnpoolStatus* st, std::int64_t logical) {
   // position starts as -1 (all bits set by the memset), below every position.
@@ -171,7 +121,9 @@ void max_unpool_cuda(const MaxUnpoolPlan& plan, const void* src, const std::int6
   const bool deterministic = ctx.deterministic();
   const UnpoolScratchLayout layout =
       unpool_scratch_layout(plan.total_out, plan.geometry.plane_in, deterministic, has_status);
-  Scratch scratch(ctx, layout.total);
+  Scratch scratch(ctx, layout.total, "max_unpool",
+                  "; give the context a workspace (Context::set_workspace), raise the limit, "
+                  "or pass a MaxUnpoolStatus and leave determinism off");
   unsigned char* base = scratch.aligned();
   MaxUnpoolStatus* st = has_status ? status : reinterpret_cast<MaxUnpoolStatus*>(base);
   void* slots = base + layout.status_bytes;

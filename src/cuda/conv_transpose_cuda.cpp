@@ -14,6 +14,7 @@
 #include "backend_deconv.hpp"
 #include "check.hpp"
 #include "cuda/cuda_check.hpp"
+#include "cuda/scratch.hpp"
 
 namespace ups {
 namespace detail {
@@ -28,44 +29,6 @@ constexpr int kBenchmarkRuns = 3;
 std::size_t budget_of(const Context& ctx) {
   return ctx.workspace() != nullptr ? ctx.workspace_bytes() : ctx.workspace_limit();
 }
-
-// Scratch memory: the caller's workspace when it gave one, else a stream-ordered allocation that
-// is freed (stream-ordered) when this object goes out of scope, after the work is enqueued.
-class Scratch {
- public:
-  Scratch(const Context& ctx, std::size_t bytes) : stream_(ctx.stream()) {
-    if (bytes == 0) return;
-    if (ctx.workspace() != nullptr) {
-      UPS_CHECK(bytes <= ctx.workspace_bytes(), ErrorCode::kOutOfMemory, "conv_transpose needs ",
-                bytes, " bytes of workspace but the context's workspace has ",
-                ctx.workspace_bytes());
-      ptr_ = ctx.workspace();
-      return;
-    }
-    UPS_CHECK(bytes <= ctx.workspace_limit(), ErrorCode::kOutOfMemory, "conv_transpose needs ",
-              bytes, " bytes of workspace but the context's workspace limit is ",
-              ctx.workspace_limit());
-    const cudaError_t err = cudaMallocAsync(&ptr_, bytes, stream_);
-    if (err != cudaSuccess) {
-      (void)cudaGetLastError();
-      fail(ErrorCode::kOutOfMemory, concat("conv_transpose: cudaMallocAsync of ", bytes,
-                                           " bytes of workspace failed: ", cudaGetErrorName(err)));
-    }
-    allocated_ = true;
-  }
-  ~Scratch() {
-    if (allocated_) (void)cudaFreeAsync(ptr_, stream_);
-  }
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-  void* get() const { return ptr_; }
-  bool allocated() const { return allocated_; }
-
- private:
-  StreamHandle stream_;
-  void* ptr_ = nullptr;
-  bool allocated_ = false;
-};
 
 ConvTransposeAttempt attempt(ConvTransposeAlgo a, bool chosen, std::string reason,
                              std::size_t ws = 0) {
@@ -114,7 +77,7 @@ void run_gather(const Context& ctx, const DeconvProblem& p) {
 
 void run_scatter(const Context& ctx, const DeconvProblem& p, ConvTransposeResult* r) {
   const std::size_t bytes = deconv_scatter_workspace(p);
-  Scratch scratch(ctx, bytes);
+  Scratch scratch(ctx, bytes, "conv_transpose");
   deconv_scatter_cuda(p, scratch.get(), ctx.stream());
   if (r != nullptr) {
     r->workspace_bytes = bytes;
@@ -124,7 +87,7 @@ void run_scatter(const Context& ctx, const DeconvProblem& p, ConvTransposeResult
 
 void run_cudnn(const Context& ctx, const DeconvProblem& p, const CudnnDeconvQuery& q,
                ConvTransposeResult* r) {
-  Scratch scratch(ctx, q.workspace_bytes);
+  Scratch scratch(ctx, q.workspace_bytes, "conv_transpose");
   cudnn_deconv_execute(q, p, scratch.get(), ctx.stream());
   deconv_add_bias_cuda(p, ctx.stream());
   if (r != nullptr) {
