@@ -89,6 +89,8 @@ int run_demo(const ParsedArgs& args) {
   int number = 1;
   demo_interpolate(os, ctx, number);
   demo_conv_transpose(os, ctx, number);
+  demo_pool(os, ctx, number);
+  demo_pixel_shuffle(os, ctx, number);
   std::cout << os.str();
   return 0;
 }
@@ -104,7 +106,9 @@ const char* const kInfoDescription =
 const char* const kDemoDescription =
     "Prints the examples of the upsampling tutorial, computed by ups on the default device:\n"
     "bilinear interpolation with align_corners=True and False, and the shapes and values of\n"
-    "transposed convolutions (ConvTranspose1d, and the 2-D decoder step upconv2x2).";
+    "transposed convolutions (ConvTranspose1d, and the 2-D decoder step upconv2x2), max\n"
+    "pooling with indices followed by max unpooling (MaxPool2d, MaxUnpool2d), and\n"
+    "PixelShuffle(3) with its inverse.";
 
 }  // namespace
 
@@ -114,6 +118,14 @@ const std::vector<Command>& commands() {
        kInterpolateDescription, interpolate_spec, run_interpolate},
       {"conv-transpose", "transposed convolution like torch.nn.ConvTranspose1d/2d/3d",
        kConvTransposeDescription, conv_transpose_spec, run_conv_transpose},
+      {"max-pool", "max pooling with indices like torch.nn.MaxPool1d/2d/3d", kMaxPoolDescription,
+       max_pool_spec, run_max_pool},
+      {"max-unpool", "undo a max pooling like torch.nn.MaxUnpool1d/2d/3d", kMaxUnpoolDescription,
+       max_unpool_spec, run_max_unpool},
+      {"pixel-shuffle", "channels to R x R blocks like torch.nn.PixelShuffle",
+       kPixelShuffleDescription, pixel_shuffle_spec, run_pixel_shuffle},
+      {"pixel-unshuffle", "R x R blocks to channels like torch.nn.PixelUnshuffle",
+       kPixelUnshuffleDescription, pixel_unshuffle_spec, run_pixel_unshuffle},
       {"info", "show the version, build configuration, CUDA devices and algorithms",
        kInfoDescription, info_spec, run_info},
       {"demo", "print worked upsampling examples", kDemoDescription, demo_spec, run_demo},

@@ -39,5 +39,41 @@ void demo_conv_transpose(std::ostream& os, Context& ctx, int& number);
 /// @brief Prints the table of conv_transpose algorithms for `ups info`.
 void info_conv_transpose(std::ostream& os);
 
+// ---- max-pool, max-unpool (pool_command.cpp) ----------------------------------------------------
+
+/// @brief Paragraphs of `ups max-pool --help`.
+extern const char* const kMaxPoolDescription;
+/// @brief Paragraphs of `ups max-unpool --help`.
+extern const char* const kMaxUnpoolDescription;
+/// @brief The arguments of `ups max-pool`.
+ArgSpec max_pool_spec();
+/// @brief The arguments of `ups max-unpool`.
+ArgSpec max_unpool_spec();
+/// @brief Runs `ups max-pool`.
+int run_max_pool(const ParsedArgs& args);
+/// @brief Runs `ups max-unpool`.
+int run_max_unpool(const ParsedArgs& args);
+/// @brief Prints the tutorial's MaxPool2d / MaxUnpool2d example, numbered @p number (which it
+/// advances).
+void demo_pool(std::ostream& os, Context& ctx, int& number);
+
+// ---- pixel-shuffle, pixel-unshuffle (shuffle_command.cpp) ---------------------------------------
+
+/// @brief Paragraphs of `ups pixel-shuffle --help`.
+extern const char* const kPixelShuffleDescription;
+/// @brief Paragraphs of `ups pixel-unshuffle --help`.
+extern const char* const kPixelUnshuffleDescription;
+/// @brief The arguments of `ups pixel-shuffle`.
+ArgSpec pixel_shuffle_spec();
+/// @brief The arguments of `ups pixel-unshuffle`.
+ArgSpec pixel_unshuffle_spec();
+/// @brief Runs `ups pixel-shuffle`.
+int run_pixel_shuffle(const ParsedArgs& args);
+/// @brief Runs `ups pixel-unshuffle`.
+int run_pixel_unshuffle(const ParsedArgs& args);
+/// @brief Prints the tutorial's PixelShuffle(3) example, numbered @p number (which it
+/// advances).
+void demo_pixel_shuffle(std::ostream& os, Context& ctx, int& number);
+
 }  // namespace cli
 }  // namespace ups

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import unittest
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_cli  # noqa: E402
 from test_cli import (CliTestCase, demo_sections, npy_bytes, prod, read_npy, run,  # noqa: E402
