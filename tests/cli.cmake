@@ -10,7 +10,13 @@ if(TARGET ups_cli)
       "commands:test_cli.py:CommandTests"
       "conv-transpose:test_cli_conv.py:ConvTransposeTests"
       "conv-transpose-errors:test_cli_conv.py:ConvTransposeErrorTests"
-      "conv-transpose-commands:test_cli_conv.py:ConvTransposeCommandTests")
+      "conv-transpose-commands:test_cli_conv.py:ConvTransposeCommandTests"
+      "pool-references:test_cli_pool.py:ReferenceSelfTests"
+      "max-pool:test_cli_pool.py:MaxPoolTests"
+      "max-unpool:test_cli_pool.py:MaxUnpoolTests"
+      "pixel-shuffle:test_cli_pool.py:PixelShuffleTests"
+      "pool-shuffle-errors:test_cli_pool.py:PoolShuffleErrorTests"
+      "pool-shuffle-commands:test_cli_pool.py:PoolShuffleCommandTests")
     string(REPLACE ":" ";" entry "${entry}")
     list(GET entry 0 name)
     list(GET entry 1 script)

@@ -43,8 +43,8 @@ ArgSpec& ArgSpec::option(const std::string& name, const std::string& metavar,
   return *this;
 }
 
-ArgSpec& ArgSpec::positional(const std::string& name, const std::string& help) {
-  positionals_.push_back({name, "", help, true});
+ArgSpec& ArgSpec::positional(const std::string& name, const std::string& help, bool required) {
+  positionals_.push_back({name, "", help, required});
   return *this;
 }
 
@@ -99,7 +99,7 @@ ParsedArgs ArgSpec::parse(const std::vector<std::string>& args) const {
     if (npos >= positionals_.size()) throw UsageError("unexpected argument " + quoted(a));
     out.positionals_[positionals_[npos++].name] = a;
   }
-  if (npos < positionals_.size()) {
+  if (npos < positionals_.size() && positionals_[npos].required) {
     throw UsageError("missing argument " + positionals_[npos].name);
   }
   for (const Entry& e : options_) {
@@ -113,7 +113,7 @@ ParsedArgs ArgSpec::parse(const std::vector<std::string>& args) const {
 std::vector<std::string> ArgSpec::synopsis() const {
   std::vector<std::string> items;
   for (const Entry& e : positionals_)
-    items.push_back(e.name);
+    items.push_back(e.required ? e.name : "[" + e.name + "]");
   for (const Entry& e : options_) {
     const std::string item = e.name + (e.metavar.empty() ? "" : " " + e.metavar);
     items.push_back(e.required ? item : "[" + item + "]");

@@ -30,8 +30,9 @@ class ArgSpec {
   /// @brief An option with a value, given as `--name VALUE` or `--name=VALUE`, at most once.
   ArgSpec& option(const std::string& name, const std::string& metavar, const std::string& help,
                   bool required = false);
-  /// @brief A required positional argument; positionals are matched in the order added.
-  ArgSpec& positional(const std::string& name, const std::string& help);
+  /// @brief A positional argument; positionals are matched in the order added. Optional ones
+  /// (@p required false) must come after the required ones.
+  ArgSpec& positional(const std::string& name, const std::string& help, bool required = true);
 
   /// @brief Parses @p args (the words after the command name). Throws UsageError for unknown
   /// options, missing or extra values, repeated options, missing required options and a wrong
@@ -61,8 +62,10 @@ class ParsedArgs {
  public:
   /// @brief True when `-h` or `--help` was given.
   bool help() const noexcept { return help_; }
-  /// @brief True when the flag or option @p name was given.
-  bool has(const std::string& name) const { return values_.count(name) != 0; }
+  /// @brief True when the flag, option or positional @p name was given.
+  bool has(const std::string& name) const {
+    return values_.count(name) != 0 || positionals_.count(name) != 0;
+  }
   /// @brief The value of option @p name, or std::nullopt when it was not given.
   std::optional<std::string> get(const std::string& name) const;
   /// @brief The value of positional @p name.

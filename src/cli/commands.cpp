@@ -126,6 +126,8 @@ const std::vector<Command>& commands() {
        kPixelShuffleDescription, pixel_shuffle_spec, run_pixel_shuffle},
       {"pixel-unshuffle", "R x R blocks to channels like torch.nn.PixelUnshuffle",
        kPixelUnshuffleDescription, pixel_unshuffle_spec, run_pixel_unshuffle},
+      {"bench", "time ops on synthetic data (one case or the default suite)", kBenchDescription,
+       bench_spec, run_bench},
       {"info", "show the version, build configuration, CUDA devices and algorithms",
        kInfoDescription, info_spec, run_info},
       {"demo", "print worked upsampling examples", kDemoDescription, demo_spec, run_demo},

@@ -75,5 +75,14 @@ int run_pixel_unshuffle(const ParsedArgs& args);
 /// advances).
 void demo_pixel_shuffle(std::ostream& os, Context& ctx, int& number);
 
+// ---- bench (bench_command.cpp) --------------------------------------------------------------------
+
+/// @brief Paragraphs of `ups bench --help`.
+extern const char* const kBenchDescription;
+/// @brief The arguments of `ups bench`.
+ArgSpec bench_spec();
+/// @brief Runs `ups bench`.
+int run_bench(const ParsedArgs& args);
+
 }  // namespace cli
 }  // namespace ups

@@ -51,14 +51,23 @@ ArgSpec shuffle_spec(const char* in_help, const char* factor_help) {
 // Runs the shuffle (or its inverse) of host arrays on ctx's device.
 void shuffle_on_device(Context& ctx, HostArray& src, HostArray& dst, std::int64_t factor,
                        bool unshuffle) {
+  auto shuffle = [&](const Context& on, const TensorView& s, const TensorView& d) {
+    if (unshuffle) {
+      pixel_unshuffle(on, s, d, factor);
+    } else {
+      pixel_shuffle(on, s, d, factor);
+    }
+  };
+  if (src.numel() == 0) {
+    // Nothing to move or compute, and Staging refuses some empty views (those with a zero dim
+    // left of a larger one): the op only validates, on the host views.
+    shuffle(Context(Device::kCPU), src.view(), dst.view());
+    return;
+  }
   Staging staging(ctx);
   const TensorView src_view = staging.input(src.view());
   const TensorView dst_view = staging.output(dst.view());
-  if (unshuffle) {
-    pixel_unshuffle(ctx, src_view, dst_view, factor);
-  } else {
-    pixel_shuffle(ctx, src_view, dst_view, factor);
-  }
+  shuffle(ctx, src_view, dst_view);
   staging.finish();
 }
 
