@@ -243,7 +243,10 @@ Resolved resolve(const Shape& in, const Shape& w, const ConvTransposeOptions& op
       UPS_CHECK(output_extent(r.in[i], r.stride[i], r.pad[i], r.dil[i], r.k[i], 0, &m),
                 ErrorCode::kOutOfMemory, "conv_transpose: output size overflows int64");
       min_sizes[i] = m;
-      max_sizes[i] = m + r.stride[i] - 1;
+      // Sizes beyond int64 are unreachable anyway: cap the range there.
+      if (__builtin_add_overflow(m, r.stride[i] - 1, &max_sizes[i])) {
+        max_sizes[i] = std::numeric_limits<std::int64_t>::max();
+      }
     }
     for (std::size_t i = 0; i < usp; ++i) {
       UPS_CHECK(size[i] >= min_sizes[i] && size[i] <= max_sizes[i], ErrorCode::kInvalidArgument,

@@ -153,7 +153,8 @@ std::int64_t pool_output_size(std::int64_t in, std::int64_t k, std::int64_t pad,
   UPS_CHECK(pad <= eff / 2, ErrorCode::kInvalidArgument,
             "pad should be at most half of effective kernel size, but got pad=", pad,
             ", kernel_size=", k, " and dilation=", d);
-  if (k <= 0 || s <= 0 || d <= 0) return 0;
+  // A negative input size (no PyTorch tensor has one) also yields 0: "Output size is too small".
+  if (k <= 0 || s <= 0 || d <= 0 || in < 0) return 0;
   std::int64_t num = add_checked(in, add_checked(pad, pad, "pooling size"), "pooling size");
   num -= eff;  // eff >= 1 and num >= 0, so no overflow
   if (ceil_mode) num = add_checked(num, s - 1, "pooling size");
@@ -340,7 +341,8 @@ UnpoolResolved resolve_unpool(const Shape& in, const MaxUnpoolOptions& o,
   std::vector<std::int64_t> def(kk), out(kk);
   for (std::size_t j = 0; j < kk; ++j) {
     const std::size_t s = 3 - kk + j;
-    const std::int64_t a = mul_checked(in[first_spatial + j] - 1, stride.v[s], "unpool size");
+    const std::int64_t a = mul_checked(sub_checked(in[first_spatial + j], 1, "unpool size"),
+                                       stride.v[s], "unpool size");
     def[j] = sub_checked(add_checked(a, kernel.v[s], "unpool size"),
                          mul_checked(2, pad.v[s], "unpool size"), "unpool size");
   }

@@ -76,9 +76,10 @@ Shape TensorView::shape() const { return Shape(sizes, sizes + std::max(0, std::m
 
 bool TensorView::is_contiguous() const {
   std::int64_t expected = 1;
+  bool overflow = false;  // the C-order stride of the dims further out exceeds int64
   for (int i = ndim - 1; i >= 0; --i) {
-    if (sizes[i] != 1 && strides[i] != expected) return false;
-    expected *= sizes[i];
+    if (sizes[i] != 1 && (overflow || strides[i] != expected)) return false;
+    overflow = overflow || __builtin_mul_overflow(expected, sizes[i], &expected);
   }
   return true;
 }
@@ -100,6 +101,15 @@ TensorView make_view(void* data, DType dtype, Device device, const Shape& sizes)
   }
   return v;
 }
+
+// stride * max(size, 1): the stride of the next outer dim.
+std::int64_t next_stride(std::int64_t stride, std::int64_t size, const Shape& sizes) {
+  std::int64_t next = 0;
+  UPS_CHECK(!__builtin_mul_overflow(stride, std::max<std::int64_t>(size, 1), &next),
+            ErrorCode::kOutOfMemory, "the strides of a tensor of shape ", shape_to_string(sizes),
+            " overflow int64");
+  return next;
+}
 }  // namespace
 
 TensorView TensorView::contiguous(void* data, DType dtype, Device device, const Shape& sizes) {
@@ -107,7 +117,7 @@ TensorView TensorView::contiguous(void* data, DType dtype, Device device, const 
   std::int64_t stride = 1;
   for (int i = v.ndim - 1; i >= 0; --i) {
     v.strides[i] = stride;
-    stride *= std::max<std::int64_t>(v.sizes[i], 1);
+    if (i > 0) stride = next_stride(stride, v.sizes[i], sizes);
   }
   return v;
 }
@@ -119,10 +129,10 @@ TensorView TensorView::channels_last(void* data, DType dtype, Device device, con
   // Memory order N, *spatial, C.
   std::int64_t stride = 1;
   v.strides[1] = stride;
-  stride *= std::max<std::int64_t>(v.sizes[1], 1);
+  stride = next_stride(stride, v.sizes[1], sizes);
   for (int i = v.ndim - 1; i >= 2; --i) {
     v.strides[i] = stride;
-    stride *= std::max<std::int64_t>(v.sizes[i], 1);
+    stride = next_stride(stride, v.sizes[i], sizes);
   }
   v.strides[0] = stride;
   return v;

@@ -16,7 +16,10 @@ if(TARGET ups_cli)
       "max-unpool:test_cli_pool.py:MaxUnpoolTests"
       "pixel-shuffle:test_cli_pool.py:PixelShuffleTests"
       "pool-shuffle-errors:test_cli_pool.py:PoolShuffleErrorTests"
-      "pool-shuffle-commands:test_cli_pool.py:PoolShuffleCommandTests")
+      "pool-shuffle-commands:test_cli_pool.py:PoolShuffleCommandTests"
+      "bench:test_cli_bench.py:BenchTests"
+      "bench-errors:test_cli_bench.py:BenchErrorTests"
+      "bench-report:test_cli_bench.py:BenchReportTests")
     string(REPLACE ":" ";" entry "${entry}")
     list(GET entry 0 name)
     list(GET entry 1 script)

@@ -67,10 +67,11 @@ struct UPS_EXPORT TensorView {
   /// @brief True when the strides are those of a C-order (row-major) tensor.
   bool is_contiguous() const;
 
-  /// @brief A C-order view of @p sizes at @p data.
+  /// @brief A C-order view of @p sizes at @p data. Throws ups::Error for more than kMaxDims
+  /// dims, a negative size, device kAuto, or strides beyond int64 (kOutOfMemory).
   static TensorView contiguous(void* data, DType dtype, Device device, const Shape& sizes);
   /// @brief A channels-last view (N, C, *spatial sizes) laid out as (N, *spatial, C) in memory,
-  /// PyTorch's channels_last / channels_last_3d. Rank must be 3, 4 or 5.
+  /// PyTorch's channels_last / channels_last_3d. Rank must be 3, 4 or 5. Throws as contiguous().
   static TensorView channels_last(void* data, DType dtype, Device device, const Shape& sizes);
 };
 

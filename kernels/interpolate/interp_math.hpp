@@ -359,14 +359,14 @@ UPS_HD Coord5 unravel_output(const InterpGeometry& g, std::int64_t idx) {
   return o;
 }
 
-// The per-element body: computes output element `idx` (in iteration order) and stores it.
-// Both backends call exactly this function.
+// The per-element body: computes the output element at coordinates `o` and stores it. Both
+// backends run exactly this function: the CUDA kernel through interp_element, the CPU backend
+// directly, walking the coordinates row by row instead of dividing an index per element.
 template <InterpKind K, class T>
-UPS_HD void interp_element(const InterpParams<acc_t<T>>& p, const T* __restrict__ src,
-                           T* __restrict__ dst, std::int64_t idx) {
+UPS_HD void interp_element_at(const InterpParams<acc_t<T>>& p, const T* __restrict__ src,
+                              T* __restrict__ dst, const Coord5& o) {
   using Acc = acc_t<T>;
   const InterpGeometry& g = p.g;
-  const Coord5 o = unravel_output(g, idx);
   const T* plane = src + o.n * g.src_stride[0] + o.c * g.src_stride[1];
   const std::int64_t* ss = g.src_stride + 2;  // D, H, W strides
   T* out = dst + o.n * g.dst_stride[0] + o.c * g.dst_stride[1] + o.d * g.dst_stride[2] +
@@ -508,6 +508,13 @@ UPS_HD void interp_element(const InterpParams<acc_t<T>>& p, const T* __restrict_
     }
     *out = from_acc<T>(acc);
   }
+}
+
+// The per-element body by iteration index: computes output element `idx` (in iteration order).
+template <InterpKind K, class T>
+UPS_HD void interp_element(const InterpParams<acc_t<T>>& p, const T* __restrict__ src,
+                           T* __restrict__ dst, std::int64_t idx) {
+  interp_element_at<K, T>(p, src, dst, unravel_output(p.g, idx));
 }
 
 }  // namespace kern

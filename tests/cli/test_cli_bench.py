@@ -1,0 +1,364 @@
+#!/usr/bin/env python3
+"""Tests of `ups bench` and of scripts/bench_report.py, using only the Python standard library.
+
+Usage: test_cli_bench.py PATH_TO_UPS [unittest arguments, e.g. a test class name]
+
+The cases run are tiny (a few thousand elements, --repeat 3), so the tests take seconds. Output
+shapes and byte counts are checked against formulas written out here (PyTorch's size rules and
+the minimal traffic of each op), not against what the program printed elsewhere.
+"""
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+
+UPS = None
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPORT = os.path.join(HERE, "..", "..", "scripts", "bench_report.py")
+
+FIELDS = ("case", "op", "device", "dtype", "layout", "shape", "out_shape", "params", "bytes")
+TIMED = ("threads", "warmup", "repeat", "median_ms", "min_ms", "max_ms", "gbps")
+SIZE = {"f32": 4, "f64": 8, "f16": 2, "bf16": 2}
+
+
+def run(args, **kw):
+    return subprocess.run([UPS] + list(args), capture_output=True, text=True, timeout=300, **kw)
+
+
+def prod(v):
+    p = 1
+    for x in v:
+        p *= x
+    return p
+
+
+def expand(v, n, default):
+    if v is None:
+        return [default] * n
+    return v * n if len(v) == 1 else v
+
+
+def expected_out_shape(op, shape, p):
+    """The output shape by PyTorch's size rules."""
+    n, c, sp = shape[0], shape[1], shape[2:]
+    k = len(sp)
+    if op == "interpolate":
+        if "size" in p:
+            return [n, c] + expand(p["size"], k, None)
+        return [n, c] + [math.floor(s * f) for s, f in zip(sp, expand(p["scale"], k, None))]
+    if op == "conv-transpose":
+        w = p["weight_shape"]
+        st, pad = expand(p.get("stride"), k, 1), expand(p.get("padding"), k, 0)
+        op_, dil = expand(p.get("output_padding"), k, 0), expand(p.get("dilation"), k, 1)
+        out = [(sp[i] - 1) * st[i] - 2 * pad[i] + dil[i] * (w[2 + i] - 1) + op_[i] + 1
+               for i in range(k)]
+        return [n, p.get("groups", 1) * w[1]] + out
+    if op == "max-unpool":
+        ks = expand(p["kernel_size"], k, None)
+        st = expand(p.get("stride", p["kernel_size"]), k, None)
+        pad = expand(p.get("padding"), k, 0)
+        return [n, c] + [(sp[i] - 1) * st[i] - 2 * pad[i] + ks[i] for i in range(k)]
+    r = p["factor"]
+    if op == "pixel-shuffle":
+        return shape[:-3] + [shape[-3] // (r * r), shape[-2] * r, shape[-1] * r]
+    return shape[:-3] + [shape[-3] * r * r, shape[-2] // r, shape[-1] // r]
+
+
+def expected_bytes(rec):
+    """Each input read once, each output written once (max-unpool: plus int64 indices)."""
+    e = SIZE[rec["dtype"]]
+    op, p = rec["op"], rec["params"]
+    inp, out = prod(rec["shape"]) * e, prod(rec["out_shape"]) * e
+    if op == "conv-transpose":
+        return inp + prod(p["weight_shape"]) * e + (rec["out_shape"][1] * e if p.get("bias") else
+                                                    0) + out
+    if op == "max-unpool":
+        return inp + prod(rec["shape"]) * 8 + out
+    return inp + out
+
+
+def json_lines(text):
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+class BenchTestCase(unittest.TestCase):
+    def bench(self, args):
+        r = run(["bench"] + args)
+        self.assertEqual(r.returncode, 0, "ups bench %s failed: %s" % (" ".join(args), r.stderr))
+        self.assertEqual(r.stderr, "")
+        return r.stdout
+
+    def check_record(self, rec, timed=True):
+        for f in FIELDS + (TIMED if timed else ()):
+            self.assertIn(f, rec, rec.get("case"))
+        self.assertEqual(rec["out_shape"], expected_out_shape(rec["op"], rec["shape"],
+                                                              rec["params"]), rec["case"])
+        self.assertEqual(rec["bytes"], expected_bytes(rec), rec["case"])
+        if timed:
+            self.assertGreater(rec["min_ms"], 0)
+            self.assertLessEqual(rec["min_ms"], rec["median_ms"])
+            self.assertLessEqual(rec["median_ms"], rec["max_ms"])
+            self.assertAlmostEqual(rec["gbps"], rec["bytes"] / (rec["median_ms"] * 1e6),
+                                   delta=1e-6 * rec["gbps"])
+
+
+class BenchTests(BenchTestCase):
+    # One tiny case per op, with the op options of the op's own command.
+    CASES = [
+        ["interpolate", "--shape", "2,3,8,8", "--mode", "bilinear", "--scale", "2"],
+        ["interpolate", "--shape", "2,3,9,7", "--mode", "bicubic", "--scale", "1.5",
+         "--align-corners", "--layout", "channels-last"],
+        ["interpolate", "--shape", "2,3,16,16", "--mode", "area", "--size", "5,6",
+         "--dtype", "bf16"],
+        ["interpolate", "--shape", "2,3,16", "--mode", "linear", "--scale", "0.5",
+         "--dtype", "f64"],
+        ["interpolate", "--shape", "1,2,4,5,6", "--mode", "nearest", "--scale", "2",
+         "--dtype", "f16", "--layout", "channels-last"],
+        ["interpolate", "--shape", "1,3,16,16", "--mode", "bilinear", "--scale", "0.5",
+         "--antialias"],
+        ["conv-transpose", "--shape", "2,4,5,5", "--weight-shape", "4,3,4,4", "--stride", "2",
+         "--padding", "1", "--bias"],
+        ["conv-transpose", "--shape", "1,4,6,6", "--weight-shape", "4,1,3,3", "--stride", "2",
+         "--output-padding", "1", "--groups", "4", "--dilation", "1", "--algo", "gather",
+         "--layout", "channels-last"],
+        ["max-unpool", "--shape", "2,3,4,5", "--kernel-size", "2", "--stride", "2"],
+        ["max-unpool", "--shape", "1,2,3,3", "--kernel-size", "3", "--stride", "2",
+         "--padding", "1", "--dtype", "bf16", "--layout", "channels-last"],
+        ["pixel-shuffle", "--shape", "2,8,3,5", "--factor", "2"],
+        ["pixel-unshuffle", "--shape", "2,2,6,9", "--factor", "3", "--layout", "channels-last"],
+    ]
+
+    def test_single_cases_json(self):
+        for case in self.CASES:
+            with self.subTest(case=" ".join(case)):
+                recs = json_lines(self.bench(case + ["--device", "cpu", "--threads", "2",
+                                                     "--repeat", "3", "--json"]))
+                self.assertEqual(len(recs), 1)
+                rec = recs[0]
+                self.check_record(rec)
+                self.assertEqual(rec["op"], case[0])
+                self.assertEqual(rec["device"], "cpu")
+                self.assertEqual(rec["threads"], 2)
+                self.assertEqual(rec["repeat"], 3)
+                self.assertEqual(rec["warmup"], 2)
+                dtype = case[case.index("--dtype") + 1] if "--dtype" in case else "f32"
+                layout = case[case.index("--layout") + 1] if "--layout" in case else "contiguous"
+                self.assertEqual(rec["dtype"], dtype)
+                self.assertEqual(rec["layout"], layout)
+                self.assertEqual(rec["shape"], [int(v) for v in case[2].split(",")])
+                # The case string is a command line that runs the same case.
+                again = json_lines(self.bench(rec["case"].split() + [
+                    "--device", "cpu", "--repeat", "1", "--warmup", "0", "--json"]))[0]
+                for f in FIELDS:
+                    self.assertEqual(again[f], rec[f], f)
+
+    def test_params_in_json(self):
+        rec = json_lines(self.bench(self.CASES[1] + ["--repeat", "3", "--json",
+                                                     "--device", "cpu"]))[0]
+        self.assertEqual(rec["params"], {"mode": "bicubic", "scale": [1.5],
+                                         "align_corners": True})
+        rec = json_lines(self.bench(self.CASES[7] + ["--repeat", "3", "--json",
+                                                     "--device", "cpu"]))[0]
+        self.assertEqual(rec["params"], {"weight_shape": [4, 1, 3, 3], "stride": [2],
+                                         "output_padding": [1], "dilation": [1], "groups": 4,
+                                         "algo": "gather"})
+        self.assertEqual(rec["algo"], "gather")  # the algorithm that ran
+
+    def test_text_output(self):
+        out = self.bench(self.CASES[0] + ["--device", "cpu", "--threads", "1", "--repeat", "3"])
+        lines = out.splitlines()
+        self.assertEqual(len(lines), 3)
+        self.assertEqual(lines[0], "ups bench on cpu (1 threads): 2 warm-up and 3 timed runs "
+                                   "per case")
+        self.assertEqual(lines[1].split(), ["median", "ms", "min", "ms", "max", "ms", "GB/s",
+                                            "case"])
+        fields = lines[2].split(None, 4)
+        med, lo, hi = float(fields[0]), float(fields[1]), float(fields[2])
+        self.assertTrue(0 < lo <= med <= hi)
+        self.assertEqual(fields[4], "interpolate --shape 2,3,8,8 --mode bilinear --scale 2 "
+                                    "--dtype f32 --layout contiguous")
+
+    def test_list_suite(self):
+        recs = json_lines(self.bench(["--list-suite", "--json", "--device", "cpu"]))
+        names = [r["case"] for r in recs]
+        self.assertEqual(len(names), len(set(names)), "duplicate suite cases")
+        self.assertEqual(self.bench(["--list-suite", "--device", "cpu"]).splitlines(), names)
+        for rec in recs:
+            self.check_record(rec, timed=False)
+            self.assertEqual(rec["device"], "cpu")
+            for f in TIMED:
+                self.assertNotIn(f, rec)
+        ops = {r["op"] for r in recs}
+        self.assertEqual(ops, {"interpolate", "conv-transpose", "max-unpool", "pixel-shuffle",
+                               "pixel-unshuffle"})
+        interp = [r for r in recs if r["op"] == "interpolate"]
+        for mode in ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear",
+                     "area"):
+            scales = [r["params"]["scale"][0] for r in interp
+                      if r["params"]["mode"] == mode and "scale" in r["params"]]
+            self.assertIn(2, scales, mode)
+            self.assertTrue(any(s != int(s) for s in scales), mode + " at a fractional scale")
+        for op in ops:
+            self.assertTrue(any(r["dtype"] == "bf16" for r in recs if r["op"] == op) or
+                            op in ("pixel-unshuffle",), op)
+        self.assertTrue(any(r["layout"] == "channels-last" for r in interp))
+        self.assertTrue(any(r["shape"][-1] <= 16 and r["shape"][0] * r["shape"][1] >= 16384
+                            for r in interp), "a small-spatial, large N * C case")
+        groups = [r for r in recs if r["op"] == "conv-transpose" and "groups" in r["params"]]
+        self.assertTrue(any(r["params"]["groups"] == r["shape"][1] for r in groups),
+                        "a depthwise transposed convolution")
+
+    def test_list_suite_cuda_scales_the_batch(self):
+        cpu = json_lines(self.bench(["--list-suite", "--json", "--device", "cpu"]))
+        cuda = json_lines(self.bench(["--list-suite", "--json", "--device", "cuda"]))
+        self.assertEqual(len(cpu), len(cuda))
+        for a, b in zip(cpu, cuda):
+            self.assertEqual(b["device"], "cuda")
+            self.assertEqual(b["shape"], [a["shape"][0] * 8] + a["shape"][1:])
+            self.check_record(b, timed=False)
+
+    def test_filter_runs_matching_suite_cases(self):
+        recs = json_lines(self.bench(["--device", "cpu", "--filter", "pixel-unshuffle",
+                                      "--repeat", "1", "--warmup", "0", "--json"]))
+        self.assertEqual(len(recs), 1)
+        self.assertEqual(recs[0]["op"], "pixel-unshuffle")
+        self.check_record(recs[0])
+
+    def test_help_lists_bench(self):
+        out = run(["--help"]).stdout
+        self.assertIn("\n  bench ", out)
+        out = run(["bench", "--help"]).stdout
+        self.assertTrue(out.startswith("usage: ups bench [OP] [--shape N,C,...]"), out[:80])
+
+
+class BenchErrorTests(BenchTestCase):
+    def fails(self, args, status, contains):
+        r = run(["bench"] + args)
+        self.assertEqual(r.returncode, status, "%s: %s" % (args, r.stderr))
+        self.assertEqual(r.stdout, "")
+        self.assertIn(contains, r.stderr)
+        self.assertEqual(r.stderr.count("\n"), 1, r.stderr)
+
+    def test_usage_errors(self):
+        self.fails(["resize", "--shape", "1,1,4,4"], 2, "unknown op 'resize'")
+        self.fails(["interpolate", "--mode", "nearest", "--scale", "2"], 2, "needs --shape")
+        self.fails(["interpolate", "--shape", "1,1,4,4", "--scale", "2"], 2, "needs --mode")
+        self.fails(["interpolate", "--shape", "1,1,4,4", "--mode", "nearest", "--scale", "2",
+                    "--factor", "2"], 2, "option --factor does not apply to interpolate")
+        self.fails(["pixel-shuffle", "--shape", "1,4,4,4", "--factor", "2", "--stride", "2"], 2,
+                   "option --stride does not apply to pixel-shuffle")
+        self.fails(["interpolate", "--shape", "1,4", "--mode", "nearest", "--scale", "2"], 2,
+                   "--shape: expected 3 to 5 sizes")
+        self.fails(["pixel-shuffle", "--shape", "1,4,x,4", "--factor", "2"], 2,
+                   "--shape: expected an integer")
+        self.fails(["pixel-shuffle", "--shape", "1,4,4,4", "--factor", "2", "--dtype", "u8"], 2,
+                   "--dtype: expected f32, f64, f16 or bf16")
+        self.fails(["pixel-shuffle", "--shape", "1,4,4,4", "--factor", "2", "--layout", "nhwc"],
+                   2, "--layout: expected contiguous or channels-last")
+        self.fails(["pixel-shuffle", "--shape", "1,4,4,4", "--factor", "2", "--repeat", "0"], 2,
+                   "--repeat: 0 is out of range")
+        self.fails(["interpolate", "--shape", "1,1,4,4", "--mode", "cubic", "--scale", "2"], 2,
+                   "--mode:")
+        self.fails(["--shape", "1,1,4,4"], 2, "--shape needs OP")
+        self.fails(["--factor", "2"], 2, "--factor needs OP")
+        self.fails(["pixel-shuffle", "--shape", "1,4,4,4", "--factor", "2", "--list-suite"], 2,
+                   "--list-suite applies to the default suite")
+        self.fails(["--filter", "no such case", "--device", "cpu"], 2,
+                   "--filter: no suite case contains 'no such case'")
+
+    def test_op_errors(self):
+        # The library's validation, with its exit status 1.
+        self.fails(["interpolate", "--shape", "1,1,4,4", "--mode", "nearest", "--scale", "2",
+                    "--size", "8", "--device", "cpu"], 1, "only one of size or scale_factor")
+        self.fails(["pixel-shuffle", "--shape", "1,3,4,4", "--factor", "2", "--device", "cpu"],
+                   1, "divisible")
+        # The indices come from max pooling, which allows less padding than unpooling.
+        self.fails(["max-unpool", "--shape", "1,1,3,3", "--kernel-size", "2", "--padding", "2",
+                    "--device", "cpu"], 1, "pad should be at most half of effective kernel size")
+
+    def test_cuda_without_cuda(self):
+        info = run(["info"]).stdout
+        if "CUDA backend: no" not in info:
+            self.skipTest("this build has the CUDA backend")
+        self.fails(["pixel-shuffle", "--shape", "1,4,4,4", "--factor", "2", "--device", "cuda"],
+                   1, "CUDA")
+
+
+class BenchReportTests(unittest.TestCase):
+    """scripts/bench_report.py on hand-made results."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="ups-bench-report-")
+        self.addCleanup(shutil.rmtree, self.dir, True)
+
+    def write(self, name, records):
+        path = os.path.join(self.dir, name)
+        with open(path, "w") as f:
+            for r in records:
+                f.write(json.dumps(r) + "\n")
+        return path
+
+    @staticmethod
+    def record(case, op, params, median, impl=None):
+        r = {"case": case, "op": op, "device": "cpu", "dtype": "f32", "layout": "contiguous",
+             "shape": [1, 4, 8, 8], "out_shape": [1, 4, 16, 16], "params": params,
+             "bytes": 5120, "threads": 2, "warmup": 2, "repeat": 10, "median_ms": median,
+             "min_ms": median, "max_ms": median, "gbps": 5120 / (median * 1e6)}
+        if impl:
+            r["impl"] = impl
+        return r
+
+    def test_join_ratio_geomean_and_rounds(self):
+        a = ("interpolate --shape 1,4,8,8 --mode nearest --scale 2 --dtype f32 --layout "
+             "contiguous", "interpolate", {"mode": "nearest", "scale": [2]})
+        b = ("pixel-shuffle --shape 1,4,8,8 --factor 2 --dtype f32 --layout contiguous",
+             "pixel-shuffle", {"factor": 2})
+        # Two rounds of ups; the lower median of each case counts.
+        ups1 = self.write("ups1.jsonl", [self.record(*a, 2.0), self.record(*b, 1.0)])
+        ups2 = self.write("ups2.jsonl", [self.record(*a, 1.0), self.record(*b, 3.0)])
+        torch = self.write("torch.jsonl", [self.record(*a, 4.0, "pytorch"),
+                                           self.record(*b, 0.25, "pytorch")])
+        doc = os.path.join(self.dir, "bench.md")
+        with open(doc, "w") as f:
+            f.write("# Title\n\nintro\n\n<!-- bench-cpu:begin -->\nold\n<!-- bench-cpu:end -->"
+                    "\n\ntail text\n")
+        r = subprocess.run([sys.executable, REPORT, "--ups", ups1, ups2, "--torch", torch,
+                            "--doc", doc, "--plot", ""], capture_output=True, text=True,
+                           timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # Ratios 4 / 1 = 4 and 0.25 / 1 = 0.25: geometric mean 1.
+        self.assertIn("geometric mean PyTorch / ups = 1.000, ups slower in 1", r.stdout)
+        with open(doc) as f:
+            text = f.read()
+        self.assertTrue(text.startswith("# Title\n\nintro\n\n<!-- bench-cpu:begin -->\n"))
+        self.assertTrue(text.endswith("<!-- bench-cpu:end -->\n\ntail text\n"))
+        self.assertNotIn("\nold\n", text)
+        rows = [line for line in text.splitlines() if line.startswith("| ")]
+        nearest = [line for line in rows if "nearest x2" in line]
+        self.assertEqual(len(nearest), 1)
+        cells = [c.strip() for c in nearest[0].strip("|").split("|")]
+        self.assertEqual(cells[:8], ["interpolate", "nearest x2", "[1,4,8,8]", "f32", "contig",
+                                     "1.000", "4.000", "4.00"])
+        shuffle = [line for line in rows if line.startswith("| pixel-shuffle | r=2")]
+        self.assertIn("**0.25 (ups slower)**", shuffle[0])
+        self.assertIn("| **all** | 2 | 1.00 | 1 |", text)
+        self.assertIn("2 run(s) of ups and 1 of PyTorch", text)
+
+
+def main():
+    global UPS
+    if len(sys.argv) < 2:
+        sys.exit("usage: test_cli_bench.py PATH_TO_UPS [unittest arguments]")
+    UPS = os.path.abspath(sys.argv[1])
+    unittest.main(argv=[sys.argv[0]] + sys.argv[2:], verbosity=2)
+
+
+if __name__ == "__main__":
+    main()
