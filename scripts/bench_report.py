@@ -166,7 +166,8 @@ def plot(rows, path, device, meta):
     hi = max(math.ceil(max(math.log2(r) for r in ratios)), 1)
     ticks = list(range(lo, hi + 1))
     ax.set_xticks(ticks)
-    ax.set_xticklabels([("%g" % (2.0 ** k)) for k in ticks], fontsize=7)
+    ax.set_xticklabels([("%d" % 2 ** k) if k >= 0 else "1/%d" % 2 ** -k for k in ticks],
+                       fontsize=7)
     ax.set_xlim(lo - 0.2, hi + 0.2)
     ax.set_ylim(-0.7, n - 0.3)
     ax.grid(axis="x", linewidth=0.4, alpha=0.5)

@@ -140,12 +140,25 @@ struct PoolSpan {
   std::int64_t begin, end;
 };
 
+// Written so that no intermediate overflows int64 for any arguments the front end accepts (a
+// dilation or stride near 2^63 included): the effective kernel (k - 1) * d + 1 fits int64 (the
+// front end checks it), and begin + eff is formed only when it is below in.
 UPS_HD PoolSpan pool_span(std::int64_t o, std::int64_t in, std::int64_t k, std::int64_t s,
                           std::int64_t p, std::int64_t d) {
   std::int64_t begin = o * s - p;
-  const std::int64_t end = min_hd(begin + (k - 1) * d + 1, in);
-  if (begin < 0) begin += ((-begin + d - 1) / d) * d;
+  const std::int64_t eff = (k - 1) * d + 1;
+  const std::int64_t end = eff >= in - begin ? in : begin + eff;
+  if (begin < 0) {
+    // The first tap at or after 0: begin + ceil(-begin / d) * d.
+    const std::int64_t r = (-begin) % d;
+    begin = r == 0 ? 0 : d - r;
+  }
   return {begin, end};
+}
+
+// Number of taps begin, begin + d, ... below end.
+UPS_HD std::int64_t pool_taps(const PoolSpan& span, std::int64_t d) {
+  return span.end > span.begin ? (span.end - span.begin - 1) / d + 1 : 0;
 }
 
 // The per-element body of max_pool: output element `idx` (in iteration order) and its index.
@@ -169,11 +182,23 @@ UPS_HD void max_pool_element(const PoolGeometry& g, const T* __restrict__ src, T
 
   T best = PoolLowest<T>::get();
   Key best_key = PoolKey<T>::of(best);
-  std::int64_t best_index = (sd.begin * g.in[1] + sh.begin) * g.in[2] + sw.begin;
-  for (std::int64_t d = sd.begin; d < sd.end; d += g.dilation[0]) {
-    for (std::int64_t h = sh.begin; h < sh.end; h += g.dilation[1]) {
+  // Without an in-bounds tap this position lies outside the plane and may exceed int64 (a huge
+  // dilation); it wraps as in ATen, whose int64 arithmetic is the same two's complement.
+  std::int64_t best_index = static_cast<std::int64_t>(
+      (static_cast<std::uint64_t>(sd.begin) * static_cast<std::uint64_t>(g.in[1]) +
+       static_cast<std::uint64_t>(sh.begin)) *
+          static_cast<std::uint64_t>(g.in[2]) +
+      static_cast<std::uint64_t>(sw.begin));
+  // Taps are counted rather than stepped past the end, where begin + k * dilation may overflow.
+  const std::int64_t nd = pool_taps(sd, g.dilation[0]), nh = pool_taps(sh, g.dilation[1]),
+                     nw = pool_taps(sw, g.dilation[2]);
+  for (std::int64_t td = 0; td < nd; ++td) {
+    const std::int64_t d = sd.begin + td * g.dilation[0];
+    for (std::int64_t th = 0; th < nh; ++th) {
+      const std::int64_t h = sh.begin + th * g.dilation[1];
       const T* row = plane + d * g.src_stride[2] + h * g.src_stride[3];
-      for (std::int64_t w = sw.begin; w < sw.end; w += g.dilation[2]) {
+      for (std::int64_t tw = 0; tw < nw; ++tw) {
+        const std::int64_t w = sw.begin + tw * g.dilation[2];
         const T v = row[w * g.src_stride[4]];
         const Key key = PoolKey<T>::of(v);
         if (key > best_key || key != key) {  // key != key: NaN (never true for integers)

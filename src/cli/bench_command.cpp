@@ -849,6 +849,9 @@ class CudaTimer {
   // overwrites a buffer of twice the L2 size (outside the events).
   std::vector<double> time(const std::function<void(std::size_t)>& run, std::size_t sets,
                            bool flush, int warmup, int repeat) {
+    // The buffers were filled with cudaMemset and cudaMemcpy on the legacy default stream, which
+    // the non-blocking timing stream does not wait for.
+    cuda_check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
     events(2 * static_cast<std::size_t>(repeat));
     if (flush && flush_ == nullptr) {
       flush_bytes_ = std::max<std::size_t>(2 * l2_bytes_, std::size_t(64) << 20);

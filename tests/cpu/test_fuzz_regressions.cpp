@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "fuzz_targets.hpp"
+#include "pool/pool_math.hpp"
 #include "ups/ups.hpp"
 
 namespace {
@@ -193,4 +194,43 @@ TEST_CASE("fuzz regression: conv_transpose output_size range at the top of int64
   opt.output_size = {kMax - 1};  // below min
   CHECK_UPS_ERROR_CODE(ups::conv_transpose_output_shape({1, 1, in}, {1, 1, 1}, opt),
                        ups::ErrorCode::kInvalidArgument);
+}
+
+TEST_CASE("fuzz regression: max_pool with a dilation near 2^63", "[fuzz][max_pool]") {
+  // Stepping to the tap after the last one computed w + dilation, beyond int64.
+  const ups::Context ctx(ups::Device::kCPU);
+  float in[3] = {1.0f, 2.0f, 3.0f}, out[3] = {};
+  std::int64_t idx[3] = {};
+  ups::MaxPoolOptions opt;
+  opt.kernel_size = {1};
+  opt.dilation = {kMax};
+  // One tap per window: output = input, indices 0, 1, 2.
+  auto view = [](void* p, ups::DType t) {
+    return ups::TensorView::contiguous(p, t, ups::Device::kCPU, {1, 1, 3});
+  };
+  ups::max_pool(ctx, view(in, ups::DType::kF32), view(out, ups::DType::kF32),
+                view(idx, ups::DType::kI64), opt);
+  CHECK(out[0] == 1.0f);
+  CHECK(out[1] == 2.0f);
+  CHECK(out[2] == 3.0f);
+  CHECK(idx[0] == 0);
+  CHECK(idx[1] == 1);
+  CHECK(idx[2] == 2);
+}
+
+TEST_CASE("fuzz regression: pool window bounds near 2^63", "[fuzz][max_pool][math]") {
+  // A window starting at 2^62 (o = 1, stride 2^62) with an effective kernel of
+  // (2 - 1) * (2^62 + 2^61) + 1 = 2^62 + 2^61 + 1: start + effective kernel exceeds int64, so the
+  // end must be clipped to the input (2^62 + 5) without forming that sum. One tap: 2^62.
+  const std::int64_t two62 = std::int64_t(1) << 62, two61 = std::int64_t(1) << 61;
+  const auto span = ups::kern::pool_span(1, two62 + 5, 2, two62, 0, two62 + two61);
+  CHECK(span.begin == two62);
+  CHECK(span.end == two62 + 5);
+  CHECK(ups::kern::pool_taps(span, two62 + two61) == 1);
+  // A window starting at -2^61 with dilation 2^62: its first tap at or after 0 is
+  // -2^61 + 2^62 = 2^61, beyond an input of 3, so it has no tap.
+  const auto empty = ups::kern::pool_span(0, 3, 2, 1, two61, two62);
+  CHECK(empty.begin == two61);
+  CHECK(empty.end == 3);
+  CHECK(ups::kern::pool_taps(empty, two62) == 0);
 }
