@@ -8,35 +8,52 @@ namespace ups {
 
 std::size_t dtype_size(DType dtype) noexcept {
   switch (dtype) {
-    case DType::kF32: return 4;
-    case DType::kF64: return 8;
-    case DType::kF16: return 2;
-    case DType::kBF16: return 2;
-    case DType::kU8: return 1;
-    case DType::kI32: return 4;
-    case DType::kI64: return 8;
+    case DType::kF32:
+      return 4;
+    case DType::kF64:
+      return 8;
+    case DType::kF16:
+      return 2;
+    case DType::kBF16:
+      return 2;
+    case DType::kU8:
+      return 1;
+    case DType::kI32:
+      return 4;
+    case DType::kI64:
+      return 8;
   }
   return 0;
 }
 
 const char* to_string(DType dtype) noexcept {
   switch (dtype) {
-    case DType::kF32: return "f32";
-    case DType::kF64: return "f64";
-    case DType::kF16: return "f16";
-    case DType::kBF16: return "bf16";
-    case DType::kU8: return "u8";
-    case DType::kI32: return "i32";
-    case DType::kI64: return "i64";
+    case DType::kF32:
+      return "f32";
+    case DType::kF64:
+      return "f64";
+    case DType::kF16:
+      return "f16";
+    case DType::kBF16:
+      return "bf16";
+    case DType::kU8:
+      return "u8";
+    case DType::kI32:
+      return "i32";
+    case DType::kI64:
+      return "i64";
   }
   return "?";
 }
 
 const char* to_string(Device device) noexcept {
   switch (device) {
-    case Device::kAuto: return "auto";
-    case Device::kCPU: return "cpu";
-    case Device::kCUDA: return "cuda";
+    case Device::kAuto:
+      return "auto";
+    case Device::kCPU:
+      return "cpu";
+    case Device::kCUDA:
+      return "cuda";
   }
   return "?";
 }
@@ -72,9 +89,15 @@ std::int64_t TensorView::numel() const {
   return n;
 }
 
-Shape TensorView::shape() const { return Shape(sizes, sizes + std::max(0, std::min(ndim, kMaxDims))); }
+Shape TensorView::shape() const {
+  return Shape(sizes, sizes + std::max(0, std::min(ndim, kMaxDims)));
+}
 
 bool TensorView::is_contiguous() const {
+  // An empty view addresses nothing, so any strides describe it (PyTorch says the same).
+  for (int i = 0; i < ndim; ++i) {
+    if (sizes[i] == 0) return true;
+  }
   std::int64_t expected = 1;
   bool overflow = false;  // the C-order stride of the dims further out exceeds int64
   for (int i = ndim - 1; i >= 0; --i) {
@@ -96,7 +119,8 @@ TensorView make_view(void* data, DType dtype, Device device, const Shape& sizes)
   v.device = device;
   v.ndim = static_cast<int>(sizes.size());
   for (int i = 0; i < v.ndim; ++i) {
-    UPS_CHECK(sizes[i] >= 0, ErrorCode::kShapeMismatch, "negative size in ", shape_to_string(sizes));
+    UPS_CHECK(sizes[i] >= 0, ErrorCode::kShapeMismatch, "negative size in ",
+              shape_to_string(sizes));
     v.sizes[i] = sizes[i];
   }
   return v;

@@ -13,7 +13,8 @@ namespace detail {
 std::int64_t checked_numel(const Shape& shape, const char* what) {
   std::int64_t n = 1;
   for (std::int64_t s : shape) {
-    UPS_CHECK(s >= 0, ErrorCode::kShapeMismatch, what, ": negative size in ", shape_to_string(shape));
+    UPS_CHECK(s >= 0, ErrorCode::kShapeMismatch, what, ": negative size in ",
+              shape_to_string(shape));
   }
   for (std::int64_t s : shape) {
     if (s == 0) return 0;
@@ -41,8 +42,8 @@ void check_view(const TensorView& v, const char* name) {
               ErrorCode::kOutOfMemory, name, ": stride ", v.strides[i], " in dim ", i,
               " overflows a 64-bit offset");
     span += s * (v.sizes[i] - 1);
-    UPS_CHECK(span <= std::numeric_limits<std::int64_t>::max() / 16, ErrorCode::kOutOfMemory,
-              name, ": strides overflow a 64-bit offset");
+    UPS_CHECK(span <= std::numeric_limits<std::int64_t>::max() / 16, ErrorCode::kOutOfMemory, name,
+              ": strides overflow a 64-bit offset");
   }
 }
 
@@ -58,7 +59,8 @@ void check_no_self_overlap(const TensorView& v, const char* name) {
   // dims inside it.
   std::vector<std::pair<std::int64_t, std::int64_t>> dims;  // |stride|, size
   for (int i = 0; i < v.ndim; ++i) {
-    if (v.sizes[i] > 1) dims.emplace_back(v.strides[i] < 0 ? -v.strides[i] : v.strides[i], v.sizes[i]);
+    if (v.sizes[i] > 1)
+      dims.emplace_back(v.strides[i] < 0 ? -v.strides[i] : v.strides[i], v.sizes[i]);
   }
   std::sort(dims.begin(), dims.end());
   std::int64_t extent = 1;

@@ -53,10 +53,10 @@ using Shape = std::vector<std::int64_t>;
 /// any layout whose elements do not alias in an output (contiguous NCHW, channels-last, a
 /// slice, ...). The view never allocates or frees `data`.
 struct UPS_EXPORT TensorView {
-  void* data = nullptr;          ///< First element. May be null only when numel() == 0.
-  DType dtype = DType::kF32;     ///< Element type.
-  Device device = Device::kCPU;  ///< kCPU or kCUDA; never kAuto.
-  int ndim = 0;                  ///< Rank, 0..kMaxDims.
+  void* data = nullptr;                 ///< First element. May be null only when numel() == 0.
+  DType dtype = DType::kF32;            ///< Element type.
+  Device device = Device::kCPU;         ///< kCPU or kCUDA; never kAuto.
+  int ndim = 0;                         ///< Rank, 0..kMaxDims.
   std::int64_t sizes[kMaxDims] = {};    ///< Sizes of the first ndim dims.
   std::int64_t strides[kMaxDims] = {};  ///< Strides in elements of the first ndim dims.
 

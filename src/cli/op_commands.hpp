@@ -75,7 +75,8 @@ int run_pixel_unshuffle(const ParsedArgs& args);
 /// advances).
 void demo_pixel_shuffle(std::ostream& os, Context& ctx, int& number);
 
-// ---- bench (bench_command.cpp) --------------------------------------------------------------------
+// ---- bench (bench_command.cpp)
+// --------------------------------------------------------------------
 
 /// @brief Paragraphs of `ups bench --help`.
 extern const char* const kBenchDescription;

@@ -8,8 +8,12 @@
 namespace ups {
 namespace detail {
 
-int cuda_device_count() noexcept { return 0; }
-std::string cuda_unavailable_reason() { return "this build of ups has no CUDA backend"; }
+int cuda_device_count() noexcept {
+  return 0;
+}
+std::string cuda_unavailable_reason() {
+  return "this build of ups has no CUDA backend";
+}
 void interpolate_cuda(const InterpPlan&, const void*, void*, StreamHandle) {
   fail(ErrorCode::kNotCompiled, "this build of ups has no CUDA backend");
 }

@@ -315,3 +315,13 @@ TEST_CASE("build_info describes this build", "[core][build]") {
   }
   CHECK_FALSE(info.build_type.empty());
 }
+
+TEST_CASE("TensorView::is_contiguous holds for every empty view", "[core][tensor]") {
+  // contiguous() steps over a zero size with max(size, 1); the check must agree with it.
+  const auto v =
+      ups::TensorView::contiguous(nullptr, ups::DType::kF32, ups::Device::kCPU, {1, 4, 0, 1});
+  CHECK(v.is_contiguous());
+  ups::TensorView odd = v;
+  odd.strides[1] = 7;  // any strides describe a view without elements
+  CHECK(odd.is_contiguous());
+}
