@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "error_of.hpp"
 #include "pixel_shuffle/shuffle_math.hpp"
 #include "pool_golden.hpp"
 #include "test_support.hpp"
@@ -26,16 +27,7 @@ using ups_pool_test::GoldenCase;
 using ups_test::HostTensor;
 using ups_test::Layout;
 
-template <class F>
-ups::Error error_of(F&& f) {
-  try {
-    f();
-  } catch (const ups::Error& e) {
-    return e;
-  }
-  FAIL("expected a ups::Error");
-  return ups::Error(ErrorCode::kInternal, "unreachable");
-}
+using ups_test::error_of;
 
 void run_op(const GoldenCase& c, const ups::Context& ctx, const ups::TensorView& src,
             const ups::TensorView& dst) {

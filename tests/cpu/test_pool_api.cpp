@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "error_of.hpp"
 #include "pool/pool_math.hpp"
 #include "test_support.hpp"
 #include "ups/context.hpp"
@@ -24,17 +25,7 @@ using ups::Shape;
 using ups_test::HostTensor;
 using ups_test::Layout;
 
-// Runs `f` and returns the ups::Error it throws; fails the test when it throws nothing.
-template <class F>
-ups::Error error_of(F&& f) {
-  try {
-    f();
-  } catch (const ups::Error& e) {
-    return e;
-  }
-  FAIL("expected a ups::Error");
-  return ups::Error(ErrorCode::kInternal, "unreachable");
-}
+using ups_test::error_of;
 
 ups::MaxPoolOptions pool_opts(std::vector<std::int64_t> k, std::vector<std::int64_t> s = {},
                               std::vector<std::int64_t> p = {0}, std::vector<std::int64_t> d = {1},
