@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "backend.hpp"
 #include "conv_transpose/deconv_math.hpp"
 #include "ups/context.hpp"
 #include "ups/conv_transpose.hpp"

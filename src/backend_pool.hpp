@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "backend.hpp"
 #include "check.hpp"
 #include "common/hd.hpp"
 #include "pixel_shuffle/shuffle_math.hpp"
@@ -98,14 +99,15 @@ struct MaxUnpoolPlan {
 // there is none).
 void max_unpool_cpu(const MaxUnpoolPlan& plan, const void* src, const std::int64_t* indices,
                     void* dst, int threads, MaxUnpoolStatus* status);
-// CUDA scratch of max_unpool (see max_unpool.hpp): up to 15 bytes to align the start to 16, the
-// status record when the op owns it, then the claim slots in deterministic mode. A slot holds
+// CUDA scratch of max_unpool (see max_unpool.hpp): the status record when the op owns it, then
+// the claim slots in deterministic mode. The workspace it takes is scratch_footprint(payload):
+// the payload plus the slack that aligns its start (src/cuda/scratch.hpp). A slot holds
 // 1 + an input position within a plane, so 32 bits suffice unless a plane is that large.
 struct UnpoolScratchLayout {
   std::size_t status_bytes;  // 0 or 64
   std::size_t slot_size;     // 4 or 8
   std::size_t slot_bytes;    // 0 unless deterministic
-  std::size_t total;         // 0 when nothing is needed
+  std::size_t payload;       // status_bytes + slot_bytes; 0 when nothing is needed
 };
 
 inline UnpoolScratchLayout unpool_scratch_layout(std::int64_t total_out, std::int64_t plane_in,
@@ -121,8 +123,7 @@ inline UnpoolScratchLayout unpool_scratch_layout(std::int64_t total_out, std::in
     UPS_CHECK(!overflow, ErrorCode::kOutOfMemory, "max_unpool: deterministic scratch for ",
               total_out, " output elements overflows");
   }
-  const std::size_t payload = l.status_bytes + l.slot_bytes;
-  l.total = payload == 0 ? 0 : payload + 15;
+  l.payload = l.status_bytes + l.slot_bytes;
   return l;
 }
 

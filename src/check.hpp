@@ -25,7 +25,7 @@ std::string concat(Args&&... args) {
 }  // namespace ups
 
 /// Throws ups::Error(code, concat(args...)) unless cond holds.
-#define UPS_CHECK(cond, code, ...)                                         \
-  do {                                                                     \
+#define UPS_CHECK(cond, code, ...)                                                \
+  do {                                                                            \
     if (!(cond)) ::ups::detail::fail((code), ::ups::detail::concat(__VA_ARGS__)); \
   } while (0)

@@ -486,6 +486,8 @@ std::size_t conv_transpose_workspace_size(const Context& ctx, const TensorView& 
   const detail::DeconvProblem p = prepare(ctx, src, weight, bias, dst, options, false);
   check_algorithm_allowed(ctx, options.algorithm);
   if (ctx.device() == Device::kCPU || p.dst_numel == 0) return 0;
+  const detail::CudaDeviceScope scope(
+      ctx, {{"src", &src}, {"weight", &weight}, {"bias", bias}, {"dst", &dst}});
   return detail::conv_transpose_cuda_workspace(ctx, p, options.algorithm);
 }
 
@@ -515,6 +517,8 @@ ConvTransposeResult conv_transpose(const Context& ctx, const TensorView& src,
     }
     return result;
   }
+  const detail::CudaDeviceScope scope(
+      ctx, {{"src", &src}, {"weight", &weight}, {"bias", bias}, {"dst", &dst}});
   return detail::conv_transpose_cuda(ctx, p, algo);
 }
 

@@ -21,14 +21,38 @@ struct TypeTag {
 template <class F>
 decltype(auto) dispatch_float_u8(DType dtype, bool allow_u8, F&& f) {
   switch (dtype) {
-    case DType::kF32: return f(TypeTag<float>{});
-    case DType::kF64: return f(TypeTag<double>{});
-    case DType::kF16: return f(TypeTag<kern::half_t>{});
-    case DType::kBF16: return f(TypeTag<kern::bf16_t>{});
+    case DType::kF32:
+      return f(TypeTag<float>{});
+    case DType::kF64:
+      return f(TypeTag<double>{});
+    case DType::kF16:
+      return f(TypeTag<kern::half_t>{});
+    case DType::kBF16:
+      return f(TypeTag<kern::bf16_t>{});
     case DType::kU8:
       if (allow_u8) return f(TypeTag<std::uint8_t>{});
       break;
-    default: break;
+    default:
+      break;
+  }
+  fail(ErrorCode::kUnsupportedDType, concat("unsupported dtype ", to_string(dtype)));
+}
+
+// Calls f(TypeTag<T>{}) with T the storage type of `dtype` among the floating types only: no
+// other instantiation is compiled, so kernels that never run on integers are not built for them.
+template <class F>
+decltype(auto) dispatch_float(DType dtype, F&& f) {
+  switch (dtype) {
+    case DType::kF32:
+      return f(TypeTag<float>{});
+    case DType::kF64:
+      return f(TypeTag<double>{});
+    case DType::kF16:
+      return f(TypeTag<kern::half_t>{});
+    case DType::kBF16:
+      return f(TypeTag<kern::bf16_t>{});
+    default:
+      break;
   }
   fail(ErrorCode::kUnsupportedDType, concat("unsupported dtype ", to_string(dtype)));
 }

@@ -30,15 +30,24 @@ void dispatch_interp(const InterpPlan& plan, F&& f) {
       }
     };
     switch (plan.kind) {
-      case InterpKind::kNearest: return run(KindTag<InterpKind::kNearest>{});
-      case InterpKind::kNearestExact: return run(KindTag<InterpKind::kNearestExact>{});
-      case InterpKind::kLinear: return run(KindTag<InterpKind::kLinear>{});
-      case InterpKind::kBilinear: return run(KindTag<InterpKind::kBilinear>{});
-      case InterpKind::kTrilinear: return run(KindTag<InterpKind::kTrilinear>{});
-      case InterpKind::kBicubic: return run(KindTag<InterpKind::kBicubic>{});
-      case InterpKind::kArea: return run(KindTag<InterpKind::kArea>{});
-      case InterpKind::kAaBilinear: return run(KindTag<InterpKind::kAaBilinear>{});
-      case InterpKind::kAaBicubic: return run(KindTag<InterpKind::kAaBicubic>{});
+      case InterpKind::kNearest:
+        return run(KindTag<InterpKind::kNearest>{});
+      case InterpKind::kNearestExact:
+        return run(KindTag<InterpKind::kNearestExact>{});
+      case InterpKind::kLinear:
+        return run(KindTag<InterpKind::kLinear>{});
+      case InterpKind::kBilinear:
+        return run(KindTag<InterpKind::kBilinear>{});
+      case InterpKind::kTrilinear:
+        return run(KindTag<InterpKind::kTrilinear>{});
+      case InterpKind::kBicubic:
+        return run(KindTag<InterpKind::kBicubic>{});
+      case InterpKind::kArea:
+        return run(KindTag<InterpKind::kArea>{});
+      case InterpKind::kAaBilinear:
+        return run(KindTag<InterpKind::kAaBilinear>{});
+      case InterpKind::kAaBicubic:
+        return run(KindTag<InterpKind::kAaBicubic>{});
     }
   });
 }

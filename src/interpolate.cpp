@@ -272,6 +272,7 @@ void interpolate(const Context& ctx, const TensorView& src, const TensorView& ds
   if (ctx.device() == Device::kCPU) {
     detail::interpolate_cpu(plan, src.data, dst.data, ctx.num_threads());
   } else {
+    const detail::CudaDeviceScope scope(ctx, {{"src", &src}, {"dst", &dst}});
     detail::interpolate_cuda(plan, src.data, dst.data, ctx.stream());
   }
 }

@@ -120,6 +120,7 @@ void run(const Context& ctx, const TensorView& src, const TensorView& dst, std::
   if (ctx.device() == Device::kCPU) {
     detail::pixel_shuffle_cpu(plan, src.data, dst.data, ctx.num_threads());
   } else {
+    const detail::CudaDeviceScope scope(ctx, {{"src", &src}, {"dst", &dst}});
     detail::pixel_shuffle_cuda(plan, src.data, dst.data, ctx.stream());
   }
 }

@@ -483,6 +483,7 @@ void max_pool(const Context& ctx, const TensorView& src, const TensorView& dst,
     detail::max_pool_cpu(plan, src.data, dst.data, static_cast<std::int64_t*>(indices.data),
                          ctx.num_threads());
   } else {
+    const detail::CudaDeviceScope scope(ctx, {{"src", &src}, {"dst", &dst}, {"indices", &indices}});
     detail::max_pool_cuda(plan, src.data, dst.data, static_cast<std::int64_t*>(indices.data),
                           ctx.stream());
   }
@@ -499,9 +500,10 @@ std::size_t max_unpool_workspace_size(const Context& ctx, const Shape& input_sha
   const std::int64_t total_in = detail::checked_numel(input_shape, "max_unpool input");
   const std::int64_t total_out = detail::checked_numel(r.out_shape, "max_unpool output");
   if (total_in == 0 || total_out == 0) return 0;  // a no-op
-  return detail::unpool_scratch_layout(total_out, r.in.v[0] * r.in.v[1] * r.in.v[2],
-                                       ctx.deterministic(), has_status)
-      .total;
+  return detail::scratch_footprint(detail::unpool_scratch_layout(total_out,
+                                                                 r.in.v[0] * r.in.v[1] * r.in.v[2],
+                                                                 ctx.deterministic(), has_status)
+                                       .payload);
 }
 
 void max_unpool(const Context& ctx, const TensorView& src, const TensorView& indices,
@@ -570,6 +572,7 @@ void max_unpool(const Context& ctx, const TensorView& src, const TensorView& ind
       detail::throw_invalid_max_index(st);
     }
   } else {
+    const detail::CudaDeviceScope scope(ctx, {{"src", &src}, {"indices", &indices}, {"dst", &dst}});
     detail::max_unpool_cuda(plan, src.data, static_cast<const std::int64_t*>(indices.data),
                             dst.data, ctx, status);
   }
@@ -582,6 +585,7 @@ void max_unpool_check(const Context& ctx, const MaxUnpoolStatus* status) {
   if (ctx.device() == Device::kCPU) {
     std::memcpy(&st, status, sizeof(st));
   } else {
+    const detail::CudaDeviceScope scope(ctx, {});
     detail::max_unpool_read_status_cuda(status, &st, ctx.stream());
   }
   if (st.position >= 0) detail::throw_invalid_max_index(st);

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "ups/export.hpp"
 #include "ups/tensor.hpp"
@@ -45,6 +46,32 @@ struct BuildInfo {
 /// @brief The build configuration.
 UPS_EXPORT BuildInfo build_info();
 
+/// @brief What the process loaded at run time, next to what ups was built with.
+struct RuntimeInfo {
+  int cuda_runtime_version = 0;   ///< cudaRuntimeGetVersion (13000 is 13.0); 0 without CUDA.
+  int cuda_driver_version = 0;    ///< The newest CUDA the driver supports; 0 without a driver.
+  std::size_t cudnn_version = 0;  ///< cudnnGetVersion (91900 is 9.19.0); 0 without cuDNN.
+  std::size_t cudnn_cudart_version =
+      0;  ///< The CUDA runtime cuDNN was built for (cudnnGetCudartVersion).
+  /// One sentence per disagreement between the build and what was loaded, or between the
+  /// loaded libraries and the driver (a cuDNN of another major version than the headers, a
+  /// cuDNN built for another CUDA major version, a driver older than the runtime). Empty when
+  /// everything agrees.
+  std::vector<std::string> problems;
+};
+/// @brief Queries the loaded CUDA runtime, driver and cuDNN. Needs no GPU.
+UPS_EXPORT RuntimeInfo runtime_info();
+
+/// @brief Bytes of device memory that ups's own stream-ordered pool on CUDA device @p device
+/// holds, in use or kept for reuse. Scratch memory that ops allocate themselves (when the
+/// context has no workspace) comes from this pool, which keeps freed memory for later calls
+/// instead of returning it to the driver at every synchronisation, as PyTorch's caching
+/// allocator does. 0 when the pool was never used or in a CPU-only build.
+UPS_EXPORT std::size_t cuda_scratch_reserved(int device);
+/// @brief Returns the unused memory of ups's scratch pools on every device to the driver (like
+/// torch.cuda.empty_cache()). Memory still in use by enqueued work stays. Does not synchronise.
+UPS_EXPORT void cuda_release_scratch();
+
 /// @brief Where and how ops run.
 ///
 /// A context names a device (CPU or CUDA), a CUDA stream, a CPU thread count and an optional
@@ -63,6 +90,16 @@ class UPS_EXPORT Context {
   StreamHandle stream() const noexcept { return stream_; }
   /// @brief Sets the CUDA stream.
   void set_stream(StreamHandle stream) noexcept { stream_ = stream; }
+
+  /// @brief Pins CUDA ops to device @p index (numbered as cudaSetDevice numbers them).
+  /// std::nullopt (the default) lets each op take the device of stream(), or, on the default
+  /// stream, the device whose memory holds the op's tensors, or else the calling thread's
+  /// current device. Either way an op switches to that device for the call and restores the
+  /// caller's current device before it returns, and a tensor in another device's memory is an
+  /// error. Throws ups::Error (kInvalidArgument) when no such device exists.
+  void set_cuda_device(std::optional<int> index);
+  /// @brief The pinned CUDA device, or std::nullopt.
+  std::optional<int> cuda_device() const noexcept { return cuda_device_; }
 
   /// @brief Overrides the process-wide determinism flag for this context; std::nullopt
   /// inherits it again.
@@ -102,6 +139,7 @@ class UPS_EXPORT Context {
  private:
   Device device_;
   StreamHandle stream_;
+  std::optional<int> cuda_device_;
   std::optional<bool> deterministic_;
   int num_threads_ = 0;
   bool allow_tf32_ = false;

@@ -198,7 +198,7 @@ void launch_scatter(const DeconvProblem& p, void* workspace, StreamHandle stream
 }  // namespace
 
 void deconv_gather_cuda(const DeconvProblem& p, StreamHandle stream) {
-  dispatch_float_u8(p.dtype, false, [&](auto tag) {
+  dispatch_float(p.dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
     launch_gather<T>(p, stream);
   });
@@ -212,7 +212,7 @@ std::size_t deconv_scatter_workspace(const DeconvProblem& p) {
 }
 
 void deconv_scatter_cuda(const DeconvProblem& p, void* workspace, StreamHandle stream) {
-  dispatch_float_u8(p.dtype, false, [&](auto tag) {
+  dispatch_float(p.dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
     launch_scatter<T>(p, workspace, stream);
   });
@@ -220,7 +220,7 @@ void deconv_scatter_cuda(const DeconvProblem& p, void* workspace, StreamHandle s
 
 void deconv_add_bias_cuda(const DeconvProblem& p, StreamHandle stream) {
   if (p.bias == nullptr) return;
-  dispatch_float_u8(p.dtype, false, [&](auto tag) {
+  dispatch_float(p.dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
     add_bias_kernel<T><<<grid_for(p.dst_numel, kBlock), kBlock, 0, stream>>>(
         out_index(p.g), static_cast<const T*>(p.bias), p.g.bias_stride, static_cast<T*>(p.dst),

@@ -29,8 +29,8 @@ void interpolate_cuda(const InterpPlan& plan, const void* src, void* dst, Stream
   dispatch_interp(plan, [&](auto kind_tag, auto type_tag) {
     constexpr kern::InterpKind K = decltype(kind_tag)::value;
     using T = typename decltype(type_tag)::type;
-    const auto params =
-        kern::make_interp_params<kern::acc_t<T>>(plan.geometry, plan.user_scale, plan.align_corners);
+    const auto params = kern::make_interp_params<kern::acc_t<T>>(plan.geometry, plan.user_scale,
+                                                                 plan.align_corners);
     constexpr int kBlock = 256;
     interp_kernel<K, T><<<grid_for(plan.total, kBlock), kBlock, 0, stream>>>(
         params, static_cast<const T*>(src), static_cast<T*>(dst), plan.total);

@@ -121,10 +121,10 @@ void max_unpool_cuda(const MaxUnpoolPlan& plan, const void* src, const std::int6
   const bool deterministic = ctx.deterministic();
   const UnpoolScratchLayout layout =
       unpool_scratch_layout(plan.total_out, plan.geometry.plane_in, deterministic, has_status);
-  Scratch scratch(ctx, layout.total, "max_unpool",
+  Scratch scratch(ctx, layout.payload, "max_unpool",
                   "; give the context a workspace (Context::set_workspace), raise the limit, "
                   "or pass a MaxUnpoolStatus and leave determinism off");
-  unsigned char* base = scratch.aligned();
+  unsigned char* base = scratch.get();
   MaxUnpoolStatus* st = has_status ? status : reinterpret_cast<MaxUnpoolStatus*>(base);
   void* slots = base + layout.status_bytes;
   const kern::UnpoolGeometry& g = plan.geometry;

@@ -36,19 +36,19 @@ int run_info(const ParsedArgs&) {
   row("build:", build);
 
   const CudaReport cuda = query_cuda();
+  const RuntimeInfo rt = runtime_info();
+  auto version = [](int v) {  // CUDA's encoding: 13000 is 13.0
+    return v == 0 ? std::string("none")
+                  : std::to_string(v / 1000) + "." + std::to_string(v % 1000 / 10);
+  };
   if (!b.has_cuda) {
     row("CUDA devices:", "0 (this build of ups has no CUDA backend)");
   } else {
-    auto version = [](int v) {
-      return v == 0 ? std::string("none")
-                    : std::to_string(v / 1000) + "." + std::to_string(v % 1000 / 10);
-    };
-    if (cuda.compiled) {
-      row("CUDA runtime:", version(cuda.runtime_version) +
-                               (cuda.driver_version == 0 ? std::string(" (no CUDA driver)")
-                                                         : " (the driver supports CUDA " +
-                                                               version(cuda.driver_version) + ")"));
-    }
+    row("CUDA runtime:",
+        version(rt.cuda_runtime_version) +
+            (rt.cuda_driver_version == 0
+                 ? std::string(" (no CUDA driver)")
+                 : " (the driver supports CUDA " + version(rt.cuda_driver_version) + ")"));
     std::string count = std::to_string(cuda_device_count()) + " usable";
     if (!cuda.error.empty()) count += " (" + cuda.error + ")";
     row("CUDA devices:", count);
@@ -60,7 +60,17 @@ int run_info(const ParsedArgs&) {
          << ", " << mem << ", " << d.multiprocessors << " SMs\n";
     }
   }
-  row("cuDNN:", b.has_cudnn ? b.cudnn_version + " (at build time)" : "not built with cuDNN");
+  if (b.has_cudnn) {
+    const std::size_t v = rt.cudnn_version;
+    const int cv = static_cast<int>(rt.cudnn_cudart_version);
+    row("cuDNN:", b.cudnn_version + " at build time; " + std::to_string(v / 10000) + "." +
+                      std::to_string(v % 10000 / 100) + "." + std::to_string(v % 100) +
+                      " at run time, built for CUDA " + version(cv));
+  } else {
+    row("cuDNN:", "not built with cuDNN");
+  }
+  for (const std::string& problem : rt.problems)
+    row("mismatch:", problem);
   row("deterministic:", std::string(deterministic() ? "on" : "off") +
                             " (process default; environment variable UPS_DETERMINISTIC)");
   const Context cpu(Device::kCPU);

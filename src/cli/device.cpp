@@ -129,9 +129,6 @@ void Staging::finish() {
 CudaReport query_cuda() {
   CudaReport r;
 #ifdef UPS_HAVE_CUDA
-  r.compiled = true;
-  (void)cudaRuntimeGetVersion(&r.runtime_version);
-  if (cudaDriverGetVersion(&r.driver_version) != cudaSuccess) r.driver_version = 0;
   int count = 0;
   const cudaError_t err = cudaGetDeviceCount(&count);
   if (err != cudaSuccess) {

@@ -49,12 +49,9 @@ struct CudaDeviceInfo {
   int multiprocessors = 0;
 };
 
-/// @brief What the CUDA runtime reports about this machine.
+/// @brief The CUDA devices of this machine (versions: ups::runtime_info()).
 struct CudaReport {
-  bool compiled = false;    ///< The program was built with the CUDA runtime.
-  int runtime_version = 0;  ///< cudaRuntimeGetVersion, e.g. 13000.
-  int driver_version = 0;   ///< cudaDriverGetVersion; 0 without a driver.
-  std::string error;        ///< Why no device could be listed, or empty.
+  std::string error;  ///< Why no device could be listed, or empty.
   std::vector<CudaDeviceInfo> devices;
 };
 

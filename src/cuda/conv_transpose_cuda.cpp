@@ -26,8 +26,15 @@ namespace {
 constexpr std::int64_t kCudnnMinMacsPerOutput = 32;
 constexpr int kBenchmarkRuns = 3;
 
+// The largest payload whose aligned footprint (scratch_footprint) fits in `bytes`.
+std::size_t payload_within(std::size_t bytes) {
+  return bytes > kScratchAlign - 1 ? bytes - (kScratchAlign - 1) : 0;
+}
+
+// The payload a call may use: within the caller's workspace when it gave one, else within the
+// allocation limit.
 std::size_t budget_of(const Context& ctx) {
-  return ctx.workspace() != nullptr ? ctx.workspace_bytes() : ctx.workspace_limit();
+  return payload_within(ctx.workspace() != nullptr ? ctx.workspace_bytes() : ctx.workspace_limit());
 }
 
 ConvTransposeAttempt attempt(ConvTransposeAlgo a, bool chosen, std::string reason,
@@ -80,7 +87,7 @@ void run_scatter(const Context& ctx, const DeconvProblem& p, ConvTransposeResult
   Scratch scratch(ctx, bytes, "conv_transpose");
   deconv_scatter_cuda(p, scratch.get(), ctx.stream());
   if (r != nullptr) {
-    r->workspace_bytes = bytes;
+    r->workspace_bytes = scratch_footprint(bytes);
     r->workspace_allocated = scratch.allocated();
   }
 }
@@ -91,7 +98,7 @@ void run_cudnn(const Context& ctx, const DeconvProblem& p, const CudnnDeconvQuer
   cudnn_deconv_execute(q, p, scratch.get(), ctx.stream());
   deconv_add_bias_cuda(p, ctx.stream());
   if (r != nullptr) {
-    r->workspace_bytes = q.workspace_bytes;
+    r->workspace_bytes = scratch_footprint(q.workspace_bytes);
     r->workspace_allocated = scratch.allocated();
     r->detail = q.reason;
   }
@@ -115,14 +122,15 @@ void put_view(std::ostringstream& os, const char* name, const TensorView& v) {
   os << "]";
 }
 
-// Everything that can change which algorithm is fastest or allowed.
+// Everything that can change which algorithm is fastest or allowed: the workspace budget too,
+// since a winner timed with a large budget may not fit a smaller one.
 std::string bench_key(const Context& ctx, const DeconvProblem& p) {
   int device = 0;
   UPS_CUDA_CHECK(cudaGetDevice(&device));
   std::ostringstream os;
   os << "dev" << device << " " << to_string(p.dtype) << " det" << ctx.deterministic() << " tf32"
-     << ctx.allow_tf32() << " g" << p.g.groups << " bias" << (p.bias != nullptr) << ":"
-     << p.g.bias_stride << " ";
+     << ctx.allow_tf32() << " budget" << budget_of(ctx) << " g" << p.g.groups << " bias"
+     << (p.bias != nullptr) << ":" << p.g.bias_stride << " ";
   put_view(os, "src", p.src_view);
   put_view(os, "w", p.weight_view);
   put_view(os, "dst", p.dst_view);
@@ -169,9 +177,39 @@ class EventPair {
 
 // ---- the algorithms ----
 
+// Runs cuDNN when it has a plan within the budget and the plan runs. Otherwise records why not
+// in r's attempts and returns false, with nothing else in r changed, so that the caller's
+// fallback writes dst. Only cuDNN and memory errors fall back; anything else propagates.
+bool try_cudnn(const Context& ctx, const DeconvProblem& p, const std::string& why,
+               ConvTransposeResult* r) {
+  const CudnnDeconvQuery q = query_cudnn(ctx, p, budget_of(ctx));
+  const std::size_t footprint = scratch_footprint(q.workspace_bytes);
+  if (!q.ok) {
+    r->attempts.push_back(attempt(ConvTransposeAlgo::kCudnn, false, q.reason, footprint));
+    return false;
+  }
+  ConvTransposeResult ran;
+  try {
+    run_cudnn(ctx, p, q, &ran);
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::kCudnnError && e.code() != ErrorCode::kOutOfMemory) throw;
+    r->attempts.push_back(
+        attempt(ConvTransposeAlgo::kCudnn, false, concat("failed to run: ", e.what()), footprint));
+    return false;
+  }
+  r->algorithm = ConvTransposeAlgo::kCudnn;
+  r->workspace_bytes = ran.workspace_bytes;
+  r->workspace_allocated = ran.workspace_allocated;
+  r->detail = ran.detail;
+  r->attempts.push_back(
+      attempt(ConvTransposeAlgo::kCudnn, true, concat(why, "; ", q.reason), footprint));
+  return true;
+}
+
 ConvTransposeResult run_auto(const Context& ctx, const DeconvProblem& p) {
   ConvTransposeResult r;
   const std::int64_t macs = macs_per_output(p);
+  const char* scatter_reason = "never chosen by auto (atomic-bound, nondeterministic)";
   std::string gather_reason = "native deterministic kernel";
   if (!cudnn_deconv_compiled()) {
     r.attempts.push_back(
@@ -185,52 +223,29 @@ ConvTransposeResult run_auto(const Context& ctx, const DeconvProblem& p) {
                        "), where the native gather kernel is preferred")));
     gather_reason = "preferred for memory-bound problems";
   } else {
-    const CudnnDeconvQuery q = query_cudnn(ctx, p, budget_of(ctx));
-    if (q.ok) {
-      try {
-        run_cudnn(ctx, p, q, &r);
-        r.algorithm = ConvTransposeAlgo::kCudnn;
-        r.attempts.push_back(attempt(ConvTransposeAlgo::kCudnn, true,
-                                     concat("compute-heavy problem (", macs,
-                                            " multiply-adds per output element); ", q.reason),
-                                     q.workspace_bytes));
-        r.attempts.push_back(attempt(ConvTransposeAlgo::kGather, false, "not needed: cuDNN ran"));
-        r.attempts.push_back(attempt(ConvTransposeAlgo::kScatter, false,
-                                     "never chosen by auto (atomic-bound, nondeterministic)"));
-        return r;
-      } catch (const Error& e) {
-        if (e.code() != ErrorCode::kCudnnError && e.code() != ErrorCode::kOutOfMemory) throw;
-        r = ConvTransposeResult{};
-        r.attempts.push_back(attempt(ConvTransposeAlgo::kCudnn, false,
-                                     concat("failed to run: ", e.what()), q.workspace_bytes));
-      }
-    } else {
-      r.attempts.push_back(attempt(ConvTransposeAlgo::kCudnn, false, q.reason, q.workspace_bytes));
+    if (try_cudnn(ctx, p,
+                  concat("compute-heavy problem (", macs, " multiply-adds per output element)"),
+                  &r)) {
+      r.attempts.push_back(attempt(ConvTransposeAlgo::kGather, false, "not needed: cuDNN ran"));
+      r.attempts.push_back(attempt(ConvTransposeAlgo::kScatter, false, scatter_reason));
+      return r;
     }
     gather_reason = "fallback: cuDNN declined";
   }
   run_gather(ctx, p);
   r.algorithm = ConvTransposeAlgo::kGather;
   r.attempts.push_back(attempt(ConvTransposeAlgo::kGather, true, gather_reason));
-  r.attempts.push_back(attempt(ConvTransposeAlgo::kScatter, false,
-                               "never chosen by auto (atomic-bound, nondeterministic)"));
+  r.attempts.push_back(attempt(ConvTransposeAlgo::kScatter, false, scatter_reason));
   return r;
 }
 
-// Runs the algorithm a cached benchmark chose; cuDNN may have become unable to run (a smaller
-// workspace), in which case gather runs instead and the reason is recorded.
+// Runs the algorithm a cached benchmark chose. cuDNN may no longer run (its plan failed, or
+// memory ran out): then gather runs instead, as in run_auto, and the reason is recorded.
 ConvTransposeResult run_cached(const Context& ctx, const DeconvProblem& p, ConvTransposeAlgo algo) {
   ConvTransposeResult r;
   r.from_cache = true;
   if (algo == ConvTransposeAlgo::kCudnn) {
-    const CudnnDeconvQuery q = query_cudnn(ctx, p, budget_of(ctx));
-    if (q.ok) {
-      run_cudnn(ctx, p, q, &r);
-      r.algorithm = algo;
-      r.attempts.push_back(attempt(algo, true, "cached benchmark choice", q.workspace_bytes));
-      return r;
-    }
-    r.attempts.push_back(attempt(algo, false, concat("cached benchmark choice, but ", q.reason)));
+    if (try_cudnn(ctx, p, "cached benchmark choice", &r)) return r;
     algo = ConvTransposeAlgo::kGather;
   }
   if (algo == ConvTransposeAlgo::kScatter) {
@@ -239,8 +254,10 @@ ConvTransposeResult run_cached(const Context& ctx, const DeconvProblem& p, ConvT
     run_gather(ctx, p);
   }
   r.algorithm = algo;
-  r.attempts.push_back(
-      attempt(algo, true, r.attempts.empty() ? "cached benchmark choice" : "fallback"));
+  r.attempts.push_back(attempt(
+      algo, true,
+      r.attempts.empty() ? "cached benchmark choice" : "fallback: the cached cuDNN choice declined",
+      r.workspace_bytes));
   return r;
 }
 
@@ -270,10 +287,11 @@ ConvTransposeResult run_benchmark(const Context& ctx, const DeconvProblem& p) {
   } else {
     const std::size_t ws = deconv_scatter_workspace(p);
     if (ws > budget_of(ctx)) {
-      r.attempts.push_back(attempt(ConvTransposeAlgo::kScatter, false,
-                                   concat("not timed: needs ", ws, " bytes of workspace, over the ",
-                                          budget_of(ctx), " available"),
-                                   ws));
+      r.attempts.push_back(attempt(
+          ConvTransposeAlgo::kScatter, false,
+          concat("not timed: needs ", scratch_footprint(ws), " bytes of workspace, over the ",
+                 scratch_footprint(budget_of(ctx)), " available"),
+          scratch_footprint(ws)));
     } else {
       candidates.push_back({ConvTransposeAlgo::kScatter, {}});
     }
@@ -282,7 +300,8 @@ ConvTransposeResult run_benchmark(const Context& ctx, const DeconvProblem& p) {
   if (q.ok) {
     candidates.push_back({ConvTransposeAlgo::kCudnn, q});
   } else {
-    r.attempts.push_back(attempt(ConvTransposeAlgo::kCudnn, false, q.reason, q.workspace_bytes));
+    r.attempts.push_back(
+        attempt(ConvTransposeAlgo::kCudnn, false, q.reason, scratch_footprint(q.workspace_bytes)));
   }
 
   EventPair events;
@@ -291,11 +310,11 @@ ConvTransposeResult run_benchmark(const Context& ctx, const DeconvProblem& p) {
   CudnnDeconvQuery winner_q;
   std::vector<ConvTransposeAttempt> timed;
   for (const Candidate& c : candidates) {
-    ConvTransposeAttempt a =
-        attempt(c.algo, false, "timed",
-                c.algo == ConvTransposeAlgo::kCudnn     ? c.q.workspace_bytes
-                : c.algo == ConvTransposeAlgo::kScatter ? deconv_scatter_workspace(p)
-                                                        : 0);
+    ConvTransposeAttempt a = attempt(
+        c.algo, false, "timed",
+        scratch_footprint(c.algo == ConvTransposeAlgo::kCudnn     ? c.q.workspace_bytes
+                          : c.algo == ConvTransposeAlgo::kScatter ? deconv_scatter_workspace(p)
+                                                                  : 0));
     try {
       a.time_ms = events.time(ctx.stream(), [&] {
         switch (c.algo) {
@@ -337,11 +356,11 @@ ConvTransposeResult run_benchmark(const Context& ctx, const DeconvProblem& p) {
         break;
     }
   } else if (winner == ConvTransposeAlgo::kCudnn) {
-    r.workspace_bytes = winner_q.workspace_bytes;
+    r.workspace_bytes = scratch_footprint(winner_q.workspace_bytes);
     r.detail = winner_q.reason;
     r.workspace_allocated = ctx.workspace() == nullptr && winner_q.workspace_bytes > 0;
   } else if (winner == ConvTransposeAlgo::kScatter) {
-    r.workspace_bytes = deconv_scatter_workspace(p);
+    r.workspace_bytes = scratch_footprint(deconv_scatter_workspace(p));
     r.workspace_allocated = ctx.workspace() == nullptr && r.workspace_bytes > 0;
   }
   for (ConvTransposeAttempt& a : timed) {
@@ -388,7 +407,7 @@ ConvTransposeResult conv_transpose_cuda(const Context& ctx, const DeconvProblem&
       }
       run_cudnn(ctx, p, q, &r);
       r.algorithm = algo;
-      r.attempts.push_back(attempt(algo, true, "requested", q.workspace_bytes));
+      r.attempts.push_back(attempt(algo, true, "requested", r.workspace_bytes));
       return r;
     }
     case ConvTransposeAlgo::kBenchmark:
@@ -403,24 +422,25 @@ ConvTransposeResult conv_transpose_cuda(const Context& ctx, const DeconvProblem&
 
 std::size_t conv_transpose_cuda_workspace(const Context& ctx, const DeconvProblem& p,
                                           ConvTransposeAlgo algo) {
-  const std::size_t limit = ctx.workspace_limit();
+  // The payload that fits the allocation limit once aligned; the answers are footprints.
+  const std::size_t limit = payload_within(ctx.workspace_limit());
   switch (algo) {
     case ConvTransposeAlgo::kGather:
       return 0;
     case ConvTransposeAlgo::kScatter:
-      return deconv_scatter_workspace(p);
+      return scratch_footprint(deconv_scatter_workspace(p));
     case ConvTransposeAlgo::kCudnn: {
       const CudnnDeconvQuery q = query_cudnn(ctx, p, limit);
       if (!q.ok) {
         fail(cudnn_deconv_compiled() ? ErrorCode::kCudnnError : ErrorCode::kNotCompiled,
              concat("conv_transpose: algorithm 'cudnn' cannot run this problem: ", q.reason));
       }
-      return q.workspace_bytes;
+      return scratch_footprint(q.workspace_bytes);
     }
     case ConvTransposeAlgo::kAuto: {
       if (!cudnn_deconv_compiled() || macs_per_output(p) < kCudnnMinMacsPerOutput) return 0;
       const CudnnDeconvQuery q = query_cudnn(ctx, p, limit);
-      return q.ok ? q.workspace_bytes : 0;
+      return q.ok ? scratch_footprint(q.workspace_bytes) : 0;
     }
     case ConvTransposeAlgo::kBenchmark: {
       std::size_t need = 0;
@@ -429,7 +449,7 @@ std::size_t conv_transpose_cuda_workspace(const Context& ctx, const DeconvProble
       }
       const CudnnDeconvQuery q = query_cudnn(ctx, p, limit);
       if (q.ok) need = std::max(need, q.workspace_bytes);
-      return need;
+      return scratch_footprint(need);
     }
     case ConvTransposeAlgo::kGemm:
       break;

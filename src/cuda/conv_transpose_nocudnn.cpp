@@ -20,6 +20,11 @@ CudnnDeconvQuery cudnn_deconv_plan(const DeconvProblem&, bool, bool, std::size_t
   return q;
 }
 
+void cudnn_runtime_versions(std::size_t* version, std::size_t* cudart) noexcept {
+  *version = 0;
+  *cudart = 0;
+}
+
 void cudnn_deconv_execute(const CudnnDeconvQuery&, const DeconvProblem&, void*, StreamHandle) {
   fail(ErrorCode::kNotCompiled, "this build of ups has no cuDNN");
 }

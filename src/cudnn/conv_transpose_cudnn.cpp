@@ -94,20 +94,44 @@ HandlePool& handle_pool() {
   return *pool;
 }
 
-struct ThreadHandles {
-  std::unordered_map<int, cudnnHandle_t> by_device;
-  ~ThreadHandles() {
+}  // namespace
+
+// A finalized execution plan and every descriptor it was built from.
+struct CudnnDeconvPlan {
+  cudnnHandle_t handle = nullptr;
+  std::vector<Desc> keep;  // tensors, convolution, operation, graph, engine config
+  Desc plan;
+};
+
+namespace {
+
+// What one thread owns: its handles and the plans built on them. One owner, so that at thread
+// exit the plans are destroyed before their handles go back to the pool, where another thread
+// may take them at once.
+struct ThreadState {
+  std::unordered_map<int, cudnnHandle_t> handles;           // by device
+  std::unordered_map<std::string, CudnnDeconvQuery> plans;  // by plan_key
+  ThreadState() = default;
+  ThreadState(const ThreadState&) = delete;
+  ThreadState& operator=(const ThreadState&) = delete;
+  ~ThreadState() {
+    plans.clear();
     HandlePool& pool = handle_pool();
     std::lock_guard<std::mutex> lock(pool.mutex);
-    for (const auto& kv : by_device)
+    for (const auto& kv : handles)
       pool.idle[kv.first].push_back(kv.second);
   }
 };
 
+ThreadState& thread_state() {
+  thread_local ThreadState state;
+  return state;
+}
+
 cudnnHandle_t thread_handle(int device) {
-  thread_local ThreadHandles handles;
-  const auto it = handles.by_device.find(device);
-  if (it != handles.by_device.end()) return it->second;
+  ThreadState& state = thread_state();
+  const auto it = state.handles.find(device);
+  if (it != state.handles.end()) return it->second;
   cudnnHandle_t h = nullptr;
   {
     HandlePool& pool = handle_pool();
@@ -119,7 +143,7 @@ cudnnHandle_t thread_handle(int device) {
     }
   }
   if (h == nullptr) check(cudnnCreate(&h), "cudnnCreate");
-  handles.by_device[device] = h;
+  state.handles[device] = h;
   return h;
 }
 
@@ -275,15 +299,13 @@ std::string plan_key(const DeconvProblem& p, int device, bool det, bool tf32, st
 
 }  // namespace
 
-// A finalized execution plan and every descriptor it was built from.
-struct CudnnDeconvPlan {
-  cudnnHandle_t handle = nullptr;
-  std::vector<Desc> keep;  // tensors, convolution, operation, graph, engine config
-  Desc plan;
-};
-
 bool cudnn_deconv_compiled() noexcept {
   return true;
+}
+
+void cudnn_runtime_versions(std::size_t* version, std::size_t* cudart) noexcept {
+  *version = cudnnGetVersion();
+  *cudart = cudnnGetCudartVersion();
 }
 
 namespace {
@@ -444,7 +466,7 @@ CudnnDeconvQuery cudnn_deconv_plan(const DeconvProblem& p, bool deterministic, b
     return q;
   }
   // Plans hold this thread's handle, so the cache is per thread (as PyTorch's v8 plan cache).
-  thread_local std::unordered_map<std::string, CudnnDeconvQuery> cache;
+  auto& cache = thread_state().plans;
   const std::string key = plan_key(p, device, deterministic, allow_tf32, budget);
   const auto it = cache.find(key);
   if (it != cache.end()) return it->second;

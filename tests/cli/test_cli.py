@@ -819,6 +819,11 @@ class CommandTests(unittest.TestCase):
             self.assertIn("CUDA devices:   0", out)
         if "cuDNN: no" in out:
             self.assertIn("not built with cuDNN", out)
+        if "cuDNN: yes" in out:
+            # The cuDNN loaded at run time next to the headers it was built with.
+            self.assertRegex(out, r"cuDNN: +\d+\.\d+\.\d+ at build time; \d+\.\d+\.\d+ at run time, "
+                                  r"built for CUDA \d+\.\d+")
+            self.assertNotIn("mismatch:", out)
         env = dict(os.environ, UPS_DETERMINISTIC="1")
         r = subprocess.run([UPS, "info"], capture_output=True, text=True, timeout=60, env=env)
         self.assertIn("deterministic:  on", r.stdout)

@@ -27,12 +27,15 @@ struct InterpCase {
 // contiguous": enough to reproduce the case.
 std::string describe(const InterpCase& c);
 
-// Whether the library's CUDA kernels are built with nvcc's default --fmad=true, which fuses
-// a*b+c into one rounding where the host compiler rounds twice. Then the backends may differ in
-// the last bits (accumulation_bound says how far). Were kernels/interpolate/interp.cu built with
-// --fmad=false, both backends would run the same IEEE operations in the same order and every
-// mode would have to match bit for bit: set this to false then.
-inline constexpr bool kCudaFusesMultiplyAdd = true;
+// Whether the library's interpolate kernels are built with nvcc's --fmad=true, which fuses
+// a*b+c into one rounding where the host compiler rounds twice; then the backends may differ in
+// the last bits (accumulation_bound says how far). The build (CMakeLists.txt,
+// UPS_INTERP_CUDA_FMAD) compiles kernels/interpolate/interp.cu with --fmad=false, so both
+// backends run the same IEEE operations in the same order and every mode must match bit for bit.
+#ifndef UPS_TEST_INTERP_CUDA_FMAD
+#error "the build must define UPS_TEST_INTERP_CUDA_FMAD (0 or 1)"
+#endif
+inline constexpr bool kCudaFusesMultiplyAdd = UPS_TEST_INTERP_CUDA_FMAD != 0;
 
 // True for the modes whose output is a copy of input elements.
 bool copies_elements(ups::InterpMode mode);

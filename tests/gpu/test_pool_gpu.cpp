@@ -422,12 +422,13 @@ TEST_CASE("CUDA max_unpool scratch memory", "[gpu][max_unpool]") {
   const HostTensor x = random_bits(DType::kF16, shape, 51);
   const HostTensor ind = duplicate_indices(shape, 256, 52);
   ups::Context gpu(ups::Device::kCUDA, stream.get());
-  // Sizes: 15 bytes of alignment slack + a 64-byte status record + 4-byte claim slots.
-  CHECK(ups::max_unpool_workspace_size(gpu, shape, o) == 79);
+  // Sizes: 255 bytes of slack to align the start to 256 + a 64-byte status record + 4-byte
+  // claim slots.
+  CHECK(ups::max_unpool_workspace_size(gpu, shape, o) == 255 + 64);
   CHECK(ups::max_unpool_workspace_size(gpu, shape, o, true) == 0);
   gpu.set_deterministic(true);
-  CHECK(ups::max_unpool_workspace_size(gpu, shape, o) == 79 + 4 * 2 * 3 * 256);
-  CHECK(ups::max_unpool_workspace_size(gpu, shape, o, true) == 15 + 4 * 2 * 3 * 256);
+  CHECK(ups::max_unpool_workspace_size(gpu, shape, o) == 255 + 64 + 4 * 2 * 3 * 256);
+  CHECK(ups::max_unpool_workspace_size(gpu, shape, o, true) == 255 + 4 * 2 * 3 * 256);
 
   GuardedDeviceTensor src(DType::kF16, shape, Layout::kContiguous, stream.get());
   GuardedDeviceTensor idx(DType::kI64, shape, Layout::kContiguous, stream.get());
