@@ -388,7 +388,8 @@ TEST_CASE("conv_transpose: auto reports why cuDNN declined", "[gpu][conv_transpo
   }
 }
 
-TEST_CASE("conv_transpose: workspace limits and caller workspace", "[gpu][conv_transpose]") {
+TEST_CASE("conv_transpose: workspace limits and caller workspace",
+          "[gpu][conv_transpose][memcheck]") {
   const Spec s = specs()[0];
   HostProblem p = host_problem(s, DType::kF16, Layout::kContiguous, 41);
   DeviceTensor x(p.src), w(p.weight), y(p.dst, kPoison);
@@ -490,7 +491,7 @@ TEST_CASE("conv_transpose: workspace limits and caller workspace", "[gpu][conv_t
   }
 }
 
-TEST_CASE("conv_transpose: strided outputs and streams", "[gpu][conv_transpose]") {
+TEST_CASE("conv_transpose: strided outputs and streams", "[gpu][conv_transpose][memcheck]") {
   const Spec s = specs()[2];
   HostProblem p = host_problem(s, DType::kF32, Layout::kContiguous, 51);
   const HostTensor want = cpu_reference(s, p);

@@ -164,7 +164,8 @@ TEST_CASE("CUDA ops reject tensors of another device and leave the current devic
   CHECK(current_device() == 0);
 }
 
-TEST_CASE("a CUDA view of ordinary host memory is a clean error or works", "[gpu][device]") {
+TEST_CASE("a CUDA view of ordinary host memory is a clean error or works",
+          "[gpu][device][memcheck]") {
   const Problem p(4);
   std::vector<float> host_out(static_cast<std::size_t>(p.want.numel()));
   const auto src = ups::TensorView::contiguous(const_cast<void*>(p.src.data()), DType::kF32,
@@ -208,7 +209,7 @@ TEST_CASE("Context::set_cuda_device checks the index", "[gpu][device]") {
 }
 
 TEST_CASE("scratch memory comes from a pool that keeps it across synchronisations",
-          "[gpu][device]") {
+          "[gpu][device][memcheck]") {
   // f16 scatter accumulates in an f32 buffer: scratch the op allocates itself.
   const Shape in{2, 8, 16, 16}, w{8, 4, 3, 3};
   ups::ConvTransposeOptions opt;

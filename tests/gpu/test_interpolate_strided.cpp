@@ -132,7 +132,7 @@ std::vector<int> channels_last_order(int rank) {
 }  // namespace
 
 TEST_CASE("CUDA interpolate on padded strided views writes only the output's elements",
-          "[gpu][interpolate][strided]") {
+          "[gpu][interpolate][strided][memcheck]") {
   struct Item {
     InterpMode mode;
     DType dtype;

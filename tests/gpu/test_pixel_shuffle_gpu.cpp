@@ -112,7 +112,7 @@ TEST_CASE("CUDA pixel shuffles equal the CPU backend bit for bit", "[gpu][pixel_
 }
 
 TEST_CASE("CUDA pixel shuffle fast path falls back on a misaligned output",
-          "[gpu][pixel_shuffle]") {
+          "[gpu][pixel_shuffle][memcheck]") {
   // The output starts one element past a 256-byte-aligned address: every 16-byte store would be
   // misaligned, so the op must use the generic kernel and still be exact.
   ups_test::CudaStream stream;

@@ -102,7 +102,7 @@ std::string pool_vs_cpu(DType dt, const Shape& in_shape, const ups::MaxPoolOptio
   return err;
 }
 
-TEST_CASE("CUDA max_pool equals the CPU backend bit for bit", "[gpu][max_pool]") {
+TEST_CASE("CUDA max_pool equals the CPU backend bit for bit", "[gpu][max_pool][memcheck]") {
   ups_test::CudaStream stream;
   struct Config {
     Shape shape;
@@ -347,7 +347,7 @@ TEST_CASE("CUDA max_unpool without determinism lands one of the duplicates", "[g
 }
 
 TEST_CASE("CUDA max_unpool reports invalid indices and the context survives",
-          "[gpu][max_unpool][errors]") {
+          "[gpu][max_unpool][errors][memcheck]") {
   ups_test::CudaStream stream;
   const ups::Context cpu(ups::Device::kCPU);
   const Shape shape{2, 3, 4, 4};
@@ -414,7 +414,7 @@ TEST_CASE("CUDA max_unpool reports invalid indices and the context survives",
   }
 }
 
-TEST_CASE("CUDA max_unpool scratch memory", "[gpu][max_unpool]") {
+TEST_CASE("CUDA max_unpool scratch memory", "[gpu][max_unpool][memcheck]") {
   ups_test::CudaStream stream;
   const Shape shape{2, 3, 8, 8};
   const auto o = unpool_opts({2});
