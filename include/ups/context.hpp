@@ -121,7 +121,8 @@ class UPS_EXPORT Context {
   /// @brief Gives ops a caller-owned device workspace of @p bytes at @p data (stream-ordered
   /// with stream()). Ops that need scratch memory use it instead of allocating; an op whose
   /// workspace need exceeds it fails or picks an algorithm that fits (see each op's header).
-  /// nullptr / 0 removes it.
+  /// Any address will do: ops start their scratch on the next 256-byte boundary, and the
+  /// workspace sizes they report include that slack. nullptr / 0 removes it.
   void set_workspace(void* data, std::size_t bytes) noexcept {
     workspace_ = data;
     workspace_bytes_ = data != nullptr ? bytes : 0;

@@ -71,9 +71,11 @@
 /// `scatter` with f16/bf16 accumulates in an f32 buffer of N * C_out * prod(out) floats and then
 /// converts (atomicAdd on 16-bit values would round after every add); `cudnn` may need the
 /// workspace its engine asks for. Both take Context::workspace() when the caller gave one
-/// (stream-ordered with the context's stream), and otherwise allocate with cudaMallocAsync /
-/// cudaFreeAsync on the stream, never more than Context::workspace_limit(). No other path
-/// allocates device memory. conv_transpose_workspace_size() tells the need in advance.
+/// (stream-ordered with the context's stream; it may start at any address: the op starts its
+/// buffer on the next 256-byte boundary, and the sizes it reports include those up to 255 bytes),
+/// and otherwise allocate from ups's stream-ordered pool on the stream (see
+/// cuda_scratch_reserved()), never more than Context::workspace_limit(). No other path allocates
+/// device memory. conv_transpose_workspace_size() tells the need in advance.
 #pragma once
 
 #include <cstddef>

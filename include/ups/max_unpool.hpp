@@ -61,10 +61,11 @@
 /// ## Scratch memory (CUDA)
 /// The synchronous check needs a 64-byte status record, and deterministic mode one 32-bit claim
 /// slot per output element (64-bit when an input plane has 2^32 - 1 elements or more).
-/// max_unpool_workspace_size() gives the total. The op takes it from ctx.workspace() when the
-/// context has one (which must then be large enough), and otherwise allocates it stream-ordered
-/// (cudaMallocAsync / cudaFreeAsync on ctx.stream()) when it fits ctx.workspace_limit(), else it
-/// fails with kOutOfMemory. With a caller status and determinism off the op needs no scratch and
+/// max_unpool_workspace_size() gives the total, including up to 255 bytes that start the scratch
+/// on a 256-byte boundary wherever the caller's workspace starts. The op takes it from
+/// ctx.workspace() when the context has one (which must then be large enough), and otherwise
+/// allocates it from ups's stream-ordered pool on ctx.stream() (see cuda_scratch_reserved())
+/// when it fits ctx.workspace_limit(), else it fails with kOutOfMemory. With a caller status and determinism off the op needs no scratch and
 /// never allocates.
 #pragma once
 
