@@ -20,7 +20,8 @@ if(TARGET ups_cli)
       "bench:test_cli_bench.py:BenchTests"
       "bench-errors:test_cli_bench.py:BenchErrorTests"
       "bench-report:test_cli_bench.py:BenchReportTests"
-      "thread-limits:test_cli_files.py:ThreadLimitTests")
+      "thread-limits:test_cli_files.py:ThreadLimitTests"
+      "input-paths:test_cli_files.py:InputPathTests")
     string(REPLACE ":" ";" entry "${entry}")
     list(GET entry 0 name)
     list(GET entry 1 script)

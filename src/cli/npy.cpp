@@ -200,11 +200,48 @@ class DictParser {
 
 // ---- plain file I/O ------------------------------------------------------------------------
 
+// What a non-regular file is, for messages.
+const char* file_kind(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISLNK(mode)) return "a symbolic link";
+  return "not a regular file";
+}
+
+[[noreturn]] void not_an_npy_file(const std::string& path, mode_t mode) {
+  if (S_ISDIR(mode)) io_fail(quoted(path) + " is a directory, not an .npy file");
+  io_fail(quoted(path) + " is " + file_kind(mode) + ", not a regular .npy file");
+}
+
 class InFile {
  public:
+  // Only regular files are read: their size is checked against the header before anything is
+  // allocated. The path is checked before it is opened, because opening a FIFO that has no
+  // writer blocks, and opening some devices has side effects; the open itself is non-blocking
+  // and checked again, in case the path changed in between.
   explicit InFile(const std::string& path) : path_(path) {
-    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+      io_fail("cannot open " + quoted(path) + ": " + errno_text(errno));
+    }
+    if (!S_ISREG(st.st_mode)) not_an_npy_file(path, st.st_mode);
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd_ < 0) io_fail("cannot open " + quoted(path) + ": " + errno_text(errno));
+    try {
+      if (::fstat(fd_, &st) != 0) io_fail("cannot stat " + quoted(path) + ": " + errno_text(errno));
+      if (!S_ISREG(st.st_mode)) not_an_npy_file(path, st.st_mode);
+      const int flags = ::fcntl(fd_, F_GETFL);
+      if (flags < 0 || ::fcntl(fd_, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+        io_fail("cannot read " + quoted(path) + ": " + errno_text(errno));
+      }
+    } catch (...) {
+      ::close(fd_);
+      throw;
+    }
+    size_ = static_cast<std::uint64_t>(st.st_size);
   }
   ~InFile() {
     if (fd_ >= 0) ::close(fd_);
@@ -212,13 +249,7 @@ class InFile {
   InFile(const InFile&) = delete;
   InFile& operator=(const InFile&) = delete;
 
-  std::uint64_t regular_file_size() const {
-    struct stat st {};
-    if (::fstat(fd_, &st) != 0) io_fail("cannot stat " + quoted(path_) + ": " + errno_text(errno));
-    if (S_ISDIR(st.st_mode)) io_fail(quoted(path_) + " is a directory, not an .npy file");
-    if (!S_ISREG(st.st_mode)) io_fail(quoted(path_) + " is not a regular file");
-    return static_cast<std::uint64_t>(st.st_size);
-  }
+  std::uint64_t size() const noexcept { return size_; }
 
   // Reads exactly n bytes; the caller has checked that the file holds them, so a short read
   // means the file changed or failed underneath us.
@@ -240,6 +271,7 @@ class InFile {
  private:
   std::string path_;
   int fd_ = -1;
+  std::uint64_t size_ = 0;
 };
 
 std::uint32_t read_le(const unsigned char* p, int bytes) {
@@ -425,7 +457,7 @@ TensorView HostArray::view() {
 
 HostArray read_npy(const std::string& path) {
   InFile in(path);
-  const std::uint64_t file_size = in.regular_file_size();
+  const std::uint64_t file_size = in.size();
   const std::string name = quoted(path);
 
   unsigned char prefix[12] = {};

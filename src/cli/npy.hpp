@@ -77,7 +77,9 @@ class HostArray {
 
 /// @brief Reads the .npy file at @p path. The declared data size must equal the bytes that
 /// follow the header exactly (no truncation, no trailing bytes); this is checked against the
-/// file size before the data buffer is allocated.
+/// file size before the data buffer is allocated. @p path must name a regular file (or a
+/// symbolic link to one): a directory, FIFO, device or socket is an error (kIoError), found
+/// without waiting for a writer.
 HostArray read_npy(const std::string& path);
 
 /// @brief A file that replaces @p path atomically: data goes to a temporary file in the same

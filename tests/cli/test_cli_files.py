@@ -9,6 +9,7 @@ The .npy helpers and the error-checking test case are those of test_cli.py.
 
 import array
 import os
+import subprocess
 import sys
 import unittest
 
@@ -62,6 +63,43 @@ class ThreadLimitTests(CliTestCase):
             row = out[y * 2 * side:(y + 1) * 2 * side].tolist()
             want = [values[(y // 2) * side + x // 2] for x in range(2 * side)]
             self.assertEqual(row, want, "output row %d" % y)
+
+
+# ---- inputs that are not regular files ----------------------------------------------------------
+
+
+class InputPathTests(CliTestCase):
+    def fails_quickly(self, src, contains):
+        """Runs `ups interpolate SRC OUT` with a time limit: it must fail with one error line
+        rather than wait for data, and leave OUT alone."""
+        out = self.path("out.npy")
+        r = subprocess.run([test_cli.UPS, "interpolate", src, out, "--mode", "nearest", "--scale",
+                            "2"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertEqual(r.stdout, "")
+        self.assertEqual(r.stderr.count("\n"), 1, r.stderr)
+        self.assertTrue(r.stderr.startswith("ups: error: "), r.stderr)
+        self.assertIn(contains, r.stderr)
+        self.assertFalse(os.path.lexists(out))
+        return r.stderr
+
+    def test_fifo_without_writer(self):
+        fifo = self.path("in.fifo")
+        os.mkfifo(fifo)
+        line = self.fails_quickly(fifo, "is a FIFO, not a regular .npy file")
+        self.assertIn("'%s'" % fifo, line)
+        # The same through a symbolic link.
+        os.symlink(fifo, self.path("link.npy"))
+        self.fails_quickly(self.path("link.npy"), "is a FIFO, not a regular .npy file")
+
+    def test_character_device(self):
+        if not os.path.exists("/dev/null"):
+            self.skipTest("no /dev/null")
+        self.fails_quickly("/dev/null", "'/dev/null' is a character device, not a regular .npy file")
+
+    def test_directory(self):
+        os.mkdir(self.path("sub"))
+        self.fails_quickly(self.path("sub"), "is a directory, not an .npy file")
 
 
 def main():
