@@ -21,7 +21,8 @@ if(TARGET ups_cli)
       "bench-errors:test_cli_bench.py:BenchErrorTests"
       "bench-report:test_cli_bench.py:BenchReportTests"
       "thread-limits:test_cli_files.py:ThreadLimitTests"
-      "input-paths:test_cli_files.py:InputPathTests")
+      "input-paths:test_cli_files.py:InputPathTests"
+      "output-paths:test_cli_files.py:OutputPathTests")
     string(REPLACE ":" ";" entry "${entry}")
     list(GET entry 0 name)
     list(GET entry 1 script)

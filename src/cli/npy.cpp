@@ -516,13 +516,16 @@ AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
   if (path_.empty()) io_fail("the output path is empty");
   struct stat st {};
   const bool exists = ::stat(path_.c_str(), &st) == 0;
+  // A name too long for the file system, or a folder that is not one, fails here rather than at
+  // the rename after the computation.
+  if (!exists && errno != ENOENT)
+    io_fail("cannot write " + quoted(path_) + ": " + errno_text(errno));
   if ((exists && S_ISDIR(st.st_mode)) || path_.back() == '/') {
     io_fail("cannot write " + quoted(path_) + ": it is a directory");
   }
   const std::size_t slash = path_.rfind('/');
   const std::string dir =
       slash == std::string::npos ? std::string(".") : (slash == 0 ? "/" : path_.substr(0, slash));
-  const std::string base = slash == std::string::npos ? path_ : path_.substr(slash + 1);
   install_signal_handlers();
   static unsigned counter = 0;
   // Signals stay blocked between creating the file and registering it for removal, so that
@@ -533,7 +536,9 @@ AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
     sigaddset(&block, sig);
   int err = 0;
   for (int attempt = 0; attempt < 100; ++attempt) {
-    temp_path_ = (dir == "/" ? std::string("/") : dir + "/") + "." + base + ".tmp-" +
+    // The temporary name does not contain the final one, so that it stays short whatever the
+    // length of the final name (at most NAME_MAX, 255 bytes on Linux file systems).
+    temp_path_ = (dir == "/" ? std::string("/") : dir + "/") + ".ups-tmp-" +
                  std::to_string(::getpid()) + "-" + std::to_string(counter++);
     ::sigprocmask(SIG_BLOCK, &block, &saved);
     fd_ = ::open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);

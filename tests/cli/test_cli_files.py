@@ -15,7 +15,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_cli  # noqa: E402
-from test_cli import CliTestCase, npy_header, read_npy, run, slurp  # noqa: E402
+from test_cli import CliTestCase, npy_bytes, npy_header, read_npy, run, slurp  # noqa: E402
 
 
 # ---- threads that cannot start ------------------------------------------------------------------
@@ -100,6 +100,40 @@ class InputPathTests(CliTestCase):
     def test_directory(self):
         os.mkdir(self.path("sub"))
         self.fails_quickly(self.path("sub"), "is a directory, not an .npy file")
+
+
+# ---- output paths -------------------------------------------------------------------------------
+
+
+class OutputPathTests(CliTestCase):
+    def setUp(self):
+        super().setUp()
+        self.src = self.write("in.npy", npy_bytes("<f4", (1, 1, 2), [1, 2]))
+
+    def args(self, out):
+        return ["interpolate", self.src, out, "--mode", "nearest", "--size", "4"]
+
+    def produce(self, out):
+        r = run(self.args(out))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual((r.stdout, r.stderr), ("", ""))
+
+    def assert_result(self, path):
+        self.assertEqual(read_npy(path)[:3], ("<f4", (1, 1, 4), [1, 1, 2, 2]))
+
+    def test_longest_file_name(self):
+        # NAME_MAX is 255 bytes on Linux file systems; the temporary file must fit it too.
+        name = "o" * 251 + ".npy"
+        self.produce(self.path(name))
+        self.assert_result(self.path(name))
+        self.assertEqual(sorted(os.listdir(self.dir)), sorted(["in.npy", name]))
+        # Replacing an existing file of that name works the same way.
+        self.produce(self.path(name))
+        self.assert_result(self.path(name))
+        self.assertEqual(sorted(os.listdir(self.dir)), sorted(["in.npy", name]))
+        # One byte more is refused before the computation, by the file system's own words.
+        self.assert_fails(self.args(self.path("o" * 252 + ".npy")), 1, "File name too long")
+        self.assertEqual(sorted(os.listdir(self.dir)), sorted(["in.npy", name, "out.npy"]))
 
 
 def main():
