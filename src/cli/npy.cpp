@@ -512,20 +512,100 @@ HostArray read_npy(const std::string& path) {
 
 // ---- writing -----------------------------------------------------------------------------------
 
+namespace {
+
+std::string folder_of(const std::string& path) {
+  const std::size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+// The contents of the symbolic link at `path`.
+std::string read_link(const std::string& path, const std::string& shown) {
+  std::string buf(256, '\0');
+  for (;;) {
+    const ssize_t n = ::readlink(path.c_str(), buf.data(), buf.size());
+    if (n < 0) io_fail("cannot write " + shown + ": " + errno_text(errno));
+    if (static_cast<std::size_t>(n) < buf.size()) {
+      buf.resize(static_cast<std::size_t>(n));
+      return buf;
+    }
+    buf.resize(buf.size() * 2);
+  }
+}
+
+}  // namespace
+
+std::string output_target(const std::string& path) {
+  // As the kernel resolves the last component of a path (at most 40 links, relative targets
+  // relative to the link's folder), but also through a link to nothing, which names the file
+  // to create.
+  constexpr int kMaxLinks = 40;
+  std::string current = path;
+  for (int links = 0;; ++links) {
+    struct stat st {};
+    if (::lstat(current.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) return current;
+    if (links == kMaxLinks) {
+      io_fail("cannot write " + quoted(path) + ": " + errno_text(ELOOP));
+    }
+    const std::string next = read_link(current, quoted(path));
+    if (next.empty()) io_fail("cannot write " + quoted(path) + ": " + errno_text(ENOENT));
+    if (next[0] == '/' || current.find('/') == std::string::npos) {
+      current = next;
+    } else {
+      const std::string folder = folder_of(current);
+      current = (folder == "/" ? std::string() : folder) + "/" + next;
+    }
+  }
+}
+
 AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
   if (path_.empty()) io_fail("the output path is empty");
+  if (path_.back() == '/') io_fail("cannot write " + quoted(path_) + ": it is a directory");
+  // What the path leads to, following every symbolic link (the kernel's view, which also
+  // resolves links such as /proc/self/fd/1 that name no file in any folder).
   struct stat st {};
-  const bool exists = ::stat(path_.c_str(), &st) == 0;
-  // A name too long for the file system, or a folder that is not one, fails here rather than at
-  // the rename after the computation.
-  if (!exists && errno != ENOENT)
+  existed_ = ::stat(path_.c_str(), &st) == 0;
+  // A name too long for the file system, a folder that is not one or a loop of links fails
+  // here rather than at the rename after the computation.
+  if (!existed_ && errno != ENOENT) {
     io_fail("cannot write " + quoted(path_) + ": " + errno_text(errno));
-  if ((exists && S_ISDIR(st.st_mode)) || path_.back() == '/') {
+  }
+  if (existed_ && S_ISDIR(st.st_mode)) {
     io_fail("cannot write " + quoted(path_) + ": it is a directory");
   }
-  const std::size_t slash = path_.rfind('/');
-  const std::string dir =
-      slash == std::string::npos ? std::string(".") : (slash == 0 ? "/" : path_.substr(0, slash));
+  if (existed_ && (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode))) {
+    // A stream (/dev/stdout, /dev/null, a FIFO) is written in place: a rename would replace the
+    // device node or FIFO with a regular file.
+    open_in_place();
+    return;
+  }
+  if (existed_ && !S_ISREG(st.st_mode)) {
+    io_fail("cannot write " + quoted(path_) + ": it is " + file_kind(st.st_mode) +
+            " (outputs are regular files, character devices or FIFOs)");
+  }
+
+  // A regular file, or nothing yet: the file a chain of symbolic links ends at is replaced, in
+  // its own folder, and the links are kept.
+  target_ = output_target(path_);
+  const std::string shown = target_ == path_
+                                ? quoted(path_)
+                                : quoted(path_) + " (a symbolic link to " + quoted(target_) + ")";
+  if (existed_) {
+    struct stat tst {};
+    if (::stat(target_.c_str(), &tst) != 0 || tst.st_dev != st.st_dev || tst.st_ino != st.st_ino) {
+      io_fail("cannot write " + shown + ": the file its symbolic links lead to has no path");
+    }
+    // Renaming over a file needs only a writable folder; a file its owner made read-only is
+    // not replaced behind their back. AT_EACCESS: the effective ids decide, as for open().
+    if (::faccessat(AT_FDCWD, target_.c_str(), W_OK, AT_EACCESS) != 0) {
+      const int err = errno;
+      io_fail(
+          "cannot write " + shown + ": " + errno_text(err) +
+          (err == EACCES || err == EPERM ? " (the file is not writable; it is not replaced)" : ""));
+    }
+  }
+  const std::string dir = folder_of(target_);
   install_signal_handlers();
   static unsigned counter = 0;
   // Signals stay blocked between creating the file and registering it for removal, so that
@@ -548,15 +628,33 @@ AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
     if (fd_ >= 0) break;
     if (err != EEXIST) {
       temp_path_.clear();
-      io_fail("cannot write " + quoted(path_) + ": " + errno_text(err));
+      io_fail("cannot write " + shown + ": " + errno_text(err));
     }
   }
   if (fd_ < 0) {
     temp_path_.clear();
-    io_fail("cannot write " + quoted(path_) + ": cannot create a temporary file next to it");
+    io_fail("cannot write " + shown + ": cannot create a temporary file next to it");
   }
   // Replacing a file keeps its permission bits, as editing it in place would.
-  if (exists && S_ISREG(st.st_mode)) (void)::fchmod(fd_, st.st_mode & 07777);
+  if (existed_) (void)::fchmod(fd_, st.st_mode & 07777);
+}
+
+void AtomicFile::open_in_place() {
+  target_ = path_;
+  in_place_ = true;
+  // Opening a FIFO for writing waits for a reader, as a shell redirection does.
+  do {
+    fd_ = ::open(path_.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY);
+  } while (fd_ < 0 && errno == EINTR);
+  if (fd_ < 0) io_fail("cannot write " + quoted(path_) + ": " + errno_text(errno));
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0 || !(S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode))) {
+    // Replaced by something else between the stat and the open: writing into a regular file
+    // in place would not be atomic.
+    ::close(fd_);
+    fd_ = -1;
+    io_fail("cannot write " + quoted(path_) + ": it changed while it was being opened");
+  }
 }
 
 AtomicFile::~AtomicFile() {
@@ -592,13 +690,19 @@ void AtomicFile::write(const void* data, std::size_t bytes) {
 
 void AtomicFile::commit() {
   if (fd_ < 0) io_fail("cannot write " + quoted(path_) + ": the file is closed");
+  if (in_place_) {
+    const int fd = fd_;
+    fd_ = -1;
+    if (::close(fd) != 0) io_fail("cannot write " + quoted(path_) + ": " + errno_text(errno));
+    return;
+  }
   if (::fsync(fd_) != 0 && errno != EINVAL && errno != EROFS) {
     io_fail("cannot write " + quoted(path_) + ": " + errno_text(errno));
   }
   const int fd = fd_;
   fd_ = -1;
   if (::close(fd) != 0) io_fail("cannot write " + quoted(path_) + ": " + errno_text(errno));
-  if (::rename(temp_path_.c_str(), path_.c_str()) != 0) {
+  if (::rename(temp_path_.c_str(), target_.c_str()) != 0) {
     io_fail("cannot write " + quoted(path_) + ": " + errno_text(errno));
   }
   unregister_temp(temp_path_);

@@ -9,8 +9,10 @@ The .npy helpers and the error-checking test case are those of test_cli.py.
 
 import array
 import os
+import stat
 import subprocess
 import sys
+import threading
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -121,6 +123,21 @@ class OutputPathTests(CliTestCase):
     def assert_result(self, path):
         self.assertEqual(read_npy(path)[:3], ("<f4", (1, 1, 4), [1, 1, 2, 2]))
 
+    def assert_refused(self, out, contains):
+        """Runs with OUT as it stands (unlike assert_fails, which first makes OUT a file):
+        one error line, and no entry of the folder appears, disappears or changes."""
+        names = sorted(os.listdir(self.dir))
+        before = self.snapshot()
+        r = run(self.args(out))
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertEqual(r.stdout, "")
+        self.assertEqual(r.stderr.count("\n"), 1, r.stderr)
+        self.assertTrue(r.stderr.startswith("ups: error: "), r.stderr)
+        self.assertIn(contains, r.stderr)
+        self.assertEqual(sorted(os.listdir(self.dir)), names)
+        self.assertEqual(self.snapshot(), before)
+        return r.stderr
+
     def test_longest_file_name(self):
         # NAME_MAX is 255 bytes on Linux file systems; the temporary file must fit it too.
         name = "o" * 251 + ".npy"
@@ -134,6 +151,160 @@ class OutputPathTests(CliTestCase):
         # One byte more is refused before the computation, by the file system's own words.
         self.assert_fails(self.args(self.path("o" * 252 + ".npy")), 1, "File name too long")
         self.assertEqual(sorted(os.listdir(self.dir)), sorted(["in.npy", name, "out.npy"]))
+
+    def test_symbolic_link_keeps_pointing_at_its_target(self):
+        os.mkdir(self.path("data"))
+        real = self.write("data/real.npy", b"old contents")
+        os.chmod(real, 0o640)
+        # A relative link (resolved against the link's folder, not the working directory) to a
+        # second link, to the file.
+        os.symlink("real.npy", self.path("data/inner.npy"))
+        os.symlink("data/inner.npy", self.path("link.npy"))
+        r = run(self.args(self.path("link.npy")), cwd="/")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(os.readlink(self.path("link.npy")), "data/inner.npy")
+        self.assertEqual(os.readlink(self.path("data/inner.npy")), "real.npy")
+        self.assert_result(real)
+        self.assertEqual(stat.S_IMODE(os.lstat(real).st_mode), 0o640)
+        # No temporary file is left in either folder.
+        self.assertEqual(sorted(os.listdir(self.dir)), ["data", "in.npy", "link.npy"])
+        self.assertEqual(sorted(os.listdir(self.path("data"))), ["inner.npy", "real.npy"])
+
+    def test_dangling_symbolic_link_creates_its_target(self):
+        os.mkdir(self.path("data"))
+        os.symlink("data/new.npy", self.path("link.npy"))
+        self.produce(self.path("link.npy"))
+        self.assertEqual(os.readlink(self.path("link.npy")), "data/new.npy")
+        self.assert_result(self.path("data/new.npy"))
+        self.assertEqual(os.listdir(self.path("data")), ["new.npy"])
+        # A link into a folder that does not exist cannot be written.
+        os.symlink("nowhere/new.npy", self.path("lost.npy"))
+        line = self.assert_refused(self.path("lost.npy"), "No such file or directory")
+        self.assertIn("a symbolic link to '%s'" % self.path("nowhere/new.npy"), line)
+        self.assertEqual(os.readlink(self.path("lost.npy")), "nowhere/new.npy")
+        # A loop of links.
+        os.symlink("loop2.npy", self.path("loop1.npy"))
+        os.symlink("loop1.npy", self.path("loop2.npy"))
+        self.assert_refused(self.path("loop1.npy"), "Too many levels of symbolic links")
+
+    def test_character_devices(self):
+        # A device node stays the device: a rename would have replaced it with a regular file.
+        # A private node first, where the system lets us make one (root), so that a program that
+        # replaced device nodes would fail here rather than replace the system's /dev/null.
+        if not os.path.exists("/dev/null"):
+            self.skipTest("no /dev/null")
+        null_dev = os.stat("/dev/null").st_rdev
+        node = self.path("null")
+        try:
+            os.mknod(node, stat.S_IFCHR | 0o666, null_dev)
+            with open(node, "wb") as f:
+                f.write(b"x")
+        except OSError:
+            if os.path.lexists(node):
+                os.unlink(node)
+        else:
+            self.produce(node)
+            self.assertTrue(stat.S_ISCHR(os.lstat(node).st_mode), "the device node was replaced")
+            self.assertEqual(os.lstat(node).st_rdev, null_dev)
+            os.unlink(node)
+        before = os.stat("/dev/null")
+        self.produce("/dev/null")
+        after = os.stat("/dev/null")
+        self.assertTrue(stat.S_ISCHR(after.st_mode))
+        self.assertEqual((after.st_ino, after.st_rdev), (before.st_ino, before.st_rdev))
+        self.assertEqual(sorted(os.listdir(self.dir)), ["in.npy"])
+        # /dev/stdout: the .npy file goes to standard output, here a pipe.
+        if os.path.exists("/dev/stdout"):
+            r = subprocess.run([test_cli.UPS] + self.args("/dev/stdout"), capture_output=True,
+                               timeout=120)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(r.stderr, b"")
+            self.assert_result(self.write("stdout.npy", r.stdout))
+
+    def test_fifo(self):
+        fifo = self.path("out.fifo")
+        os.mkfifo(fifo)
+        received = []
+
+        def reader():
+            with open(fifo, "rb") as f:
+                received.append(f.read())
+
+        thread = threading.Thread(target=reader)
+        thread.start()
+        try:
+            r = run(self.args(fifo))
+        finally:
+            if thread.is_alive() and not received:
+                # Unblock the reader should the program have failed before opening the FIFO.
+                with open(fifo, "wb"):
+                    pass
+            thread.join(60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(stat.S_ISFIFO(os.lstat(fifo).st_mode))
+        self.assertEqual(len(received), 1)
+        self.assert_result(self.write("received.npy", received[0]))
+        self.assertEqual(sorted(os.listdir(self.dir)), ["in.npy", "out.fifo", "received.npy"])
+
+    def test_directories(self):
+        os.mkdir(self.path("adir"))
+        self.assert_refused(self.path("adir"), "it is a directory")
+        os.symlink("adir", self.path("dirlink"))
+        self.assert_refused(self.path("dirlink"), "it is a directory")
+        self.assertEqual(os.listdir(self.path("adir")), [])
+        self.assertEqual(os.readlink(self.path("dirlink")), "adir")
+
+    def test_two_outputs_that_are_one_file_through_a_link(self):
+        src = self.write("x.npy", npy_bytes("<f4", (1, 1, 4), [1, 2, 3, 4]))
+        self.write("real.npy", b"old")
+        os.symlink("real.npy", self.path("link.npy"))
+        self.assert_fails(["max-pool", src, self.path("link.npy"), self.path("real.npy"),
+                           "--kernel-size", "2"], 2, "name the same file")
+
+    def test_read_only_file_is_not_replaced(self):
+        # Root may write any file, so the check runs as an unprivileged user when the test runs
+        # as root; the folder is writable by that user, so only the file's mode protects it.
+        as_root = os.geteuid() == 0
+        if as_root:
+            try:
+                import pwd
+                ids = pwd.getpwnam("nobody")
+                uid, gid = ids.pw_uid, ids.pw_gid
+            except (ImportError, KeyError):
+                uid = gid = 65534
+            os.chmod(self.dir, 0o777)
+
+            def drop():
+                os.setgroups([])
+                os.setgid(gid)
+                os.setuid(uid)
+        else:
+            drop = None
+        protected = self.write("protected.npy", b"precious contents")
+        os.chmod(protected, 0o444)
+        writable = self.write("writable.npy", b"old contents")
+        os.chmod(writable, 0o666)
+        os.symlink("protected.npy", self.path("link.npy"))
+        for out in (protected, self.path("link.npy")):
+            with self.subTest(out=out):
+                r = run(self.args(out), preexec_fn=drop)
+                if as_root and r.returncode != 0 and "Permission denied" in r.stderr \
+                        and "protected.npy" not in r.stderr:
+                    self.skipTest("the unprivileged user cannot run the program here: "
+                                  + r.stderr)
+                self.assertEqual(r.returncode, 1, r.stderr)
+                self.assertEqual(r.stderr.count("\n"), 1, r.stderr)
+                self.assertIn("cannot write '%s'" % out, r.stderr)
+                self.assertIn("Permission denied (the file is not writable; it is not replaced)",
+                              r.stderr)
+                self.assertEqual(slurp(protected), b"precious contents")
+        self.assertTrue(os.path.islink(self.path("link.npy")))
+        # The same user may replace a file it may write.
+        r = run(self.args(writable), preexec_fn=drop)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assert_result(writable)
+        self.assertEqual(sorted(os.listdir(self.dir)),
+                         ["in.npy", "link.npy", "protected.npy", "writable.npy"])
 
 
 def main():
