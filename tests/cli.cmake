@@ -22,7 +22,8 @@ if(TARGET ups_cli)
       "bench-report:test_cli_bench.py:BenchReportTests"
       "thread-limits:test_cli_files.py:ThreadLimitTests"
       "input-paths:test_cli_files.py:InputPathTests"
-      "output-paths:test_cli_files.py:OutputPathTests")
+      "output-paths:test_cli_files.py:OutputPathTests"
+      "message-text:test_cli_files.py:MessageTextTests")
     string(REPLACE ":" ";" entry "${entry}")
     list(GET entry 0 name)
     list(GET entry 1 script)

@@ -17,6 +17,7 @@
 #include <new>
 #include <utility>
 
+#include "text.hpp"
 #include "ups/error.hpp"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -35,8 +36,11 @@ constexpr std::size_t kAlign = 64;  // NumPy aligns the data to 64 bytes since 1
   throw Error(ErrorCode::kIoError, message);
 }
 
+// Every name and every piece of header text enters messages through here: bytes that a
+// terminal would act on (escape sequences) or that would end the message early (NUL) are
+// written as \xNN.
 std::string quoted(const std::string& s) {
-  return "'" + s + "'";
+  return "'" + detail::escape_text(s) + "'";
 }
 
 std::string errno_text(int err) {
@@ -362,8 +366,8 @@ DType dtype_from_npy_descr(const std::string& descr) {
   }
   if (!descr.empty() && descr[0] == '>') {
     io_fail("big-endian data (descr " + quoted(descr) +
-            ") is not supported; save little-endian data (e.g. array.astype('" + "<" +
-            descr.substr(1) + "'))");
+            ") is not supported; save little-endian data (e.g. array.astype(" +
+            quoted("<" + descr.substr(1)) + "))");
   }
   io_fail("unsupported .npy dtype " + quoted(descr) +
           " (supported: '<f4', '<f8', '<f2', '|u1', '<i4', '<i8')");

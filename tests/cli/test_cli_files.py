@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""Tests of how the `ups` program treats its environment: thread start-up under an address-space
-limit, and (in later classes) what stands at the input and output paths. Standard library only.
+"""Tests of how the `ups` program treats its environment: threads that cannot start under an
+address-space limit, what stands at its input and output paths (FIFOs, devices, directories,
+symbolic links, 255-byte names, read-only files), and file contents and paths in its messages.
+Standard library only.
 
 Usage: test_cli_files.py PATH_TO_UPS [unittest arguments, e.g. a test class name]
 
@@ -305,6 +307,56 @@ class OutputPathTests(CliTestCase):
         self.assert_result(writable)
         self.assertEqual(sorted(os.listdir(self.dir)),
                          ["in.npy", "link.npy", "protected.npy", "writable.npy"])
+
+
+# ---- file contents in messages ------------------------------------------------------------------
+
+
+class MessageTextTests(CliTestCase):
+    def error_bytes(self, args):
+        """Runs ups and returns its stderr as bytes, checking the single error line."""
+        r = subprocess.run([test_cli.UPS] + args, capture_output=True, timeout=120)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertEqual(r.stdout, b"")
+        self.assertTrue(r.stderr.startswith(b"ups: error: "), r.stderr)
+        self.assertTrue(r.stderr.endswith(b"\n"), r.stderr)
+        self.assertEqual(r.stderr.count(b"\n"), 1, r.stderr)
+        for byte in range(32):
+            if byte != 10:
+                self.assertNotIn(bytes([byte]), r.stderr, "control byte %d reached stderr" % byte)
+        self.assertNotIn(b"\x7f", r.stderr)
+        self.assertNotIn(b"\x9b", r.stderr)
+        return r.stderr.decode("ascii")
+
+    def interpolate_error(self, header_text, data=b""):
+        src = self.write("in.npy", npy_header("<f4", (1, 1, 1), text=header_text) + data)
+        return self.error_bytes(["interpolate", src, self.path("out.npy"), "--mode", "nearest",
+                                 "--scale", "2"])
+
+    def test_header_bytes_are_escaped(self):
+        # A terminal escape sequence (clear the screen, then red text) in the type string.
+        line = self.interpolate_error(
+            "{'descr': '\x1b[2J\x1b[31m<f4', 'fortran_order': False, 'shape': (1,), }")
+        self.assertIn("unsupported .npy dtype '\\x1b[2J\\x1b[31m<f4'", line)
+        # A NUL byte in a key: the message goes on after it.
+        line = self.interpolate_error(
+            "{'de\x00scr': '<f4', 'fortran_order': False, 'shape': (1,), }")
+        self.assertIn("unexpected key 'de\\x00scr' (an .npy header has exactly 'descr', "
+                      "'fortran_order' and 'shape')", line)
+        # An 8-bit CSI and a DEL in a big-endian type string, repeated in the advice.
+        line = self.interpolate_error(
+            "{'descr': '>f4\x9b2J\x7f', 'fortran_order': False, 'shape': (1,), }")
+        self.assertIn("big-endian data (descr '>f4\\x9b2J\\x7f')", line)
+        self.assertIn("array.astype('<f4\\x9b2J\\x7f')", line)
+
+    def test_paths_are_escaped(self):
+        # A file name with an escape sequence and a line break in it.
+        name = "in\x1b[31m\nx.npy"
+        src = self.write(name, npy_header("<f4", (1, 1, 1), text="{'descr': '<f4', }"))
+        line = self.error_bytes(["interpolate", src, self.path("out.npy"), "--mode", "nearest",
+                                 "--scale", "2"])
+        self.assertIn("in\\x1b[31m\\x0ax.npy", line)
+        self.assertIn("the header has no 'fortran_order' key", line)
 
 
 def main():

@@ -118,6 +118,24 @@ TEST_CASE("npy: header dicts", "[cli][npy]") {
              Catch::Equals(""));
 }
 
+TEST_CASE("npy: header text in messages is escaped", "[cli][npy]") {
+  using namespace std::string_literals;
+  // An escape sequence in the type string, a NUL in a key, a Latin-1 byte in a key.
+  std::string e = error_of("{'descr': '\x1b[2J<f4', 'fortran_order': False, 'shape': (1,), }");
+  CHECK_THAT(e, Catch::Contains("unsupported .npy dtype '\\x1b[2J<f4'"));
+  CHECK(e.find('\x1b') == std::string::npos);
+  e = error_of("{'de\0scr': '<f4', 'fortran_order': False, 'shape': (1,), }"s);
+  CHECK_THAT(e, Catch::Contains("unexpected key 'de\\x00scr' (an .npy header has exactly"));
+  CHECK(e.find('\0') == std::string::npos);
+  e = error_of("{'sh\xe9pe': (1,), }");
+  CHECK_THAT(e, Catch::Contains("unexpected key 'sh\\xe9pe'"));
+  e = error_of("{'descr': '>f4\x1b]0;x\x07', 'fortran_order': False, 'shape': (1,), }");
+  CHECK_THAT(e, Catch::Contains("'>f4\\x1b]0;x\\x07'"));
+  CHECK_THAT(e, Catch::Contains("array.astype('<f4\\x1b]0;x\\x07')"));
+  CHECK(e.find('\x1b') == std::string::npos);
+  CHECK(e.find('\x07') == std::string::npos);
+}
+
 TEST_CASE("npy: byte counts are checked for overflow", "[cli][npy]") {
   CHECK(ups::cli::checked_nbytes(DType::kF64, {2, 3}, "x") == 48);
   CHECK(ups::cli::checked_nbytes(DType::kF64, {}, "x") == 8);
