@@ -10,6 +10,7 @@
 #include "text.hpp"
 #include "ups/context.hpp"
 #include "ups/version.hpp"
+#include "validate.hpp"
 
 namespace ups {
 namespace {
@@ -73,6 +74,7 @@ BuildInfo build_info() {
 }
 
 Context::Context(Device device, StreamHandle stream) : device_(device), stream_(stream) {
+  detail::check_enum(device, "device");
   if (device_ == Device::kAuto) device_ = cuda_available() ? Device::kCUDA : Device::kCPU;
   if (device_ == Device::kCUDA) {
 #ifndef UPS_HAVE_CUDA

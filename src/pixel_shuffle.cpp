@@ -72,6 +72,7 @@ Shape resolve_unshuffle(const Shape& in, std::int64_t r) {
 void run(const Context& ctx, const TensorView& src, const TensorView& dst, std::int64_t r,
          ShuffleKernel kernel, bool unshuffle) {
   const char* op = unshuffle ? "pixel_unshuffle" : "pixel_shuffle";
+  detail::check_enum(kernel, "kernel");
   detail::check_view(src, "src");
   detail::check_view(dst, "dst");
   const Shape out_shape =

@@ -60,7 +60,8 @@ UPS_EXPORT BuildInfo build_info();
 class UPS_EXPORT Context {
  public:
   /// @brief A context on @p device. Device::kAuto picks CUDA when cuda_available(), else CPU.
-  /// Throws ups::Error (kUnsupportedDevice) for kCUDA when no usable device exists.
+  /// Throws ups::Error (kUnsupportedDevice) for kCUDA when no usable device exists, and
+  /// (kInvalidArgument) for a value that is none of Device's enumerators.
   explicit Context(Device device = Device::kAuto, StreamHandle stream = nullptr);
 
   /// @brief The resolved device: kCPU or kCUDA, never kAuto.

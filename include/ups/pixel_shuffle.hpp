@@ -23,7 +23,8 @@ namespace ups {
 
 /// @brief Which CUDA kernel the shuffles may use. Every choice gives bit-identical results; the
 /// switch exists so that the fast path can be tested and benchmarked against the generic one.
-/// The CPU backend ignores it.
+/// The CPU backend ignores it, but a value that is none of the enumerators is an ups::Error
+/// (kInvalidArgument) on every device.
 enum class ShuffleKernel : std::uint8_t {
   /// The fast path when it applies: each thread stores 16 bytes at once along the output's
   /// unit-stride dim, which needs that dim's size and every other output stride to be multiples
