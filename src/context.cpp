@@ -1,4 +1,5 @@
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -6,19 +7,35 @@
 
 #include "backend.hpp"
 #include "check.hpp"
+#include "text.hpp"
 #include "ups/context.hpp"
 #include "ups/version.hpp"
+#include "validate.hpp"
 
 namespace ups {
 namespace {
 
+// A boolean environment variable: case-insensitively "1", "true", "yes" or "on" mean on; "0",
+// "false", "no", "off", the empty string or no variable mean off. Anything else also means off,
+// with a warning on stderr, because a mistyped value would otherwise silently turn a requested
+// setting off.
 bool env_flag(const char* name) {
   const char* v = std::getenv(name);
   if (v == nullptr) return false;
-  const std::string s(v);
-  return s == "1" || s == "true" || s == "TRUE" || s == "on" || s == "ON" || s == "yes";
+  std::string s(v);
+  for (char& c : s) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  if (s == "1" || s == "true" || s == "yes" || s == "on") return true;
+  if (s.empty() || s == "0" || s == "false" || s == "no" || s == "off") return false;
+  const std::string line = "ups: warning: " + std::string(name) + "='" + detail::escape_text(v) +
+                           "' is not one of 1, true, yes, on, 0, false, no, off (in any case) or "
+                           "empty; treating it as off\n";
+  std::fwrite(line.data(), 1, line.size(), stderr);
+  return false;
 }
 
+// Read once, on first use, so the warning above appears at most once per process.
 std::atomic<bool>& global_deterministic() {
   static std::atomic<bool> flag{env_flag("UPS_DETERMINISTIC")};
   return flag;
@@ -142,6 +159,7 @@ void cuda_release_scratch() {
 }
 
 Context::Context(Device device, StreamHandle stream) : device_(device), stream_(stream) {
+  detail::check_enum(device, "device");
   if (device_ == Device::kAuto) device_ = cuda_available() ? Device::kCUDA : Device::kCPU;
   if (device_ == Device::kCUDA) {
 #ifndef UPS_HAVE_CUDA

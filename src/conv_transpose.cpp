@@ -164,6 +164,7 @@ bool output_extent(std::int64_t in, std::int64_t s, std::int64_t p, std::int64_t
 }
 
 Resolved resolve(const Shape& in, const Shape& w, const ConvTransposeOptions& opt) {
+  detail::check_enum(opt.algorithm, "options.algorithm");
   const int rank = static_cast<int>(in.size());
   UPS_CHECK(rank >= 3 && rank <= 5, ErrorCode::kShapeMismatch,
             "conv_transpose: expected a 3-D, 4-D or 5-D input (N, C_in, *spatial), but got input "
@@ -340,6 +341,8 @@ Resolved resolve(const Shape& in, const Shape& w, const ConvTransposeOptions& op
 void check_meta(const TensorView& v, const char* name) {
   UPS_CHECK(v.ndim >= 0 && v.ndim <= kMaxDims, ErrorCode::kShapeMismatch, name, " has rank ",
             v.ndim, ", but a tensor view has at most ", kMaxDims, " dims");
+  detail::check_enum(v.dtype, concat(name, ".dtype").c_str());
+  detail::check_enum(v.device, concat(name, ".device").c_str());
   UPS_CHECK(v.device == Device::kCPU || v.device == Device::kCUDA, ErrorCode::kInvalidArgument,
             name, " must live on cpu or cuda, not '", to_string(v.device), "'");
   detail::checked_numel(v.shape(), name);
@@ -353,6 +356,7 @@ bool supported_dtype(DType d) {
 detail::DeconvProblem prepare(const Context& ctx, const TensorView& src, const TensorView& weight,
                               const TensorView* bias, const TensorView& dst,
                               const ConvTransposeOptions& opt, bool need_data) {
+  detail::check_enum(opt.algorithm, "options.algorithm");
   if (need_data) {
     detail::check_view(src, "src");
     detail::check_view(weight, "weight");

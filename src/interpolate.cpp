@@ -104,6 +104,7 @@ struct Resolved {
 // mode, then ATen's size checks), so that a call with several problems reports the one PyTorch
 // reports.
 Resolved resolve(const Shape& in, const InterpolateOptions& opt) {
+  detail::check_enum(opt.mode, "options.mode");
   const int rank = static_cast<int>(in.size());
   if (opt.align_corners.has_value()) {
     UPS_CHECK(is_interpolating(opt.mode), ErrorCode::kInvalidArgument,
@@ -220,6 +221,7 @@ Shape interpolate_output_shape(const Shape& input_shape, const InterpolateOption
 
 void interpolate(const Context& ctx, const TensorView& src, const TensorView& dst,
                  const InterpolateOptions& options) {
+  detail::check_enum(options.mode, "options.mode");
   detail::check_view(src, "src");
   detail::check_view(dst, "dst");
   const Resolved r = resolve(src.shape(), options);

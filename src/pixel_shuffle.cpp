@@ -3,6 +3,7 @@
 // then dispatch to a backend.
 #include <algorithm>
 #include <limits>
+#include <vector>
 
 #include "backend_pool.hpp"
 #include "check.hpp"
@@ -72,6 +73,7 @@ Shape resolve_unshuffle(const Shape& in, std::int64_t r) {
 void run(const Context& ctx, const TensorView& src, const TensorView& dst, std::int64_t r,
          ShuffleKernel kernel, bool unshuffle) {
   const char* op = unshuffle ? "pixel_unshuffle" : "pixel_shuffle";
+  detail::check_enum(kernel, "kernel");
   detail::check_view(src, "src");
   detail::check_view(dst, "dst");
   const Shape out_shape =
@@ -85,26 +87,44 @@ void run(const Context& ctx, const TensorView& src, const TensorView& dst, std::
   detail::check_no_self_overlap(dst, "dst");
   detail::check_no_overlap(src, dst);
 
+  const std::int64_t total = detail::checked_numel(out_shape, "pixel_shuffle output");
+  if (total == 0) return;
+
+  // The plan has two leading dims before (C, H, W), which covers every rank a TensorView can
+  // have. The caller's leading dims are merged where the strides of both tensors allow, so that
+  // the index math has fewer dims to unravel.
+  constexpr int kPlanLead = 2;
+  static_assert(kMaxDims - 3 <= kPlanLead,
+                "a TensorView may have more leading dims than the shuffle plan holds");
+  const int rank = src.ndim;
+  const std::vector<detail::ShuffleLeadDim> lead =
+      detail::collapse_shuffle_lead_dims(rank - 3, src.sizes, src.strides, dst.strides);
+  const int n_lead = static_cast<int>(lead.size());
+
   detail::ShufflePlan plan{};
   plan.dtype = src.dtype;
-  plan.total = detail::checked_numel(out_shape, "pixel_shuffle output");
   plan.allow_vector = kernel == ShuffleKernel::kAuto;
-  if (plan.total == 0) return;
-
   kern::ShuffleGeometry& g = plan.geometry;
   g.r = r;
   g.unshuffle = unshuffle;
+  for (int d = 0; d < kPlanLead; ++d) {
+    // Index in `lead`; negative for the unit dims that pad fewer than two leading dims.
+    const int i = n_lead - kPlanLead + d;
+    const bool real = i >= 0;
+    g.out_size[d] = real ? lead[static_cast<std::size_t>(i)].size : 1;
+    g.dst_stride[d] = real ? lead[static_cast<std::size_t>(i)].dst_stride : 0;
+    g.src_stride[d] = real ? lead[static_cast<std::size_t>(i)].src_stride : 0;
+  }
+  for (int d = kPlanLead; d < 5; ++d) {
+    const int axis = rank - 5 + d;
+    g.out_size[d] = dst.sizes[axis];
+    g.dst_stride[d] = dst.strides[axis];
+    g.src_stride[d] = src.strides[axis];
+  }
+  plan.total = total;
   // Every dividend is an element index or a coordinate (< total) and every divisor a size or
   // r^2 <= C (or r <= H), so one bound on the total covers them all.
   g.narrow = plan.total < (std::int64_t(1) << 32);
-  const int lead = 5 - src.ndim;  // unit leading dims to add
-  for (int d = 0; d < 5; ++d) {
-    const int axis = d - lead;
-    const bool real = axis >= 0;
-    g.out_size[d] = real ? dst.sizes[axis] : 1;
-    g.dst_stride[d] = real ? dst.strides[axis] : 0;
-    g.src_stride[d] = real ? src.strides[axis] : 0;
-  }
   // Iterate in the output's memory order: unit dims outermost (they do not move the address),
   // then by decreasing |stride|; ties keep the logical order.
   int order[5] = {0, 1, 2, 3, 4};

@@ -3,6 +3,7 @@
 
 #include "check.hpp"
 #include "ups/tensor.hpp"
+#include "validate.hpp"
 
 namespace ups {
 
@@ -111,6 +112,8 @@ namespace {
 TensorView make_view(void* data, DType dtype, Device device, const Shape& sizes) {
   UPS_CHECK(sizes.size() <= static_cast<std::size_t>(kMaxDims), ErrorCode::kShapeMismatch,
             "a tensor view has at most ", kMaxDims, " dims, but got ", sizes.size());
+  detail::check_enum(dtype, "dtype");
+  detail::check_enum(device, "device");
   UPS_CHECK(device != Device::kAuto, ErrorCode::kInvalidArgument,
             "a tensor lives on cpu or cuda, not 'auto'");
   TensorView v;

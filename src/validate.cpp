@@ -10,6 +10,77 @@
 namespace ups {
 namespace detail {
 
+namespace {
+
+template <class E>
+[[noreturn]] void invalid_enum(E value, const char* what, const char* type) {
+  fail(ErrorCode::kInvalidArgument,
+       concat(what, " has the invalid value ", static_cast<unsigned>(value), ", which is not an ",
+              type));
+}
+
+}  // namespace
+
+void check_enum(DType value, const char* what) {
+  switch (value) {
+    case DType::kF32:
+    case DType::kF64:
+    case DType::kF16:
+    case DType::kBF16:
+    case DType::kU8:
+    case DType::kI32:
+    case DType::kI64:
+      return;
+  }
+  invalid_enum(value, what, "ups::DType");
+}
+
+void check_enum(Device value, const char* what) {
+  switch (value) {
+    case Device::kAuto:
+    case Device::kCPU:
+    case Device::kCUDA:
+      return;
+  }
+  invalid_enum(value, what, "ups::Device");
+}
+
+void check_enum(InterpMode value, const char* what) {
+  switch (value) {
+    case InterpMode::kNearest:
+    case InterpMode::kNearestExact:
+    case InterpMode::kLinear:
+    case InterpMode::kBilinear:
+    case InterpMode::kBicubic:
+    case InterpMode::kTrilinear:
+    case InterpMode::kArea:
+      return;
+  }
+  invalid_enum(value, what, "ups::InterpMode");
+}
+
+void check_enum(ConvTransposeAlgo value, const char* what) {
+  switch (value) {
+    case ConvTransposeAlgo::kAuto:
+    case ConvTransposeAlgo::kGemm:
+    case ConvTransposeAlgo::kGather:
+    case ConvTransposeAlgo::kScatter:
+    case ConvTransposeAlgo::kCudnn:
+    case ConvTransposeAlgo::kBenchmark:
+      return;
+  }
+  invalid_enum(value, what, "ups::ConvTransposeAlgo");
+}
+
+void check_enum(ShuffleKernel value, const char* what) {
+  switch (value) {
+    case ShuffleKernel::kAuto:
+    case ShuffleKernel::kGeneric:
+      return;
+  }
+  invalid_enum(value, what, "ups::ShuffleKernel");
+}
+
 std::int64_t checked_numel(const Shape& shape, const char* what) {
   std::int64_t n = 1;
   for (std::int64_t s : shape) {
@@ -28,6 +99,8 @@ std::int64_t checked_numel(const Shape& shape, const char* what) {
 void check_view(const TensorView& v, const char* name) {
   UPS_CHECK(v.ndim >= 0 && v.ndim <= kMaxDims, ErrorCode::kShapeMismatch, name, " has rank ",
             v.ndim, ", but a tensor view has at most ", kMaxDims, " dims");
+  check_enum(v.dtype, concat(name, ".dtype").c_str());
+  check_enum(v.device, concat(name, ".device").c_str());
   UPS_CHECK(v.device == Device::kCPU || v.device == Device::kCUDA, ErrorCode::kInvalidArgument,
             name, " must live on cpu or cuda, not '", to_string(v.device), "'");
   const std::int64_t n = checked_numel(v.shape(), name);

@@ -4,10 +4,22 @@
 #include <cstdint>
 
 #include "ups/context.hpp"
+#include "ups/conv_transpose.hpp"
+#include "ups/interpolate.hpp"
+#include "ups/pixel_shuffle.hpp"
 #include "ups/tensor.hpp"
 
 namespace ups {
 namespace detail {
+
+// Enum values outside their enumerators (an integer cast to the enum type) are rejected with
+// ups::Error(kInvalidArgument) naming `what` (the parameter, e.g. "options.mode") and the value.
+// Each check switches over every enumerator, so -Wswitch points at it when one is added.
+void check_enum(DType value, const char* what);
+void check_enum(Device value, const char* what);
+void check_enum(InterpMode value, const char* what);
+void check_enum(ConvTransposeAlgo value, const char* what);
+void check_enum(ShuffleKernel value, const char* what);
 
 // Product of `shape`, or ups::Error(kOutOfMemory) naming `what` when it exceeds 2^63 - 1.
 std::int64_t checked_numel(const Shape& shape, const char* what);

@@ -19,7 +19,11 @@ if(TARGET ups_cli)
       "pool-shuffle-commands:test_cli_pool.py:PoolShuffleCommandTests"
       "bench:test_cli_bench.py:BenchTests"
       "bench-errors:test_cli_bench.py:BenchErrorTests"
-      "bench-report:test_cli_bench.py:BenchReportTests")
+      "bench-report:test_cli_bench.py:BenchReportTests"
+      "thread-limits:test_cli_files.py:ThreadLimitTests"
+      "input-paths:test_cli_files.py:InputPathTests"
+      "output-paths:test_cli_files.py:OutputPathTests"
+      "message-text:test_cli_files.py:MessageTextTests")
     string(REPLACE ":" ";" entry "${entry}")
     list(GET entry 0 name)
     list(GET entry 1 script)

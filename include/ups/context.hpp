@@ -21,9 +21,15 @@ namespace ups {
 using StreamHandle = CUstream_st*;
 
 /// @brief Sets the process-wide determinism flag. When it is on, ops run only deterministic
-/// algorithms: an op without one fails instead of running a nondeterministic one. The initial
-/// value is read from the environment variable UPS_DETERMINISTIC ("1", "true" or "on" turn it
-/// on). Thread-safe; contexts that do not override it see a change at their next op call.
+/// algorithms: an op without one fails instead of running a nondeterministic one.
+///
+/// The initial value is read from the environment variable UPS_DETERMINISTIC, once, when the
+/// flag is first used. Compared case-insensitively, "1", "true", "yes" and "on" turn it on;
+/// "0", "false", "no", "off" and the empty string (or no variable) leave it off. Any other value
+/// also leaves it off and prints a one-time warning on stderr
+/// ("ups: warning: UPS_DETERMINISTIC='...' is not one of ...; treating it as off").
+///
+/// Thread-safe; contexts that do not override it see a change at their next op call.
 UPS_EXPORT void set_deterministic(bool on) noexcept;
 /// @brief The process-wide determinism flag.
 UPS_EXPORT bool deterministic() noexcept;
@@ -81,7 +87,8 @@ UPS_EXPORT void cuda_release_scratch();
 class UPS_EXPORT Context {
  public:
   /// @brief A context on @p device. Device::kAuto picks CUDA when cuda_available(), else CPU.
-  /// Throws ups::Error (kUnsupportedDevice) for kCUDA when no usable device exists.
+  /// Throws ups::Error (kUnsupportedDevice) for kCUDA when no usable device exists, and
+  /// (kInvalidArgument) for a value that is none of Device's enumerators.
   explicit Context(Device device = Device::kAuto, StreamHandle stream = nullptr);
 
   /// @brief The resolved device: kCPU or kCUDA, never kAuto.

@@ -136,7 +136,8 @@ struct ConvTransposeOptions {
   std::vector<std::int64_t> output_size;
   /// Only "zeros" is supported, as in PyTorch's transposed convolutions.
   std::string padding_mode = "zeros";
-  /// Which algorithm runs.
+  /// Which algorithm runs. A value that is none of the enumerators is an ups::Error
+  /// (kInvalidArgument) in every function that takes these options.
   ConvTransposeAlgo algorithm = ConvTransposeAlgo::kAuto;
 };
 

@@ -66,7 +66,8 @@ struct InterpolateOptions {
 };
 
 /// @brief The output shape of interpolate(@p input_shape, @p options), validating the options
-/// exactly as interpolate() does. Needs no GPU. Throws ups::Error on invalid arguments.
+/// exactly as interpolate() does. Needs no GPU. Throws ups::Error on invalid arguments, including
+/// a mode that is none of InterpMode's enumerators (kInvalidArgument).
 UPS_EXPORT Shape interpolate_output_shape(const Shape& input_shape,
                                           const InterpolateOptions& options);
 

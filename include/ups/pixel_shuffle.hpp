@@ -2,7 +2,7 @@
 /// @brief `ups::pixel_shuffle` / `ups::pixel_unshuffle`: PyTorch's `F.pixel_shuffle` and
 /// `F.pixel_unshuffle` (`nn.PixelShuffle`, `nn.PixelUnshuffle`) on strided tensors.
 ///
-/// With factor r, over the last three dims (C, H, W) and any leading dims (rank 3 to 5):
+/// With factor r, over the last three dims (C, H, W) and any leading dims:
 ///
 ///     pixel_shuffle:   (*, C * r^2, H, W) -> (*, C, H * r, W * r)
 ///       out[..., c, h * r + i, w * r + j] = in[..., (c * r + i) * r + j, h, w]
@@ -11,6 +11,13 @@
 /// Dtypes: f32, f64, f16, bf16, u8, i32, i64. Both ops are pure copies and bit-exact. Input and
 /// output may have any strides (contiguous and channels-last are the common cases) but must not
 /// overlap. Empty tensors are accepted (a no-op), as in PyTorch.
+///
+/// Rank: the shape queries accept any rank of at least 3, as PyTorch does; the ops accept every
+/// rank from 3 to kMaxDims (5), the most a TensorView holds, with any strides in the leading
+/// dims. Leading dims that can be merged (the stride of one is the next one's stride times its
+/// size, in both tensors) are processed as one. Data of a higher rank, e.g. a contiguous
+/// (A, B, N, C, H, W) array, is shuffled through views that merge its leading dims into one
+/// batch dim, which gives the same result (the ups program does this for .npy files).
 #pragma once
 
 #include <cstdint>
@@ -23,7 +30,8 @@ namespace ups {
 
 /// @brief Which CUDA kernel the shuffles may use. Every choice gives bit-identical results; the
 /// switch exists so that the fast path can be tested and benchmarked against the generic one.
-/// The CPU backend ignores it.
+/// The CPU backend ignores it, but a value that is none of the enumerators is an ups::Error
+/// (kInvalidArgument) on every device.
 enum class ShuffleKernel : std::uint8_t {
   /// The fast path when it applies: each thread stores 16 bytes at once along the output's
   /// unit-stride dim, which needs that dim's size and every other output stride to be multiples

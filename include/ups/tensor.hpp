@@ -51,7 +51,9 @@ using Shape = std::vector<std::int64_t>;
 ///
 /// Sizes and strides are in elements, outermost dim first, as in PyTorch. Strides may describe
 /// any layout whose elements do not alias in an output (contiguous NCHW, channels-last, a
-/// slice, ...). The view never allocates or frees `data`.
+/// slice, ...). The view never allocates or frees `data`. Every op rejects a view whose dtype or
+/// device is none of its enum's enumerators (an integer cast to the enum) with ups::Error
+/// (kInvalidArgument) naming the view and the value.
 struct UPS_EXPORT TensorView {
   void* data = nullptr;                 ///< First element. May be null only when numel() == 0.
   DType dtype = DType::kF32;            ///< Element type.
@@ -68,7 +70,8 @@ struct UPS_EXPORT TensorView {
   bool is_contiguous() const;
 
   /// @brief A C-order view of @p sizes at @p data. Throws ups::Error for more than kMaxDims
-  /// dims, a negative size, device kAuto, or strides beyond int64 (kOutOfMemory).
+  /// dims, a negative size, device kAuto, a dtype or device that is none of its enum's
+  /// enumerators (kInvalidArgument), or strides beyond int64 (kOutOfMemory).
   static TensorView contiguous(void* data, DType dtype, Device device, const Shape& sizes);
   /// @brief A channels-last view (N, C, *spatial sizes) laid out as (N, *spatial, C) in memory,
   /// PyTorch's channels_last / channels_last_3d. Rank must be 3, 4 or 5. Throws as contiguous().

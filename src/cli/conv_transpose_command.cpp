@@ -12,6 +12,7 @@
 #include "cli/device.hpp"
 #include "cli/npy.hpp"
 #include "cli/op_commands.hpp"
+#include "text.hpp"
 #include "ups/ups.hpp"
 
 namespace ups {
@@ -152,7 +153,7 @@ int run_conv_transpose(const ParsedArgs& args) {
                  to_string(dst.dtype()), shape_to_string(src.array.shape()).c_str(),
                  shape_to_string(weight.array.shape()).c_str(), bias ? ", bias" : "",
                  shape_to_string(out_shape).c_str(), to_string(ctx.device()),
-                 ctx.deterministic() ? "on" : "off", ms, file.path().c_str(),
+                 ctx.deterministic() ? "on" : "off", ms, detail::escape_text(file.path()).c_str(),
                  to_string(result).c_str());
   }
   return 0;

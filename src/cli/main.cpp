@@ -9,6 +9,7 @@
 
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
+#include "text.hpp"
 #include "ups/error.hpp"
 
 namespace {
@@ -16,14 +17,17 @@ namespace {
 constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
 
-// Messages go out as a single line whatever they contain.
+// Messages go out as a single line whatever they contain: line breaks become spaces, and any
+// other control byte (an escape sequence, a NUL) that reached a message unescaped is written as
+// \xNN, so that it neither acts on the terminal nor cuts the line short.
 int report(const std::string& message, int status) {
-  std::string line = message.empty() ? std::string("unknown error") : message;
-  for (char& c : line) {
+  std::string text = message.empty() ? std::string("unknown error") : message;
+  for (char& c : text) {
     if (c == '\n' || c == '\r') c = ' ';
   }
+  const std::string line = "ups: error: " + ups::detail::escape_text(text, false) + "\n";
   std::cout.flush();
-  std::fprintf(stderr, "ups: error: %s\n", line.c_str());
+  std::fwrite(line.data(), 1, line.size(), stderr);
   return status;
 }
 

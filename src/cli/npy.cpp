@@ -17,6 +17,7 @@
 #include <new>
 #include <utility>
 
+#include "text.hpp"
 #include "ups/error.hpp"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -35,8 +36,11 @@ constexpr std::size_t kAlign = 64;  // NumPy aligns the data to 64 bytes since 1
   throw Error(ErrorCode::kIoError, message);
 }
 
+// Every name and every piece of header text enters messages through here: bytes that a
+// terminal would act on (escape sequences) or that would end the message early (NUL) are
+// written as \xNN.
 std::string quoted(const std::string& s) {
-  return "'" + s + "'";
+  return "'" + detail::escape_text(s) + "'";
 }
 
 std::string errno_text(int err) {
@@ -200,11 +204,48 @@ class DictParser {
 
 // ---- plain file I/O ------------------------------------------------------------------------
 
+// What a non-regular file is, for messages.
+const char* file_kind(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISLNK(mode)) return "a symbolic link";
+  return "not a regular file";
+}
+
+[[noreturn]] void not_an_npy_file(const std::string& path, mode_t mode) {
+  if (S_ISDIR(mode)) io_fail(quoted(path) + " is a directory, not an .npy file");
+  io_fail(quoted(path) + " is " + file_kind(mode) + ", not a regular .npy file");
+}
+
 class InFile {
  public:
+  // Only regular files are read: their size is checked against the header before anything is
+  // allocated. The path is checked before it is opened, because opening a FIFO that has no
+  // writer blocks, and opening some devices has side effects; the open itself is non-blocking
+  // and checked again, in case the path changed in between.
   explicit InFile(const std::string& path) : path_(path) {
-    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+      io_fail("cannot open " + quoted(path) + ": " + errno_text(errno));
+    }
+    if (!S_ISREG(st.st_mode)) not_an_npy_file(path, st.st_mode);
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd_ < 0) io_fail("cannot open " + quoted(path) + ": " + errno_text(errno));
+    try {
+      if (::fstat(fd_, &st) != 0) io_fail("cannot stat " + quoted(path) + ": " + errno_text(errno));
+      if (!S_ISREG(st.st_mode)) not_an_npy_file(path, st.st_mode);
+      const int flags = ::fcntl(fd_, F_GETFL);
+      if (flags < 0 || ::fcntl(fd_, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+        io_fail("cannot read " + quoted(path) + ": " + errno_text(errno));
+      }
+    } catch (...) {
+      ::close(fd_);
+      throw;
+    }
+    size_ = static_cast<std::uint64_t>(st.st_size);
   }
   ~InFile() {
     if (fd_ >= 0) ::close(fd_);
@@ -212,13 +253,7 @@ class InFile {
   InFile(const InFile&) = delete;
   InFile& operator=(const InFile&) = delete;
 
-  std::uint64_t regular_file_size() const {
-    struct stat st {};
-    if (::fstat(fd_, &st) != 0) io_fail("cannot stat " + quoted(path_) + ": " + errno_text(errno));
-    if (S_ISDIR(st.st_mode)) io_fail(quoted(path_) + " is a directory, not an .npy file");
-    if (!S_ISREG(st.st_mode)) io_fail(quoted(path_) + " is not a regular file");
-    return static_cast<std::uint64_t>(st.st_size);
-  }
+  std::uint64_t size() const noexcept { return size_; }
 
   // Reads exactly n bytes; the caller has checked that the file holds them, so a short read
   // means the file changed or failed underneath us.
@@ -240,6 +275,7 @@ class InFile {
  private:
   std::string path_;
   int fd_ = -1;
+  std::uint64_t size_ = 0;
 };
 
 std::uint32_t read_le(const unsigned char* p, int bytes) {
@@ -330,8 +366,8 @@ DType dtype_from_npy_descr(const std::string& descr) {
   }
   if (!descr.empty() && descr[0] == '>') {
     io_fail("big-endian data (descr " + quoted(descr) +
-            ") is not supported; save little-endian data (e.g. array.astype('" + "<" +
-            descr.substr(1) + "'))");
+            ") is not supported; save little-endian data (e.g. array.astype(" +
+            quoted("<" + descr.substr(1)) + "))");
   }
   io_fail("unsupported .npy dtype " + quoted(descr) +
           " (supported: '<f4', '<f8', '<f2', '|u1', '<i4', '<i8')");
@@ -425,7 +461,7 @@ TensorView HostArray::view() {
 
 HostArray read_npy(const std::string& path) {
   InFile in(path);
-  const std::uint64_t file_size = in.regular_file_size();
+  const std::uint64_t file_size = in.size();
   const std::string name = quoted(path);
 
   unsigned char prefix[12] = {};
@@ -480,17 +516,100 @@ HostArray read_npy(const std::string& path) {
 
 // ---- writing -----------------------------------------------------------------------------------
 
+namespace {
+
+std::string folder_of(const std::string& path) {
+  const std::size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+// The contents of the symbolic link at `path`.
+std::string read_link(const std::string& path, const std::string& shown) {
+  std::string buf(256, '\0');
+  for (;;) {
+    const ssize_t n = ::readlink(path.c_str(), buf.data(), buf.size());
+    if (n < 0) io_fail("cannot write " + shown + ": " + errno_text(errno));
+    if (static_cast<std::size_t>(n) < buf.size()) {
+      buf.resize(static_cast<std::size_t>(n));
+      return buf;
+    }
+    buf.resize(buf.size() * 2);
+  }
+}
+
+}  // namespace
+
+std::string output_target(const std::string& path) {
+  // As the kernel resolves the last component of a path (at most 40 links, relative targets
+  // relative to the link's folder), but also through a link to nothing, which names the file
+  // to create.
+  constexpr int kMaxLinks = 40;
+  std::string current = path;
+  for (int links = 0;; ++links) {
+    struct stat st {};
+    if (::lstat(current.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) return current;
+    if (links == kMaxLinks) {
+      io_fail("cannot write " + quoted(path) + ": " + errno_text(ELOOP));
+    }
+    const std::string next = read_link(current, quoted(path));
+    if (next.empty()) io_fail("cannot write " + quoted(path) + ": " + errno_text(ENOENT));
+    if (next[0] == '/' || current.find('/') == std::string::npos) {
+      current = next;
+    } else {
+      const std::string folder = folder_of(current);
+      current = (folder == "/" ? std::string() : folder) + "/" + next;
+    }
+  }
+}
+
 AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
   if (path_.empty()) io_fail("the output path is empty");
+  if (path_.back() == '/') io_fail("cannot write " + quoted(path_) + ": it is a directory");
+  // What the path leads to, following every symbolic link (the kernel's view, which also
+  // resolves links such as /proc/self/fd/1 that name no file in any folder).
   struct stat st {};
-  const bool exists = ::stat(path_.c_str(), &st) == 0;
-  if ((exists && S_ISDIR(st.st_mode)) || path_.back() == '/') {
+  existed_ = ::stat(path_.c_str(), &st) == 0;
+  // A name too long for the file system, a folder that is not one or a loop of links fails
+  // here rather than at the rename after the computation.
+  if (!existed_ && errno != ENOENT) {
+    io_fail("cannot write " + quoted(path_) + ": " + errno_text(errno));
+  }
+  if (existed_ && S_ISDIR(st.st_mode)) {
     io_fail("cannot write " + quoted(path_) + ": it is a directory");
   }
-  const std::size_t slash = path_.rfind('/');
-  const std::string dir =
-      slash == std::string::npos ? std::string(".") : (slash == 0 ? "/" : path_.substr(0, slash));
-  const std::string base = slash == std::string::npos ? path_ : path_.substr(slash + 1);
+  if (existed_ && (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode))) {
+    // A stream (/dev/stdout, /dev/null, a FIFO) is written in place: a rename would replace the
+    // device node or FIFO with a regular file.
+    open_in_place();
+    return;
+  }
+  if (existed_ && !S_ISREG(st.st_mode)) {
+    io_fail("cannot write " + quoted(path_) + ": it is " + file_kind(st.st_mode) +
+            " (outputs are regular files, character devices or FIFOs)");
+  }
+
+  // A regular file, or nothing yet: the file a chain of symbolic links ends at is replaced, in
+  // its own folder, and the links are kept.
+  target_ = output_target(path_);
+  const std::string shown = target_ == path_
+                                ? quoted(path_)
+                                : quoted(path_) + " (a symbolic link to " + quoted(target_) + ")";
+  if (existed_) {
+    struct stat tst {};
+    if (::stat(target_.c_str(), &tst) != 0 || tst.st_dev != st.st_dev || tst.st_ino != st.st_ino) {
+      io_fail("cannot write " + shown + ": the file its symbolic links lead to has no path");
+    }
+    // Renaming over a file needs only a writable folder; a file its owner made read-only is
+    // not replaced behind their back. AT_EACCESS: the effective ids decide, as for open().
+    if (::faccessat(AT_FDCWD, target_.c_str(), W_OK, AT_EACCESS) != 0) {
+      const int err = errno;
+      io_fail(
+          "cannot write " + shown + ": " + errno_text(err) +
+          (err == EACCES || err == EPERM ? " (the file is not writable; it is not replaced)" : ""));
+    }
+  }
+  const std::string dir = folder_of(target_);
   install_signal_handlers();
   static unsigned counter = 0;
   // Signals stay blocked between creating the file and registering it for removal, so that
@@ -501,7 +620,9 @@ AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
     sigaddset(&block, sig);
   int err = 0;
   for (int attempt = 0; attempt < 100; ++attempt) {
-    temp_path_ = (dir == "/" ? std::string("/") : dir + "/") + "." + base + ".tmp-" +
+    // The temporary name does not contain the final one, so that it stays short whatever the
+    // length of the final name (at most NAME_MAX, 255 bytes on Linux file systems).
+    temp_path_ = (dir == "/" ? std::string("/") : dir + "/") + ".ups-tmp-" +
                  std::to_string(::getpid()) + "-" + std::to_string(counter++);
     ::sigprocmask(SIG_BLOCK, &block, &saved);
     fd_ = ::open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
@@ -511,15 +632,33 @@ AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
     if (fd_ >= 0) break;
     if (err != EEXIST) {
       temp_path_.clear();
-      io_fail("cannot write " + quoted(path_) + ": " + errno_text(err));
+      io_fail("cannot write " + shown + ": " + errno_text(err));
     }
   }
   if (fd_ < 0) {
     temp_path_.clear();
-    io_fail("cannot write " + quoted(path_) + ": cannot create a temporary file next to it");
+    io_fail("cannot write " + shown + ": cannot create a temporary file next to it");
   }
   // Replacing a file keeps its permission bits, as editing it in place would.
-  if (exists && S_ISREG(st.st_mode)) (void)::fchmod(fd_, st.st_mode & 07777);
+  if (existed_) (void)::fchmod(fd_, st.st_mode & 07777);
+}
+
+void AtomicFile::open_in_place() {
+  target_ = path_;
+  in_place_ = true;
+  // Opening a FIFO for writing waits for a reader, as a shell redirection does.
+  do {
+    fd_ = ::open(path_.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY);
+  } while (fd_ < 0 && errno == EINTR);
+  if (fd_ < 0) io_fail("cannot write " + quoted(path_) + ": " + errno_text(errno));
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0 || !(S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode))) {
+    // Replaced by something else between the stat and the open: writing into a regular file
+    // in place would not be atomic.
+    ::close(fd_);
+    fd_ = -1;
+    io_fail("cannot write " + quoted(path_) + ": it changed while it was being opened");
+  }
 }
 
 AtomicFile::~AtomicFile() {
@@ -555,13 +694,19 @@ void AtomicFile::write(const void* data, std::size_t bytes) {
 
 void AtomicFile::commit() {
   if (fd_ < 0) io_fail("cannot write " + quoted(path_) + ": the file is closed");
+  if (in_place_) {
+    const int fd = fd_;
+    fd_ = -1;
+    if (::close(fd) != 0) io_fail("cannot write " + quoted(path_) + ": " + errno_text(errno));
+    return;
+  }
   if (::fsync(fd_) != 0 && errno != EINVAL && errno != EROFS) {
     io_fail("cannot write " + quoted(path_) + ": " + errno_text(errno));
   }
   const int fd = fd_;
   fd_ = -1;
   if (::close(fd) != 0) io_fail("cannot write " + quoted(path_) + ": " + errno_text(errno));
-  if (::rename(temp_path_.c_str(), path_.c_str()) != 0) {
+  if (::rename(temp_path_.c_str(), target_.c_str()) != 0) {
     io_fail("cannot write " + quoted(path_) + ": " + errno_text(errno));
   }
   unregister_temp(temp_path_);

@@ -1,6 +1,7 @@
 /// @file npy.hpp
 /// @brief NumPy .npy files for the ups program: reading into an owned host buffer, and writing
-/// from a contiguous host buffer atomically (temporary file in the same folder, then rename).
+/// from a contiguous host buffer atomically (temporary file in the target's folder, then
+/// rename), or in place to a character device or FIFO.
 ///
 /// Supported: format versions 1.0, 2.0 and 3.0; C order; little-endian data; the dtypes
 /// '<f4' (f32), '<f8' (f64), '<f2' (f16), '|u1' (u8), '<i4' (i32) and '<i8' (i64); any rank.
@@ -77,16 +78,31 @@ class HostArray {
 
 /// @brief Reads the .npy file at @p path. The declared data size must equal the bytes that
 /// follow the header exactly (no truncation, no trailing bytes); this is checked against the
-/// file size before the data buffer is allocated.
+/// file size before the data buffer is allocated. @p path must name a regular file (or a
+/// symbolic link to one): a directory, FIFO, device or socket is an error (kIoError), found
+/// without waiting for a writer.
 HostArray read_npy(const std::string& path);
 
-/// @brief A file that replaces @p path atomically: data goes to a temporary file in the same
-/// folder, which commit() renames over @p path. Until then an existing file at @p path is left
-/// untouched, and the destructor (or a SIGINT, SIGTERM or SIGHUP) removes the temporary file.
+/// @brief The file that writing to @p path replaces: @p path with the symbolic links of its last
+/// component followed to their end, also when the last link names a file that does not exist yet
+/// (that file is then created). Throws ups::Error (kIoError) for a loop of links.
+std::string output_target(const std::string& path);
+
+/// @brief An output file, written whole or not at all where the file system allows it.
+///
+/// - A regular file, or a path where nothing exists yet: data goes to a temporary file in the
+///   target's folder, which commit() renames over the target (see output_target(): a symbolic
+///   link keeps pointing where it did, and its target is replaced). Until then an existing file
+///   is left untouched, and the destructor (or a SIGINT, SIGTERM or SIGHUP) removes the
+///   temporary file. The replacement keeps the permission bits of the file it replaces. A file
+///   the caller may not write (access(W_OK) fails) is not replaced.
+/// - A character device or a FIFO (/dev/stdout, /dev/null, a named pipe): written in place, as
+///   a stream; opening a FIFO waits for a reader.
+/// - A directory, block device or socket: an error.
 class AtomicFile {
  public:
-  /// @brief Creates the temporary file. Throws ups::Error (kIoError) when @p path is a folder
-  /// or its folder is missing or not writable.
+  /// @brief Opens the output. Throws ups::Error (kIoError) when @p path cannot be written as
+  /// described above, or its folder is missing or not writable.
   explicit AtomicFile(std::string path);
   ~AtomicFile();
   AtomicFile(const AtomicFile&) = delete;
@@ -94,22 +110,33 @@ class AtomicFile {
 
   /// @brief Appends @p bytes bytes. Throws ups::Error (kIoError) on a write error.
   void write(const void* data, std::size_t bytes);
-  /// @brief Flushes to disk and renames the temporary file to the final path.
+  /// @brief Flushes to disk and renames the temporary file to the target (closes a stream).
   void commit();
+  /// @brief The path as given.
   const std::string& path() const noexcept { return path_; }
+  /// @brief The file written: output_target(path()), or path() for a stream.
+  const std::string& target() const noexcept { return target_; }
+  /// @brief Whether something existed at the target when the file was opened.
+  bool existed() const noexcept { return existed_; }
+  /// @brief Whether the output is a stream written in place (no temporary file).
+  bool in_place() const noexcept { return in_place_; }
 
  private:
+  void open_in_place();
   void discard() noexcept;
   std::string path_;
+  std::string target_;
   std::string temp_path_;
   int fd_ = -1;
+  bool existed_ = false;
+  bool in_place_ = false;
 };
 
 /// @brief Writes the header and the @p dtype data of @p shape at @p data into @p file (it does
 /// not commit).
 void write_npy(AtomicFile& file, DType dtype, const Shape& shape, const void* data);
 
-/// @brief Writes a contiguous CPU view to @p path atomically.
+/// @brief Writes a contiguous CPU view to @p path through an AtomicFile.
 void write_npy(const std::string& path, const TensorView& view);
 
 }  // namespace cli

@@ -1,5 +1,4 @@
 // `ups max-pool`, `ups max-unpool` and the pooling example of `ups demo`.
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -73,10 +72,10 @@ void check_batched_rank(const Operand& in, const char* command) {
                   "; expected rank 3 (N, C, W), 4 (N, C, H, W) or 5 (N, C, D, H, W)");
 }
 
-// The directory entry an output is renamed to: its folder resolved, its name kept (a rename
-// replaces a symbolic link rather than its target). Empty when the folder cannot be resolved.
+// The directory entry an output ends up in: the end of its symbolic links (output_target), with
+// its folder resolved. Empty when the folder cannot be resolved.
 std::filesystem::path output_entry(const std::string& path) {
-  const std::filesystem::path p(path);
+  const std::filesystem::path p(output_target(path));
   std::error_code ec;
   const std::filesystem::path dir =
       std::filesystem::weakly_canonical(p.has_parent_path() ? p.parent_path() : ".", ec);
@@ -91,21 +90,15 @@ void check_distinct_outputs(const std::string& a, const std::string& a_role, con
   if (same) throw UsageError(a_role + " and " + b_role + " name the same file '" + b + "'");
 }
 
-bool exists(const std::string& path) {
-  struct stat st {};
-  return ::lstat(path.c_str(), &st) == 0;
-}
-
-// Renames two fully written files into place. Everything that can fail before the renames
-// (allocation, the op, writing the data) has happened by now; should the second commit still
-// fail, a first file that did not exist before the command is removed again, so that a failed
-// run leaves neither.
-void commit_both(AtomicFile& first, bool first_existed, AtomicFile& second) {
+// Commits two fully written files. Everything that can fail before that (allocation, the op,
+// writing the data) has happened by now; should the second commit still fail, a first file that
+// did not exist before the command is removed again, so that a failed run leaves neither.
+void commit_both(AtomicFile& first, AtomicFile& second) {
   first.commit();
   try {
     second.commit();
   } catch (...) {
-    if (!first_existed) ::unlink(first.path().c_str());
+    if (!first.existed()) ::unlink(first.target().c_str());
     throw;
   }
 }
@@ -154,7 +147,6 @@ int run_max_pool(const ParsedArgs& args) {
   const Shape out_shape = max_pool_output_shape(src.array.shape(), opt);
   // Opened before the computation so that an unwritable output fails early; both temporary
   // files are removed on errors.
-  const bool out_existed = exists(out_path);
   AtomicFile out_file(out_path);
   AtomicFile indices_file(indices_path);
   HostArray dst(src.array.dtype(), out_shape);
@@ -171,7 +163,7 @@ int run_max_pool(const ParsedArgs& args) {
   }
   write_npy(out_file, dst.dtype(), dst.shape(), dst.data());
   write_npy(indices_file, indices.dtype(), indices.shape(), indices.data());
-  commit_both(out_file, out_existed, indices_file);
+  commit_both(out_file, indices_file);
   return 0;
 }
 

@@ -20,8 +20,8 @@ const char* const kPixelShuffleDescription =
     "Rearranges IN like torch.nn.PixelShuffle(R) / F.pixel_shuffle (PyTorch 2.x semantics)\n"
     "and writes the result to OUT: (*, C * R^2, H, W) becomes (*, C, H * R, W * R), with\n"
     "  out[..., c, h * R + i, w * R + j] = in[..., (c * R + i) * R + j, h, w]\n"
-    "so each group of R^2 channels becomes one channel of R x R blocks. IN has rank 3 to 5\n"
-    "(any leading dims); IN and OUT share one dtype: float32, float64, float16, uint8,\n"
+    "so each group of R^2 channels becomes one channel of R x R blocks. IN has rank 3 or\n"
+    "more (any leading dims); IN and OUT share one dtype: float32, float64, float16, uint8,\n"
     "int32 or int64. 'ups pixel-unshuffle' is the inverse.\n"
     "\n"
     "example:\n"
@@ -31,7 +31,7 @@ const char* const kPixelUnshuffleDescription =
     "Rearranges IN like torch.nn.PixelUnshuffle(R) / F.pixel_unshuffle (PyTorch 2.x\n"
     "semantics), the inverse of 'ups pixel-shuffle', and writes the result to OUT:\n"
     "(*, C, H * R, W * R) becomes (*, C * R^2, H, W), each R x R block of a channel becoming\n"
-    "R^2 channels. H and W must be multiples of R. IN has rank 3 to 5 (any leading dims);\n"
+    "R^2 channels. H and W must be multiples of R. IN has rank 3 or more (any leading dims);\n"
     "IN and OUT share one dtype: float32, float64, float16, uint8, int32 or int64.\n"
     "\n"
     "example:\n"
@@ -48,6 +48,19 @@ ArgSpec shuffle_spec(const char* in_help, const char* factor_help) {
   return spec;
 }
 
+// A view of a file's array for the shuffles. An array of more than ups::kMaxDims dims (which a
+// TensorView cannot hold) is seen as (B, C, H, W): its leading dims, contiguous in a file,
+// become one batch dim, which the shuffles treat alike.
+TensorView shuffle_view(HostArray& a) {
+  if (a.rank() <= kMaxDims) return a.view();
+  const Shape& s = a.shape();
+  std::int64_t batch = 1;
+  for (std::size_t i = 0; i + 3 < s.size(); ++i)
+    batch *= s[i];  // the product of all dims fits: the array was allocated
+  return TensorView::contiguous(a.data(), a.dtype(), Device::kCPU,
+                                {batch, s[s.size() - 3], s[s.size() - 2], s[s.size() - 1]});
+}
+
 // Runs the shuffle (or its inverse) of host arrays on ctx's device.
 void shuffle_on_device(Context& ctx, HostArray& src, HostArray& dst, std::int64_t factor,
                        bool unshuffle) {
@@ -61,12 +74,12 @@ void shuffle_on_device(Context& ctx, HostArray& src, HostArray& dst, std::int64_
   if (src.numel() == 0) {
     // Nothing to move or compute, and Staging refuses some empty views (those with a zero dim
     // left of a larger one): the op only validates, on the host views.
-    shuffle(Context(Device::kCPU), src.view(), dst.view());
+    shuffle(Context(Device::kCPU), shuffle_view(src), shuffle_view(dst));
     return;
   }
   Staging staging(ctx);
-  const TensorView src_view = staging.input(src.view());
-  const TensorView dst_view = staging.output(dst.view());
+  const TensorView src_view = staging.input(shuffle_view(src));
+  const TensorView dst_view = staging.output(shuffle_view(dst));
   shuffle(ctx, src_view, dst_view);
   staging.finish();
 }
@@ -93,12 +106,12 @@ int run_shuffle(const ParsedArgs& args, bool unshuffle) {
 }  // namespace
 
 ArgSpec pixel_shuffle_spec() {
-  return shuffle_spec("input .npy file (*, C * R^2, H, W) of rank 3 to 5",
+  return shuffle_spec("input .npy file (*, C * R^2, H, W) of rank 3 or more",
                       "upscale factor R >= 1; C of IN must be a multiple of R^2");
 }
 
 ArgSpec pixel_unshuffle_spec() {
-  return shuffle_spec("input .npy file (*, C, H * R, W * R) of rank 3 to 5",
+  return shuffle_spec("input .npy file (*, C, H * R, W * R) of rank 3 or more",
                       "downscale factor R >= 1; H and W of IN must be multiples of R");
 }
 

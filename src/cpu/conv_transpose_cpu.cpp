@@ -11,11 +11,7 @@
 // `gather`: the shared per-output-element body (deconv_math.hpp) in a parallel loop; the
 // reference the CUDA gather kernel also runs.
 #include <algorithm>
-#include <atomic>
 #include <cstdint>
-#include <exception>
-#include <mutex>
-#include <thread>
 #include <vector>
 
 #include "backend_deconv.hpp"
@@ -26,40 +22,6 @@
 namespace ups {
 namespace detail {
 namespace {
-
-// Runs fn(worker, task) for task in [0, count) on up to `threads` threads with dynamic
-// scheduling; worker in [0, threads) indexes per-thread scratch. Rethrows the first exception.
-template <class Fn>
-void run_tasks(std::int64_t count, int threads, Fn&& fn) {
-  const int workers =
-      static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(threads, count)));
-  if (workers <= 1) {
-    for (std::int64_t t = 0; t < count; ++t)
-      fn(0, t);
-    return;
-  }
-  std::atomic<std::int64_t> next{0};
-  std::exception_ptr error;
-  std::mutex error_mutex;
-  auto loop = [&](int worker) {
-    try {
-      for (std::int64_t t = next++; t < count; t = next++)
-        fn(worker, t);
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(error_mutex);
-      if (!error) error = std::current_exception();
-      next = count;
-    }
-  };
-  std::vector<std::thread> pool;
-  pool.reserve(static_cast<std::size_t>(workers - 1));
-  for (int w = 1; w < workers; ++w)
-    pool.emplace_back(loop, w);
-  loop(0);
-  for (auto& th : pool)
-    th.join();
-  if (error) std::rethrow_exception(error);
-}
 
 template <class Acc>
 struct Scratch {

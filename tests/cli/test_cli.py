@@ -481,7 +481,7 @@ class InterpolateTests(CliTestCase):
         deadline = time.time() + 60
         seen = False
         while time.time() < deadline and proc.poll() is None:
-            if any(n.startswith(".out.npy.tmp") for n in os.listdir(self.dir)):
+            if any(n.startswith(".ups-tmp-") for n in os.listdir(self.dir)):
                 seen = True
                 break
             time.sleep(0.002)

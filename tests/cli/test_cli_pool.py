@@ -426,6 +426,24 @@ class PixelShuffleTests(CliTestCase):
                     back = self.shuffle("pixel-shuffle", descr, got[0], got[1], r)
                     self.assertEqual(back, (shape, x))
 
+    def test_any_rank(self):
+        # PyTorch takes any number of leading dims; a file of rank 6 or more too.
+        for shape, r in (((2, 1, 3, 2, 8, 2, 3), 2), ((1, 2, 1, 2, 1, 9, 2, 2), 3),
+                         ((2, 2, 1, 2, 4, 1, 1), 2)):
+            with self.subTest(shape=shape, r=r):
+                x = list(range(prod(shape)))
+                got = self.shuffle("pixel-shuffle", "<i8", shape, x, r, ["--threads", "3"])
+                self.assertEqual(got, ref_pixel_shuffle(x, shape, r))
+                back = self.shuffle("pixel-unshuffle", "<i8", got[0], got[1], r)
+                self.assertEqual(back, (shape, x))
+        shape = (2, 1, 2, 1, 3, 4, 6)
+        x = values_for("<f2", prod(shape))
+        self.assertEqual(self.shuffle("pixel-unshuffle", "<f2", shape, x, 2),
+                         ref_pixel_unshuffle(x, shape, 2))
+        # Empty leading dims.
+        self.assertEqual(self.shuffle("pixel-shuffle", "<f4", (1, 0, 1, 1, 4, 2, 2), [], 2),
+                         ((1, 0, 1, 1, 1, 4, 4), []))
+
     def test_empty(self):
         self.assertEqual(self.shuffle("pixel-shuffle", "<f4", (0, 4, 2, 2), [], 2),
                          ((0, 1, 4, 4), []))

@@ -2,7 +2,11 @@
 // build description.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <limits>
 #include <optional>
@@ -221,18 +225,57 @@ TEST_CASE("determinism flag: global, inherited and overridden", "[core][determin
 }
 
 // Hidden from the default run: CTest runs it in a process whose environment sets
-// UPS_DETERMINISTIC (tests/env.cmake), and UPS_EXPECT_DETERMINISTIC to what the documented rule
-// says the flag must then start as.
+// UPS_DETERMINISTIC (tests/env.cmake), UPS_EXPECT_DETERMINISTIC to what the documented rule
+// says the flag must then start as, and UPS_EXPECT_WARNING to 1 when the rule says the value
+// deserves a warning on stderr.
 TEST_CASE("UPS_DETERMINISTIC sets the initial determinism flag", "[.][determinism-env]") {
   const char* env = std::getenv("UPS_DETERMINISTIC");
   const char* expect = std::getenv("UPS_EXPECT_DETERMINISTIC");
+  const char* expect_warning = std::getenv("UPS_EXPECT_WARNING");
   REQUIRE(env != nullptr);
   REQUIRE(expect != nullptr);
-  INFO("UPS_DETERMINISTIC=" << env);
+  INFO("UPS_DETERMINISTIC='" << env << "'");
   const bool want = std::string(expect) == "1";
-  CHECK(ups::deterministic() == want);  // read before anything in this process set it
+  const bool want_warning = expect_warning != nullptr && std::string(expect_warning) == "1";
+
+  // Capture what the library writes to stderr while it reads the variable (on the first use of
+  // the flag, before anything in this process set it) and afterwards.
+  char templ[] = "/tmp/ups-env-test-XXXXXX";
+  const int capture = ::mkstemp(templ);
+  REQUIRE(capture >= 0);
+  ::unlink(templ);
+  std::fflush(stderr);
+  const int saved = ::dup(STDERR_FILENO);
+  REQUIRE(saved >= 0);
+  REQUIRE(::dup2(capture, STDERR_FILENO) == STDERR_FILENO);
+  const bool first = ups::deterministic();
+  const bool second = ups::deterministic();
   const ups::Context ctx(ups::Device::kCPU);
-  CHECK(ctx.deterministic() == want);
+  const bool in_context = ctx.deterministic();
+  std::fflush(stderr);
+  ::dup2(saved, STDERR_FILENO);
+  ::close(saved);
+  std::string err;
+  char buf[512];
+  ::lseek(capture, 0, SEEK_SET);
+  for (ssize_t n; (n = ::read(capture, buf, sizeof buf)) > 0;)
+    err.append(buf, static_cast<std::size_t>(n));
+  ::close(capture);
+
+  CHECK(first == want);
+  CHECK(second == want);
+  CHECK(in_context == want);
+  if (want_warning) {
+    // One line, once, that names the variable and its value and says what it is taken as.
+    CHECK(std::count(err.begin(), err.end(), '\n') == 1);
+    CHECK_THAT(err, Catch::StartsWith("ups: warning: UPS_DETERMINISTIC='" + std::string(env) +
+                                      "' is not one of "));
+    CHECK_THAT(err, Catch::EndsWith("; treating it as off\n"));
+    for (const char* accepted : {"1", "true", "yes", "on", "0", "false", "no", "off"})
+      CHECK_THAT(err, Catch::Contains(accepted));
+  } else {
+    CHECK(err.empty());
+  }
 }
 
 TEST_CASE("Context: threads", "[core][context]") {

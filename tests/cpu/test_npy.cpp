@@ -1,8 +1,10 @@
 // The .npy module of the ups program, compiled into this suite from its source file.
 #include <catch2/catch.hpp>
 
+#include <dirent.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -53,6 +55,20 @@ void spit(const std::string& path, const std::string& bytes) {
   f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
+// The names in a folder, sorted, without "." and "..".
+std::vector<std::string> entries(const std::string& dir) {
+  std::vector<std::string> names;
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (const dirent* e = ::readdir(d)) {
+      const std::string name = e->d_name;
+      if (name != "." && name != "..") names.push_back(name);
+    }
+    ::closedir(d);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
 std::string error_of(const std::string& header_dict) {
   try {
     ups::cli::parse_npy_header_dict(header_dict);
@@ -100,6 +116,24 @@ TEST_CASE("npy: header dicts", "[cli][npy]") {
              Catch::Contains("exceeds the int64 range"));
   CHECK_THAT(error_of("{'descr': '<f4', 'fortran_order': False, 'shape': (9223372036854775807,)}"),
              Catch::Equals(""));
+}
+
+TEST_CASE("npy: header text in messages is escaped", "[cli][npy]") {
+  using namespace std::string_literals;
+  // An escape sequence in the type string, a NUL in a key, a Latin-1 byte in a key.
+  std::string e = error_of("{'descr': '\x1b[2J<f4', 'fortran_order': False, 'shape': (1,), }");
+  CHECK_THAT(e, Catch::Contains("unsupported .npy dtype '\\x1b[2J<f4'"));
+  CHECK(e.find('\x1b') == std::string::npos);
+  e = error_of("{'de\0scr': '<f4', 'fortran_order': False, 'shape': (1,), }"s);
+  CHECK_THAT(e, Catch::Contains("unexpected key 'de\\x00scr' (an .npy header has exactly"));
+  CHECK(e.find('\0') == std::string::npos);
+  e = error_of("{'sh\xe9pe': (1,), }");
+  CHECK_THAT(e, Catch::Contains("unexpected key 'sh\\xe9pe'"));
+  e = error_of("{'descr': '>f4\x1b]0;x\x07', 'fortran_order': False, 'shape': (1,), }");
+  CHECK_THAT(e, Catch::Contains("'>f4\\x1b]0;x\\x07'"));
+  CHECK_THAT(e, Catch::Contains("array.astype('<f4\\x1b]0;x\\x07')"));
+  CHECK(e.find('\x1b') == std::string::npos);
+  CHECK(e.find('\x07') == std::string::npos);
 }
 
 TEST_CASE("npy: byte counts are checked for overflow", "[cli][npy]") {
@@ -167,6 +201,5 @@ TEST_CASE("npy: an abandoned AtomicFile leaves the old file alone", "[cli][npy]"
   g.commit();
   CHECK(slurp(path) == "new");
   // Nothing but the file itself is left in the folder.
-  const std::string probe = dir.path() + "/.keep.npy.tmp-" + std::to_string(::getpid()) + "-0";
-  CHECK(::access(probe.c_str(), F_OK) != 0);
+  CHECK(entries(dir.path()) == std::vector<std::string>{"keep.npy"});
 }
