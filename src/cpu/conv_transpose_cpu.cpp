@@ -240,14 +240,14 @@ void gemm_impl(const DeconvProblem& p, int threads) {
 }  // namespace
 
 void conv_transpose_cpu_gemm(const DeconvProblem& p, int threads) {
-  dispatch_float_u8(p.dtype, false, [&](auto tag) {
+  dispatch_float(p.dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
     gemm_impl<T>(p, threads);
   });
 }
 
 void conv_transpose_cpu_gather(const DeconvProblem& p, int threads) {
-  dispatch_float_u8(p.dtype, false, [&](auto tag) {
+  dispatch_float(p.dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T* src = static_cast<const T*>(p.src);
     const T* w = static_cast<const T*>(p.weight);
