@@ -5,8 +5,8 @@
 #include <string>
 #include <thread>
 
-#include "backend.hpp"
 #include "check.hpp"
+#include "cuda/runtime.hpp"
 #include "text.hpp"
 #include "ups/context.hpp"
 #include "ups/version.hpp"

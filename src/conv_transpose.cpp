@@ -5,8 +5,8 @@
 #include <limits>
 #include <sstream>
 
-#include "backend_deconv.hpp"
 #include "check.hpp"
+#include "conv_transpose_plan.hpp"
 #include "ups/conv_transpose.hpp"
 #include "validate.hpp"
 
@@ -353,9 +353,10 @@ bool supported_dtype(DType d) {
 }
 
 // Validates a call and builds the problem. With `need_data` the views must have data.
-detail::DeconvProblem prepare(const Context& ctx, const TensorView& src, const TensorView& weight,
-                              const TensorView* bias, const TensorView& dst,
-                              const ConvTransposeOptions& opt, bool need_data) {
+detail::ConvTransposePlan prepare(const Context& ctx, const TensorView& src,
+                                  const TensorView& weight, const TensorView* bias,
+                                  const TensorView& dst, const ConvTransposeOptions& opt,
+                                  bool need_data) {
   detail::check_enum(opt.algorithm, "options.algorithm");
   if (need_data) {
     detail::check_view(src, "src");
@@ -400,7 +401,7 @@ detail::DeconvProblem prepare(const Context& ctx, const TensorView& src, const T
     if (bias != nullptr) detail::check_no_overlap(*bias, dst);
   }
 
-  detail::DeconvProblem p{};
+  detail::ConvTransposePlan p{};
   p.dtype = src.dtype;
   p.spatial = r.sp;
   p.src = src.data;
@@ -487,7 +488,7 @@ std::size_t conv_transpose_workspace_size(const Context& ctx, const TensorView& 
                                           const TensorView& weight, const TensorView* bias,
                                           const TensorView& dst,
                                           const ConvTransposeOptions& options) {
-  const detail::DeconvProblem p = prepare(ctx, src, weight, bias, dst, options, false);
+  const detail::ConvTransposePlan p = prepare(ctx, src, weight, bias, dst, options, false);
   check_algorithm_allowed(ctx, options.algorithm);
   if (ctx.device() == Device::kCPU || p.dst_numel == 0) return 0;
   const detail::CudaDeviceScope scope(
@@ -498,7 +499,7 @@ std::size_t conv_transpose_workspace_size(const Context& ctx, const TensorView& 
 ConvTransposeResult conv_transpose(const Context& ctx, const TensorView& src,
                                    const TensorView& weight, const TensorView* bias,
                                    const TensorView& dst, const ConvTransposeOptions& options) {
-  const detail::DeconvProblem p = prepare(ctx, src, weight, bias, dst, options, true);
+  const detail::ConvTransposePlan p = prepare(ctx, src, weight, bias, dst, options, true);
   const ConvTransposeAlgo algo = options.algorithm;
   check_algorithm_allowed(ctx, algo);
 

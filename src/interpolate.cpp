@@ -5,8 +5,9 @@
 #include <limits>
 #include <sstream>
 
-#include "backend.hpp"
 #include "check.hpp"
+#include "cuda/runtime.hpp"
+#include "interpolate_plan.hpp"
 #include "ups/interpolate.hpp"
 #include "validate.hpp"
 
@@ -243,7 +244,7 @@ void interpolate(const Context& ctx, const TensorView& src, const TensorView& ds
   detail::check_no_self_overlap(dst, "dst");
   detail::check_no_overlap(src, dst);
 
-  detail::InterpPlan plan{};
+  detail::InterpolatePlan plan{};
   plan.kind = kind_of(options);
   plan.align_corners = options.align_corners.value_or(false);
   plan.dtype = src.dtype;

@@ -5,8 +5,9 @@
 #include <limits>
 #include <vector>
 
-#include "backend_pool.hpp"
 #include "check.hpp"
+#include "cuda/runtime.hpp"
+#include "pixel_shuffle_plan.hpp"
 #include "ups/pixel_shuffle.hpp"
 #include "validate.hpp"
 
@@ -101,7 +102,7 @@ void run(const Context& ctx, const TensorView& src, const TensorView& dst, std::
       detail::collapse_shuffle_lead_dims(rank - 3, src.sizes, src.strides, dst.strides);
   const int n_lead = static_cast<int>(lead.size());
 
-  detail::ShufflePlan plan{};
+  detail::PixelShufflePlan plan{};
   plan.dtype = src.dtype;
   plan.allow_vector = kernel == ShuffleKernel::kAuto;
   kern::ShuffleGeometry& g = plan.geometry;

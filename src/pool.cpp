@@ -7,8 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "backend_pool.hpp"
 #include "check.hpp"
+#include "cuda/runtime.hpp"
+#include "max_pool_plan.hpp"
+#include "max_unpool_plan.hpp"
 #include "ups/max_pool.hpp"
 #include "ups/max_unpool.hpp"
 #include "validate.hpp"

@@ -1,5 +1,5 @@
 // Index math and per-element bodies of ups::conv_transpose, shared verbatim by the CPU backend
-// (src/cpu), the CUDA kernels (kernels/conv_transpose/deconv.cu) and the tests, which run both
+// (src/cpu), the CUDA kernels (kernels/conv_transpose/conv_transpose.cu) and the tests, which run both
 // bodies on the host as references.
 //
 // NOTE [ Which taps reach an output position ]

@@ -1,5 +1,5 @@
 // Index math and per-element bodies of ups::interpolate, shared verbatim by the CPU backend
-// (src/cpu) and the CUDA kernels (kernels/interpolate/interp.cu). docs/semantics.md derives every
+// (src/cpu) and the CUDA kernels (kernels/interpolate/interpolate.cu). docs/semantics.md derives every
 // formula; the comments here say where each one comes from in PyTorch.
 #pragma once
 

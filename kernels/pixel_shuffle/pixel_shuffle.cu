@@ -11,10 +11,10 @@
 
 #include <cstdint>
 
-#include "backend_pool.hpp"
 #include "cuda/cuda_check.hpp"
 #include "cuda/launch.hpp"
 #include "pixel_shuffle/shuffle_math.hpp"
+#include "pixel_shuffle_plan.hpp"
 
 namespace ups {
 namespace detail {
@@ -61,7 +61,7 @@ __global__ void shuffle_vector_kernel(kern::ShuffleGeometry g, const T* __restri
 // The unit-stride output dim (2 or 4) when every condition of the vector kernel holds, else -1:
 // that dim's size is a multiple of V, every other non-unit dim's stride is a multiple of V and
 // dst is 16-byte aligned, so each group of V elements is one aligned 16-byte store.
-int vector_inner_dim(const ShufflePlan& plan, const void* dst, std::int64_t lanes) {
+int vector_inner_dim(const PixelShufflePlan& plan, const void* dst, std::int64_t lanes) {
   const kern::ShuffleGeometry& g = plan.geometry;
   const int inner = g.order[4];
   if (!plan.allow_vector || (inner != 2 && inner != 4)) return -1;
@@ -75,7 +75,8 @@ int vector_inner_dim(const ShufflePlan& plan, const void* dst, std::int64_t lane
 
 }  // namespace
 
-void pixel_shuffle_cuda(const ShufflePlan& plan, const void* src, void* dst, StreamHandle stream) {
+void pixel_shuffle_cuda(const PixelShufflePlan& plan, const void* src, void* dst,
+                        StreamHandle stream) {
   dispatch_by_size(plan.dtype, [&](auto type_tag) {
     using T = typename decltype(type_tag)::type;
     const T* s = static_cast<const T*>(src);

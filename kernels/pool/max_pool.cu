@@ -3,9 +3,9 @@
 // thread, so the op is deterministic, and all index math is 64-bit.
 #include <cuda_runtime.h>
 
-#include "backend_pool.hpp"
 #include "cuda/cuda_check.hpp"
 #include "cuda/launch.hpp"
+#include "max_pool_plan.hpp"
 #include "pool/pool_math.hpp"
 
 namespace ups {

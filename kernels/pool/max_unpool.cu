@@ -13,10 +13,11 @@
 
 #include <cstdint>
 
-#include "backend_pool.hpp"
 #include "cuda/cuda_check.hpp"
 #include "cuda/launch.hpp"
+#include "cuda/runtime.hpp"
 #include "cuda/scratch.hpp"
+#include "max_unpool_plan.hpp"
 #include "pool/pool_math.hpp"
 
 namespace ups {

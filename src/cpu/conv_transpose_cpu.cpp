@@ -14,8 +14,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "backend_deconv.hpp"
 #include "check.hpp"
+#include "conv_transpose_plan.hpp"
 #include "cpu/parallel.hpp"
 #include "dispatch.hpp"
 
@@ -37,7 +37,7 @@ struct Tile {
 };
 
 template <class T>
-void gemm_impl(const DeconvProblem& p, int threads) {
+void gemm_impl(const ConvTransposePlan& p, int threads) {
   using Acc = kern::acc_t<T>;
   const kern::DeconvGeometry& g = p.g;
   const T* src = static_cast<const T*>(p.src);
@@ -239,14 +239,14 @@ void gemm_impl(const DeconvProblem& p, int threads) {
 
 }  // namespace
 
-void conv_transpose_cpu_gemm(const DeconvProblem& p, int threads) {
+void conv_transpose_cpu_gemm(const ConvTransposePlan& p, int threads) {
   dispatch_float(p.dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
     gemm_impl<T>(p, threads);
   });
 }
 
-void conv_transpose_cpu_gather(const DeconvProblem& p, int threads) {
+void conv_transpose_cpu_gather(const ConvTransposePlan& p, int threads) {
   dispatch_float(p.dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T* src = static_cast<const T*>(p.src);

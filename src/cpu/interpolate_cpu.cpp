@@ -8,14 +8,13 @@
 // plane pointer, the H and D taps and weights) out of the inner loop.
 #include <algorithm>
 
-#include "backend.hpp"
 #include "cpu/parallel.hpp"
-#include "interp_dispatch.hpp"
+#include "interpolate_plan.hpp"
 
 namespace ups {
 namespace detail {
 
-void interpolate_cpu(const InterpPlan& plan, const void* src, void* dst, int threads) {
+void interpolate_cpu(const InterpolatePlan& plan, const void* src, void* dst, int threads) {
   dispatch_interp(plan, [&](auto kind_tag, auto type_tag) {
     constexpr kern::InterpKind K = decltype(kind_tag)::value;
     using T = typename decltype(type_tag)::type;

@@ -8,13 +8,13 @@
 // per-element body.
 #include <algorithm>
 
-#include "backend_pool.hpp"
 #include "cpu/parallel.hpp"
+#include "pixel_shuffle_plan.hpp"
 
 namespace ups {
 namespace detail {
 
-void pixel_shuffle_cpu(const ShufflePlan& plan, const void* src, void* dst, int threads) {
+void pixel_shuffle_cpu(const PixelShufflePlan& plan, const void* src, void* dst, int threads) {
   dispatch_by_size(plan.dtype, [&](auto type_tag) {
     using T = typename decltype(type_tag)::type;
     const kern::ShuffleGeometry& g = plan.geometry;

@@ -11,8 +11,8 @@
 #include <utility>
 #include <vector>
 
-#include "backend_deconv.hpp"
 #include "check.hpp"
+#include "conv_transpose_plan.hpp"
 #include "cuda/cuda_check.hpp"
 #include "cuda/scratch.hpp"
 
@@ -48,7 +48,7 @@ ConvTransposeAttempt attempt(ConvTransposeAlgo a, bool chosen, std::string reaso
 }
 
 // Multiply-adds per output element when only the taps the stride lets through are visited.
-std::int64_t macs_per_output(const DeconvProblem& p) {
+std::int64_t macs_per_output(const ConvTransposePlan& p) {
   std::int64_t taps = 1;
   for (int d = 0; d < 3; ++d)
     taps *= (p.g.k[d] + p.g.stride[d] - 1) / p.g.stride[d];
@@ -57,7 +57,7 @@ std::int64_t macs_per_output(const DeconvProblem& p) {
 
 // cuDNN's backward data derives the forward output size from dx; an output_padding of a whole
 // stride or more (allowed by PyTorch when dilation exceeds it) changes that size.
-std::string cudnn_static_decline(const DeconvProblem& p) {
+std::string cudnn_static_decline(const ConvTransposePlan& p) {
   for (int i = 0; i < p.spatial; ++i) {
     if (p.output_padding[i] >= p.stride[i]) {
       return concat("output_padding ", p.output_padding[i], " >= stride ", p.stride[i],
@@ -67,7 +67,7 @@ std::string cudnn_static_decline(const DeconvProblem& p) {
   return "";
 }
 
-CudnnDeconvQuery query_cudnn(const Context& ctx, const DeconvProblem& p, std::size_t budget) {
+CudnnDeconvQuery query_cudnn(const Context& ctx, const ConvTransposePlan& p, std::size_t budget) {
   CudnnDeconvQuery q;
   if (!cudnn_deconv_compiled()) {
     q.reason = "this build of ups has no cuDNN";
@@ -78,11 +78,11 @@ CudnnDeconvQuery query_cudnn(const Context& ctx, const DeconvProblem& p, std::si
   return cudnn_deconv_plan(p, ctx.deterministic(), ctx.allow_tf32(), budget);
 }
 
-void run_gather(const Context& ctx, const DeconvProblem& p) {
+void run_gather(const Context& ctx, const ConvTransposePlan& p) {
   deconv_gather_cuda(p, ctx.stream());
 }
 
-void run_scatter(const Context& ctx, const DeconvProblem& p, ConvTransposeResult* r) {
+void run_scatter(const Context& ctx, const ConvTransposePlan& p, ConvTransposeResult* r) {
   const std::size_t bytes = deconv_scatter_workspace(p);
   Scratch scratch(ctx, bytes, "conv_transpose");
   deconv_scatter_cuda(p, scratch.get(), ctx.stream());
@@ -92,7 +92,7 @@ void run_scatter(const Context& ctx, const DeconvProblem& p, ConvTransposeResult
   }
 }
 
-void run_cudnn(const Context& ctx, const DeconvProblem& p, const CudnnDeconvQuery& q,
+void run_cudnn(const Context& ctx, const ConvTransposePlan& p, const CudnnDeconvQuery& q,
                ConvTransposeResult* r) {
   Scratch scratch(ctx, q.workspace_bytes, "conv_transpose");
   cudnn_deconv_execute(q, p, scratch.get(), ctx.stream());
@@ -124,7 +124,7 @@ void put_view(std::ostringstream& os, const char* name, const TensorView& v) {
 
 // Everything that can change which algorithm is fastest or allowed: the workspace budget too,
 // since a winner timed with a large budget may not fit a smaller one.
-std::string bench_key(const Context& ctx, const DeconvProblem& p) {
+std::string bench_key(const Context& ctx, const ConvTransposePlan& p) {
   int device = 0;
   UPS_CUDA_CHECK(cudaGetDevice(&device));
   std::ostringstream os;
@@ -180,7 +180,7 @@ class EventPair {
 // Runs cuDNN when it has a plan within the budget and the plan runs. Otherwise records why not
 // in r's attempts and returns false, with nothing else in r changed, so that the caller's
 // fallback writes dst. Only cuDNN and memory errors fall back; anything else propagates.
-bool try_cudnn(const Context& ctx, const DeconvProblem& p, const std::string& why,
+bool try_cudnn(const Context& ctx, const ConvTransposePlan& p, const std::string& why,
                ConvTransposeResult* r) {
   const CudnnDeconvQuery q = query_cudnn(ctx, p, budget_of(ctx));
   const std::size_t footprint = scratch_footprint(q.workspace_bytes);
@@ -206,7 +206,7 @@ bool try_cudnn(const Context& ctx, const DeconvProblem& p, const std::string& wh
   return true;
 }
 
-ConvTransposeResult run_auto(const Context& ctx, const DeconvProblem& p) {
+ConvTransposeResult run_auto(const Context& ctx, const ConvTransposePlan& p) {
   ConvTransposeResult r;
   const std::int64_t macs = macs_per_output(p);
   const char* scatter_reason = "never chosen by auto (atomic-bound, nondeterministic)";
@@ -241,7 +241,8 @@ ConvTransposeResult run_auto(const Context& ctx, const DeconvProblem& p) {
 
 // Runs the algorithm a cached benchmark chose. cuDNN may no longer run (its plan failed, or
 // memory ran out): then gather runs instead, as in run_auto, and the reason is recorded.
-ConvTransposeResult run_cached(const Context& ctx, const DeconvProblem& p, ConvTransposeAlgo algo) {
+ConvTransposeResult run_cached(const Context& ctx, const ConvTransposePlan& p,
+                               ConvTransposeAlgo algo) {
   ConvTransposeResult r;
   r.from_cache = true;
   if (algo == ConvTransposeAlgo::kCudnn) {
@@ -261,7 +262,7 @@ ConvTransposeResult run_cached(const Context& ctx, const DeconvProblem& p, ConvT
   return r;
 }
 
-ConvTransposeResult run_benchmark(const Context& ctx, const DeconvProblem& p) {
+ConvTransposeResult run_benchmark(const Context& ctx, const ConvTransposePlan& p) {
   const std::string key = bench_key(ctx, p);
   {
     std::lock_guard<std::mutex> lock(bench_mutex());
@@ -382,7 +383,7 @@ ConvTransposeResult run_benchmark(const Context& ctx, const DeconvProblem& p) {
 
 }  // namespace
 
-ConvTransposeResult conv_transpose_cuda(const Context& ctx, const DeconvProblem& p,
+ConvTransposeResult conv_transpose_cuda(const Context& ctx, const ConvTransposePlan& p,
                                         ConvTransposeAlgo algo) {
   ConvTransposeResult r;
   switch (algo) {
@@ -420,7 +421,7 @@ ConvTransposeResult conv_transpose_cuda(const Context& ctx, const DeconvProblem&
   fail(ErrorCode::kUnsupportedDevice, "conv_transpose: algorithm 'gemm' runs only on the CPU");
 }
 
-std::size_t conv_transpose_cuda_workspace(const Context& ctx, const DeconvProblem& p,
+std::size_t conv_transpose_cuda_workspace(const Context& ctx, const ConvTransposePlan& p,
                                           ConvTransposeAlgo algo) {
   // The payload that fits the allocation limit once aligned; the answers are footprints.
   const std::size_t limit = payload_within(ctx.workspace_limit());

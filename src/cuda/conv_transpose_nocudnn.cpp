@@ -2,8 +2,8 @@
 // declines, so `auto` and `benchmark` use the native kernels and `cudnn` is a clear error.
 #ifndef UPS_HAVE_CUDNN
 
-#include "backend_deconv.hpp"
 #include "check.hpp"
+#include "conv_transpose_plan.hpp"
 
 namespace ups {
 namespace detail {
@@ -14,7 +14,7 @@ bool cudnn_deconv_compiled() noexcept {
   return false;
 }
 
-CudnnDeconvQuery cudnn_deconv_plan(const DeconvProblem&, bool, bool, std::size_t) {
+CudnnDeconvQuery cudnn_deconv_plan(const ConvTransposePlan&, bool, bool, std::size_t) {
   CudnnDeconvQuery q;
   q.reason = "this build of ups has no cuDNN";
   return q;
@@ -25,7 +25,7 @@ void cudnn_runtime_versions(std::size_t* version, std::size_t* cudart) noexcept 
   *cudart = 0;
 }
 
-void cudnn_deconv_execute(const CudnnDeconvQuery&, const DeconvProblem&, void*, StreamHandle) {
+void cudnn_deconv_execute(const CudnnDeconvQuery&, const ConvTransposePlan&, void*, StreamHandle) {
   fail(ErrorCode::kNotCompiled, "this build of ups has no cuDNN");
 }
 

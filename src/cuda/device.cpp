@@ -7,9 +7,9 @@
 #include <mutex>
 #include <vector>
 
-#include "backend.hpp"
 #include "check.hpp"
 #include "cuda/cuda_check.hpp"
+#include "cuda/runtime.hpp"
 #include "cuda/scratch.hpp"
 
 namespace ups {

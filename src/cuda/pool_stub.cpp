@@ -1,8 +1,10 @@
 // Stand-ins for the CUDA backends of max_pool, max_unpool and the pixel shuffles in CPU-only
 // builds. Contexts cannot be created on CUDA there, so these are unreachable through the public
 // API.
-#include "backend_pool.hpp"
 #include "check.hpp"
+#include "max_pool_plan.hpp"
+#include "max_unpool_plan.hpp"
+#include "pixel_shuffle_plan.hpp"
 
 namespace ups {
 namespace detail {
@@ -26,7 +28,7 @@ void max_unpool_read_status_cuda(const MaxUnpoolStatus*, MaxUnpoolStatus*, Strea
   no_cuda();
 }
 
-void pixel_shuffle_cuda(const ShufflePlan&, const void*, void*, StreamHandle) {
+void pixel_shuffle_cuda(const PixelShufflePlan&, const void*, void*, StreamHandle) {
   no_cuda();
 }
 

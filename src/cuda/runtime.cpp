@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "backend.hpp"
+#include "cuda/runtime.hpp"
 
 namespace ups {
 namespace detail {

@@ -2,8 +2,9 @@
 // so the op entry points below are unreachable through the public API.
 #include <string>
 
-#include "backend.hpp"
 #include "check.hpp"
+#include "cuda/runtime.hpp"
+#include "interpolate_plan.hpp"
 
 namespace ups {
 namespace detail {
@@ -30,7 +31,7 @@ void cudnn_runtime_versions(std::size_t* version, std::size_t* cudart) noexcept 
   *version = 0;
   *cudart = 0;
 }
-void interpolate_cuda(const InterpPlan&, const void*, void*, StreamHandle) {
+void interpolate_cuda(const InterpolatePlan&, const void*, void*, StreamHandle) {
   fail(ErrorCode::kNotCompiled, "this build of ups has no CUDA backend");
 }
 

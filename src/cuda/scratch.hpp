@@ -9,8 +9,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "backend.hpp"
 #include "check.hpp"
+#include "cuda/runtime.hpp"
 #include "ups/context.hpp"
 
 namespace ups {

@@ -18,8 +18,8 @@
 #include <utility>
 #include <vector>
 
-#include "backend_deconv.hpp"
 #include "check.hpp"
+#include "conv_transpose_plan.hpp"
 
 namespace ups {
 namespace detail {
@@ -281,7 +281,8 @@ std::string rejected_by_notes(const EngineInfo& e, DType dtype, bool determinist
   return "";
 }
 
-std::string plan_key(const DeconvProblem& p, int device, bool det, bool tf32, std::size_t budget) {
+std::string plan_key(const ConvTransposePlan& p, int device, bool det, bool tf32,
+                     std::size_t budget) {
   std::ostringstream os;
   os << device << " " << static_cast<int>(p.dtype) << " " << det << tf32 << " " << budget << " "
      << alignment_of(p.src) << alignment_of(p.weight) << alignment_of(p.dst);
@@ -310,7 +311,7 @@ void cudnn_runtime_versions(std::size_t* version, std::size_t* cudart) noexcept 
 
 namespace {
 
-CudnnDeconvQuery build_plan(const DeconvProblem& p, int device, bool det, bool tf32,
+CudnnDeconvQuery build_plan(const ConvTransposePlan& p, int device, bool det, bool tf32,
                             std::size_t budget) {
   CudnnDeconvQuery q;
   const std::size_t version = cudnnGetVersion();
@@ -455,7 +456,7 @@ CudnnDeconvQuery build_plan(const DeconvProblem& p, int device, bool det, bool t
 
 }  // namespace
 
-CudnnDeconvQuery cudnn_deconv_plan(const DeconvProblem& p, bool deterministic, bool allow_tf32,
+CudnnDeconvQuery cudnn_deconv_plan(const ConvTransposePlan& p, bool deterministic, bool allow_tf32,
                                    std::size_t budget) {
   int device = 0;
   const cudaError_t err = cudaGetDevice(&device);
@@ -482,7 +483,7 @@ CudnnDeconvQuery cudnn_deconv_plan(const DeconvProblem& p, bool deterministic, b
   return q;
 }
 
-void cudnn_deconv_execute(const CudnnDeconvQuery& q, const DeconvProblem& p, void* workspace,
+void cudnn_deconv_execute(const CudnnDeconvQuery& q, const ConvTransposePlan& p, void* workspace,
                           StreamHandle stream) {
   UPS_CHECK(q.ok && q.plan != nullptr, ErrorCode::kInternal, "cuDNN execute without a plan");
   try {

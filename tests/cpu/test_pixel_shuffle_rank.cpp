@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "backend_pool.hpp"
+#include "pixel_shuffle_plan.hpp"
 #include "ups/context.hpp"
 #include "ups/pixel_shuffle.hpp"
 

@@ -50,8 +50,8 @@ TEST_CASE("Context::set_cuda_device needs an existing device", "[runtime]") {
     FAIL("a device index past the last device was accepted");
   } catch (const ups::Error& e) {
     CHECK(e.code() == ups::ErrorCode::kInvalidArgument);
-    CHECK_THAT(e.what(), Catch::Contains("CUDA device " + std::to_string(count) +
-                                         " does not exist"));
+    CHECK_THAT(e.what(),
+               Catch::Contains("CUDA device " + std::to_string(count) + " does not exist"));
   }
   CHECK_THROWS_AS(cpu.set_cuda_device(-1), ups::Error);
   CHECK_FALSE(cpu.cuda_device().has_value());

@@ -30,7 +30,7 @@ std::string describe(const InterpCase& c);
 // Whether the library's interpolate kernels are built with nvcc's --fmad=true, which fuses
 // a*b+c into one rounding where the host compiler rounds twice; then the backends may differ in
 // the last bits (accumulation_bound says how far). The build (CMakeLists.txt,
-// UPS_INTERP_CUDA_FMAD) compiles kernels/interpolate/interp.cu with --fmad=false, so both
+// UPS_INTERP_CUDA_FMAD) compiles kernels/interpolate/interpolate.cu with --fmad=false, so both
 // backends run the same IEEE operations in the same order and every mode must match bit for bit.
 #ifndef UPS_TEST_INTERP_CUDA_FMAD
 #error "the build must define UPS_TEST_INTERP_CUDA_FMAD (0 or 1)"

@@ -3,11 +3,10 @@
 // thread, so every mode is deterministic, and all index math is 64-bit.
 #include <cuda_runtime.h>
 
-#include "backend.hpp"
 #include "cuda/cuda_check.hpp"
 #include "cuda/launch.hpp"
-#include "interp_dispatch.hpp"
 #include "interpolate/interp_math.hpp"
+#include "interpolate_plan.hpp"
 
 namespace ups {
 namespace detail {
@@ -25,7 +24,8 @@ __global__ void interp_kernel(kern::InterpParams<kern::acc_t<T>> params, const T
 
 }  // namespace
 
-void interpolate_cuda(const InterpPlan& plan, const void* src, void* dst, StreamHandle stream) {
+void interpolate_cuda(const InterpolatePlan& plan, const void* src, void* dst,
+                      StreamHandle stream) {
   dispatch_interp(plan, [&](auto kind_tag, auto type_tag) {
     constexpr kern::InterpKind K = decltype(kind_tag)::value;
     using T = typename decltype(type_tag)::type;

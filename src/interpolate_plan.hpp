@@ -1,21 +1,40 @@
-// Maps a validated InterpPlan to a compile-time (kind, element type) pair. Both backends use it,
-// so they instantiate exactly the same set of bodies: u8 only for the nearest kinds.
+// ups::interpolate's plan: what the front end (src/interpolate.cpp) validated and hands to the
+// backends (src/cpu/interpolate_cpu.cpp, kernels/interpolate/interpolate.cu), and the dispatch
+// from a plan to a compile-time (kind, element type) pair, which both backends use so that they
+// instantiate exactly the same set of bodies (u8 only for the nearest kinds).
 #pragma once
 
 #include <cstdint>
 #include <type_traits>
 
-#include "backend.hpp"
 #include "dispatch.hpp"
+#include "interpolate/interp_math.hpp"
+#include "ups/context.hpp"
+#include "ups/tensor.hpp"
 
 namespace ups {
 namespace detail {
+
+// A validated interpolate call: which body to run, on what geometry, with which scales.
+struct InterpolatePlan {
+  kern::InterpKind kind;
+  kern::InterpGeometry geometry;
+  double user_scale[3];  // scale factor driving the index math per dim (D, H, W), or 0
+  bool align_corners;
+  DType dtype;
+  std::int64_t total;  // number of output elements
+};
+
+void interpolate_cpu(const InterpolatePlan& plan, const void* src, void* dst, int threads);
+
+// Enqueues the interpolate kernel on `stream`. Throws ups::Error on launch failure.
+void interpolate_cuda(const InterpolatePlan& plan, const void* src, void* dst, StreamHandle stream);
 
 template <kern::InterpKind K>
 using KindTag = std::integral_constant<kern::InterpKind, K>;
 
 template <class F>
-void dispatch_interp(const InterpPlan& plan, F&& f) {
+void dispatch_interp(const InterpolatePlan& plan, F&& f) {
   using kern::InterpKind;
   const bool nearest = plan.kind == InterpKind::kNearest || plan.kind == InterpKind::kNearestExact;
   dispatch_float_u8(plan.dtype, nearest, [&](auto type_tag) {

@@ -8,8 +8,8 @@
 #include <utility>
 #include <vector>
 
-#include "backend_deconv.hpp"
 #include "conv_transpose/deconv_math.hpp"
+#include "conv_transpose_plan.hpp"
 #include "cuda/cuda_check.hpp"
 #include "cuda/launch.hpp"
 #include "dispatch.hpp"
@@ -152,7 +152,7 @@ bool dense_from_base(const TensorView& v) {
 }
 
 template <class T>
-void launch_gather(const DeconvProblem& p, StreamHandle stream) {
+void launch_gather(const ConvTransposePlan& p, StreamHandle stream) {
   gather_kernel<T><<<grid_for(p.dst_numel, kBlock), kBlock, 0, stream>>>(
       p.g, static_cast<const T*>(p.src), static_cast<const T*>(p.weight),
       static_cast<const T*>(p.bias), static_cast<T*>(p.dst), p.dst_numel);
@@ -160,7 +160,7 @@ void launch_gather(const DeconvProblem& p, StreamHandle stream) {
 }
 
 template <class T>
-void launch_scatter(const DeconvProblem& p, void* workspace, StreamHandle stream) {
+void launch_scatter(const ConvTransposePlan& p, void* workspace, StreamHandle stream) {
   const kern::DeconvGeometry& g = p.g;
   const OutIndex oi = out_index(g);
   const T* bias = static_cast<const T*>(p.bias);
@@ -197,28 +197,28 @@ void launch_scatter(const DeconvProblem& p, void* workspace, StreamHandle stream
 
 }  // namespace
 
-void deconv_gather_cuda(const DeconvProblem& p, StreamHandle stream) {
+void deconv_gather_cuda(const ConvTransposePlan& p, StreamHandle stream) {
   dispatch_float(p.dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
     launch_gather<T>(p, stream);
   });
 }
 
-std::size_t deconv_scatter_workspace(const DeconvProblem& p) {
+std::size_t deconv_scatter_workspace(const ConvTransposePlan& p) {
   if (p.dtype == DType::kF16 || p.dtype == DType::kBF16) {
     return static_cast<std::size_t>(p.dst_numel) * sizeof(float);
   }
   return 0;
 }
 
-void deconv_scatter_cuda(const DeconvProblem& p, void* workspace, StreamHandle stream) {
+void deconv_scatter_cuda(const ConvTransposePlan& p, void* workspace, StreamHandle stream) {
   dispatch_float(p.dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
     launch_scatter<T>(p, workspace, stream);
   });
 }
 
-void deconv_add_bias_cuda(const DeconvProblem& p, StreamHandle stream) {
+void deconv_add_bias_cuda(const ConvTransposePlan& p, StreamHandle stream) {
   if (p.bias == nullptr) return;
   dispatch_float(p.dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;

@@ -1,7 +1,7 @@
-// The interface between the conv_transpose front end (src/conv_transpose.cpp) and its backends:
-// the CPU backend (src/cpu), the CUDA dispatcher (src/cuda/conv_transpose_cuda.cpp), the native
-// kernels (kernels/conv_transpose/deconv.cu) and the cuDNN glue (src/cudnn). Everything here has
-// been validated before it is called.
+// ups::conv_transpose's plan: the interface between the front end (src/conv_transpose.cpp) and its
+// backends: the CPU backend (src/cpu/conv_transpose_cpu.cpp), the CUDA dispatcher
+// (src/cuda/conv_transpose_cuda.cpp), the native kernels (kernels/conv_transpose/conv_transpose.cu)
+// and the cuDNN glue (src/cudnn). Everything here has been validated before it is called.
 #pragma once
 
 #include <cstddef>
@@ -9,8 +9,8 @@
 #include <memory>
 #include <string>
 
-#include "backend.hpp"
 #include "conv_transpose/deconv_math.hpp"
+#include "cuda/runtime.hpp"
 #include "ups/context.hpp"
 #include "ups/conv_transpose.hpp"
 #include "ups/tensor.hpp"
@@ -19,7 +19,7 @@ namespace ups {
 namespace detail {
 
 // A validated conv_transpose call.
-struct DeconvProblem {
+struct ConvTransposePlan {
   kern::DeconvGeometry g;  // normalised to three spatial dims
   DType dtype;
   int spatial;  // 1, 2 or 3: the caller's spatial rank
@@ -34,23 +34,23 @@ struct DeconvProblem {
 };
 
 // ---- CPU backend (src/cpu/conv_transpose_cpu.cpp) ----
-void conv_transpose_cpu_gemm(const DeconvProblem& p, int threads);
-void conv_transpose_cpu_gather(const DeconvProblem& p, int threads);
+void conv_transpose_cpu_gemm(const ConvTransposePlan& p, int threads);
+void conv_transpose_cpu_gather(const ConvTransposePlan& p, int threads);
 
 // ---- CUDA dispatcher (src/cuda/conv_transpose_cuda.cpp; stubs in CPU-only builds) ----
-ConvTransposeResult conv_transpose_cuda(const Context& ctx, const DeconvProblem& p,
+ConvTransposeResult conv_transpose_cuda(const Context& ctx, const ConvTransposePlan& p,
                                         ConvTransposeAlgo algo);
-std::size_t conv_transpose_cuda_workspace(const Context& ctx, const DeconvProblem& p,
+std::size_t conv_transpose_cuda_workspace(const Context& ctx, const ConvTransposePlan& p,
                                           ConvTransposeAlgo algo);
 
-// ---- native CUDA kernels (kernels/conv_transpose/deconv.cu) ----
+// ---- native CUDA kernels (kernels/conv_transpose/conv_transpose.cu) ----
 // All enqueue on `stream` and throw ups::Error on launch failure.
-void deconv_gather_cuda(const DeconvProblem& p, StreamHandle stream);
+void deconv_gather_cuda(const ConvTransposePlan& p, StreamHandle stream);
 // Scratch the scatter kernel needs: an f32 accumulator of dst_numel floats for f16/bf16, else 0.
-std::size_t deconv_scatter_workspace(const DeconvProblem& p);
-void deconv_scatter_cuda(const DeconvProblem& p, void* workspace, StreamHandle stream);
+std::size_t deconv_scatter_workspace(const ConvTransposePlan& p);
+void deconv_scatter_cuda(const ConvTransposePlan& p, void* workspace, StreamHandle stream);
 // dst += bias[c] (after cuDNN, which computes no bias).
-void deconv_add_bias_cuda(const DeconvProblem& p, StreamHandle stream);
+void deconv_add_bias_cuda(const ConvTransposePlan& p, StreamHandle stream);
 
 // ---- cuDNN glue (src/cudnn/conv_transpose_cudnn.cpp, or the stubs in
 // src/cuda/conv_transpose_nocudnn.cpp when cuDNN is absent) ----
@@ -68,10 +68,10 @@ bool cudnn_deconv_compiled() noexcept;
 // (nondeterministic ones when `deterministic`; TF32 / down-converting ones for f32 unless
 // `allow_tf32`; down-converting and reduced-precision ones always). Plans are cached per thread
 // and device. Never throws for "cannot run"; the reason says why.
-CudnnDeconvQuery cudnn_deconv_plan(const DeconvProblem& p, bool deterministic, bool allow_tf32,
+CudnnDeconvQuery cudnn_deconv_plan(const ConvTransposePlan& p, bool deterministic, bool allow_tf32,
                                    std::size_t budget);
 // Enqueues the plan on `stream`. Does not add the bias.
-void cudnn_deconv_execute(const CudnnDeconvQuery& q, const DeconvProblem& p, void* workspace,
+void cudnn_deconv_execute(const CudnnDeconvQuery& q, const ConvTransposePlan& p, void* workspace,
                           StreamHandle stream);
 
 }  // namespace detail
