@@ -54,9 +54,9 @@ if(UPS_BUILD_FUZZERS)
   target_compile_definitions(ups_fuzz_lib PUBLIC UPS_STATIC_DEFINE
       PRIVATE UPS_BUILD_TYPE="fuzz")
   target_compile_options(ups_fuzz_lib PRIVATE -fsanitize=fuzzer-no-link,address,undefined
-      -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g)
+      -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g -ffp-contract=off)
   target_compile_features(ups_fuzz_lib PUBLIC cxx_std_17)
-  target_link_libraries(ups_fuzz_lib PUBLIC Threads::Threads)
+  target_link_libraries(ups_fuzz_lib PUBLIC Threads::Threads hwy::hwy)
 
   foreach(target ${UPS_FUZZ_TARGETS})
     set(sources ${UPS_FUZZ_DIR}/libfuzzer_entry.cpp ${UPS_FUZZ_DIR}/fuzz_${target}.cpp)
