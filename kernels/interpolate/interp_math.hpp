@@ -1,6 +1,6 @@
 // Index math and per-element bodies of ups::interpolate, shared verbatim by the CPU backend
-// (src/cpu) and the CUDA kernels (kernels/interpolate/interpolate.cu). docs/semantics.md derives every
-// formula; the comments here say where each one comes from in PyTorch.
+// (src/cpu) and the CUDA kernels (kernels/interpolate/interpolate.cu). docs/semantics.md derives
+// every formula; the comments here say where each one comes from in PyTorch.
 #pragma once
 
 #include <cstdint>
@@ -247,8 +247,11 @@ struct AaWindow {
   bool cubic;
   // PyTorch's _compute_indices_min_size_weights_aa: the filter argument adds 0.5 and scales in
   // f64 (double literals) before it is rounded to Acc, and each weight is divided by the sum.
-  // The CUDA build keeps the argument in Acc: nvcc fuses multiply-adds throughout anyway, so
-  // device results are only ulp-close to PyTorch's, and f64 is slow on many GPUs.
+  // Neither backend contracts a*b+c (interpolate.cu is built with --fmad=false, the CPU
+  // sources with -ffp-contract=off), so both round every other step identically. This argument
+  // is the exception: it is computed in f64 on the host only; the device computes it in Acc,
+  // because f64 is slow on many GPUs. So anti-aliased CUDA results can differ from the CPU's in
+  // the last bits.
   UPS_HD Acc raw_weight(std::int64_t j) const {
 #if defined(__CUDA_ARCH__)
     const Acc x = (static_cast<Acc>(j + xmin) - center + Acc(0.5)) * invscale;
