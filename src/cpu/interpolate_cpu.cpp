@@ -1,20 +1,856 @@
-// CPU backend of ups::interpolate: a parallel loop over the shared per-element body.
+// CPU backend of ups::interpolate: separable row passes over per-dim tap tables, with SIMD
+// (Highway, dispatched at run time to the best target the CPU supports).
 //
-// The loop walks the output a row at a time (a run of the innermost dim in iteration order: W,
-// or C for a channels-last output) and hands the body its coordinates directly. Unravelling
-// every index costs four 64-bit divisions per element, which took longer than the
-// interpolation itself; per row it is one unravel. Inside a row only the innermost coordinate
-// changes, so the compiler can also hoist whatever the body computes from the others (the
-// plane pointer, the H and D taps and weights) out of the inner loop.
+// Every output is computed with exactly the operations, in exactly the order, of the per-element
+// body kern::interp_element_at (kernels/interpolate/interp_math.hpp), which stays the reference:
+//  - the taps and weights of each dim come from tap tables built with the same functions
+//    (kernels/interpolate/interp_taps.hpp);
+//  - a weighted sum is always x0 * w0 first, then + xj * wj in tap order (no fused multiply-add:
+//    the CPU sources are compiled with -ffp-contract=off, and the vector code multiplies and adds
+//    separately);
+//  - the separable kinds (linear, generic bilinear, trilinear, bicubic, anti-aliasing) form each
+//    output from row results (a W pass over a source row), then combine rows (H), then planes
+//    (D), which is the reference's own nesting. A row result is computed once and reused by
+//    every output row that needs it;
+//  - 16-bit types convert to and from f32 with the integer-exact conversions of hd.hpp.
+// So the fast paths equal the reference bit for bit (tests/cpu/test_interpolate_fast.cpp).
+//
+// Layouts: the W pass vectorises along W when W is the innermost dim of both tensors (NCHW),
+// and along C when C is (channels-last). Anything else runs the reference loop.
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <type_traits>
+#include <vector>
 
 #include "cpu/parallel.hpp"
+#include "interpolate/interp_taps.hpp"
 #include "interpolate_plan.hpp"
 
 namespace ups {
 namespace detail {
+// The per-element loop over the output (defined once, below).
+void interpolate_cpu_reference(const InterpolatePlan& plan, const void* src, void* dst,
+                               int threads);
+}  // namespace detail
+}  // namespace ups
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "cpu/interpolate_cpu.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
+#include "cpu/simd_convert-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace ups {
+namespace detail {
+namespace HWY_NAMESPACE {
+
+using kern::InterpKind;
+using kern::TapTable;
+
+template <class Acc>
+using IndexOf = std::conditional_t<sizeof(Acc) == 4, std::int32_t, std::int64_t>;
+
+// ---- the W dim of an NCHW pass, in blocks of one vector --------------------------------------
+
+// How one tap of one block of N consecutive outputs reads its N source elements.
+enum Access : std::uint8_t {
+  kContiguous,  // base + lane
+  kStride2,     // base + 2 * lane (downscaling by 2)
+  kPermute,     // a permutation of the N elements from base (upscaling)
+  kGather,      // any indices (f32 and f64 elements only)
+};
+
+template <class Acc>
+struct XBlocks {
+  std::size_t lanes = 0;
+  int k = 0;
+  std::int64_t blocks = 0;            // full blocks; outputs past blocks * lanes run scalar
+  std::vector<std::uint8_t> vector;   // per block: vectorised, else scalar
+  std::vector<std::uint8_t> uniform;  // per block: every lane uses all k taps
+  std::vector<std::uint8_t> access;   // per (block, tap)
+  std::vector<std::int64_t> base;     // per (block, tap)
+  std::vector<IndexOf<Acc>> index;    // per (block, tap): lane indices (permute or gather)
+  std::vector<Acc> weight;            // per (block, tap): lane weights (weighted kinds)
+  std::vector<Acc> active;            // per (block, tap): 1 where the lane uses the tap
+};
+
+// Arranges a tap table for vector loads along a contiguous source row of `in` elements.
+// `gather` allows gathers (the element type is the accumulation type).
+template <class Acc>
+XBlocks<Acc> make_blocks(const TapTable<Acc>& t, std::int64_t in, std::size_t n, bool gather) {
+  XBlocks<Acc> x;
+  x.lanes = n;
+  x.k = t.k;
+  x.blocks = t.out / static_cast<std::int64_t>(n);
+  const auto nb = static_cast<std::size_t>(x.blocks), k = static_cast<std::size_t>(t.k);
+  x.vector.assign(nb, 1);
+  x.uniform.assign(nb, 1);
+  x.access.assign(nb * k, kGather);
+  x.base.assign(nb * k, 0);
+  x.index.assign(nb * k * n, 0);
+  if (!t.w.empty()) x.weight.assign(nb * k * n, Acc(0));
+  x.active.assign(nb * k * n, Acc(1));
+  const auto sn = static_cast<std::int64_t>(n);
+  // Gather indices are 32-bit for f32 lanes.
+  const bool gather_ok = gather && (sizeof(Acc) == 8 || in <= INT32_MAX);
+  for (std::size_t b = 0; b < nb; ++b) {
+    const std::int64_t o0 = static_cast<std::int64_t>(b) * sn;
+    for (std::int64_t l = 0; l < sn; ++l) {
+      if (t.count[static_cast<std::size_t>(o0 + l)] != t.k) x.uniform[b] = 0;
+    }
+    for (std::size_t j = 0; j < k; ++j) {
+      const std::size_t bj = b * k + j;
+      std::int64_t lo = INT64_MAX, hi = INT64_MIN;
+      bool contiguous = true, stride2 = true;
+      const std::int64_t first = t.index(o0, static_cast<int>(j));
+      for (std::int64_t l = 0; l < sn; ++l) {
+        const std::int64_t i = t.index(o0 + l, static_cast<int>(j));
+        lo = std::min(lo, i);
+        hi = std::max(hi, i);
+        contiguous = contiguous && i == first + l;
+        stride2 = stride2 && i == first + 2 * l;
+        if (!t.w.empty())
+          x.weight[bj * n + static_cast<std::size_t>(l)] = t.weight(o0 + l, static_cast<int>(j));
+        x.active[bj * n + static_cast<std::size_t>(l)] =
+            static_cast<int>(j) < t.count[static_cast<std::size_t>(o0 + l)] ? Acc(1) : Acc(0);
+      }
+      x.base[bj] = lo;
+      if (contiguous && first + sn <= in) {
+        x.access[bj] = kContiguous;
+      } else if (stride2 && first + 2 * sn <= in) {
+        x.access[bj] = kStride2;
+      } else if (hi - lo < sn && lo + sn <= in) {
+        x.access[bj] = kPermute;
+        for (std::int64_t l = 0; l < sn; ++l)
+          x.index[bj * n + static_cast<std::size_t>(l)] =
+              static_cast<IndexOf<Acc>>(t.index(o0 + l, static_cast<int>(j)) - lo);
+      } else if (gather_ok) {
+        x.access[bj] = kGather;
+        for (std::int64_t l = 0; l < sn; ++l)
+          x.index[bj * n + static_cast<std::size_t>(l)] =
+              static_cast<IndexOf<Acc>>(t.index(o0 + l, static_cast<int>(j)));
+      } else {
+        x.vector[b] = 0;
+      }
+    }
+  }
+  return x;
+}
+
+// The N source elements tap (block, j) reads from `row`, as accumulation lanes.
+template <class T, class D>
+HWY_INLINE hn::Vec<D> load_tap(D d, const T* HWY_RESTRICT row, const XBlocks<hn::TFromD<D>>& x,
+                               std::size_t bj) {
+  const std::int64_t base = x.base[bj];
+  switch (x.access[bj]) {
+    case kContiguous:
+      return LoadAcc(d, row + base);
+#if HWY_TARGET != HWY_SCALAR  // one lane: every tap is contiguous
+    case kStride2: {
+      const auto lo = LoadAcc(d, row + base);
+      const auto hi = LoadAcc(d, row + base + static_cast<std::int64_t>(x.lanes));
+      return hn::ConcatEven(d, hi, lo);
+    }
+#endif
+    case kPermute: {
+      const auto v = LoadAcc(d, row + base);
+      return hn::TableLookupLanes(v, hn::SetTableIndices(d, &x.index[bj * x.lanes]));
+    }
+    default:
+      if constexpr (std::is_same_v<T, hn::TFromD<D>>) {
+        const hn::RebindToSigned<D> di;
+        return hn::GatherIndex(d, row, hn::LoadU(di, &x.index[bj * x.lanes]));
+      } else {
+        HWY_ASSERT(false);  // make_blocks allows gathers only when T is the lane type
+        return hn::Zero(d);
+      }
+  }
+}
+
+// One output of a weighted tap table, one element at a time: x0 * w0, then + xj * wj.
+template <class T, class Acc>
+HWY_INLINE Acc weighted_scalar(const TapTable<Acc>& t, std::int64_t o, const T* row,
+                               std::int64_t stride) {
+  const int n = t.count[static_cast<std::size_t>(o)];
+  Acc acc = kern::to_acc<Acc>(row[t.index(o, 0) * stride]) * t.weight(o, 0);
+  for (int j = 1; j < n; ++j)
+    acc = acc + kern::to_acc<Acc>(row[t.index(o, j) * stride]) * t.weight(o, j);
+  return acc;
+}
+
+// The W pass of a weighted kind over one contiguous source row: out[o] for every output o.
+template <class T, class Acc>
+void weighted_row(const XBlocks<Acc>& x, const TapTable<Acc>& t, const T* HWY_RESTRICT row,
+                  Acc* HWY_RESTRICT out) {
+  const hn::ScalableTag<Acc> d;
+  const std::size_t n = x.lanes, k = static_cast<std::size_t>(x.k);
+  for (std::int64_t b = 0; b < x.blocks; ++b) {
+    const auto ub = static_cast<std::size_t>(b);
+    if (!x.vector[ub]) {
+      for (std::size_t l = 0; l < n; ++l) {
+        const std::int64_t o = b * static_cast<std::int64_t>(n) + static_cast<std::int64_t>(l);
+        out[o] = weighted_scalar(t, o, row, 1);
+      }
+      continue;
+    }
+    const std::size_t b0 = ub * k;
+    auto acc = hn::Mul(load_tap(d, row, x, b0), hn::LoadU(d, &x.weight[b0 * n]));
+    for (std::size_t j = 1; j < k; ++j) {
+      const auto prod = hn::Mul(load_tap(d, row, x, b0 + j), hn::LoadU(d, &x.weight[(b0 + j) * n]));
+      if (x.uniform[ub]) {
+        acc = hn::Add(acc, prod);
+      } else {
+        const auto on = hn::Ne(hn::LoadU(d, &x.active[(b0 + j) * n]), hn::Zero(d));
+        acc = hn::IfThenElse(on, hn::Add(acc, prod), acc);
+      }
+    }
+    hn::StoreU(acc, d, out + b * static_cast<std::int64_t>(n));
+  }
+  for (std::int64_t o = x.blocks * static_cast<std::int64_t>(n); o < t.out; ++o)
+    out[o] = weighted_scalar(t, o, row, 1);
+}
+
+// ---- flat runs ---------------------------------------------------------------------------------
+
+// out[i] = rows[0][i] * w[0], then + rows[j][i] * w[j] for j < count, for i < n.
+template <class TIn, class Acc>
+void combine(const TIn* const* rows, const Acc* w, int count, std::size_t n,
+             Acc* HWY_RESTRICT out) {
+  const hn::ScalableTag<Acc> d;
+  const std::size_t lanes = hn::Lanes(d);
+  std::size_t i = 0;
+  for (; i + lanes <= n; i += lanes) {
+    auto acc = hn::Mul(LoadAcc(d, rows[0] + i), hn::Set(d, w[0]));
+    for (int j = 1; j < count; ++j)
+      acc = hn::Add(acc, hn::Mul(LoadAcc(d, rows[j] + i), hn::Set(d, w[j])));
+    hn::StoreU(acc, d, out + i);
+  }
+  for (; i < n; ++i) {
+    Acc acc = kern::to_acc<Acc>(rows[0][i]) * w[0];
+    for (int j = 1; j < count; ++j)
+      acc = acc + kern::to_acc<Acc>(rows[j][i]) * w[j];
+    out[i] = acc;
+  }
+}
+
+// out[i] = from_acc<T>(in[i]) for i < n.
+template <class T, class Acc>
+void store_run(const Acc* HWY_RESTRICT in, std::size_t n, T* HWY_RESTRICT out) {
+  const hn::ScalableTag<Acc> d;
+  const std::size_t lanes = hn::Lanes(d);
+  std::size_t i = 0;
+  for (; i + lanes <= n; i += lanes)
+    StoreAcc(d, hn::LoadU(d, in + i), out + i);
+  for (; i < n; ++i)
+    out[i] = kern::from_acc<T>(in[i]);
+}
+
+// ---- work partition ----------------------------------------------------------------------------
+
+// Splits `units` independent units of `rows` output rows each into tasks of whole rows: enough
+// tasks for every thread to get several, none shorter than a few rows (each task recomputes the
+// source rows at its edges).
+struct Tasks {
+  std::int64_t units, rows, band, per_unit;
+  std::int64_t count() const { return units * per_unit; }
+  void range(std::int64_t task, std::int64_t* unit, std::int64_t* r0, std::int64_t* r1) const {
+    *unit = task / per_unit;
+    *r0 = (task % per_unit) * band;
+    *r1 = std::min(rows, *r0 + band);
+  }
+};
+
+inline Tasks make_tasks(std::int64_t units, std::int64_t rows, int threads) {
+  Tasks t{units, rows, rows, 1};
+  const std::int64_t want = 4 * static_cast<std::int64_t>(std::max(threads, 1));
+  if (threads > 1 && units < want && rows > 1) {
+    const std::int64_t per = std::min(rows, (want + units - 1) / units);
+    t.band = std::max<std::int64_t>(std::min<std::int64_t>(8, rows), (rows + per - 1) / per);
+    t.per_unit = (rows + t.band - 1) / t.band;
+  }
+  return t;
+}
+
+// A small cache of row results keyed by source row, for rows used by consecutive output rows.
+template <class Acc>
+class RowCache {
+ public:
+  RowCache(int slots, std::size_t row_len)
+      : key_(static_cast<std::size_t>(slots), -1),
+        data_(static_cast<std::size_t>(slots) * row_len),
+        row_len_(row_len) {}
+  void clear() { std::fill(key_.begin(), key_.end(), std::int64_t(-1)); }
+  // The slot holding `key`, or nullptr.
+  const Acc* find(std::int64_t key) const {
+    for (std::size_t s = 0; s < key_.size(); ++s) {
+      if (key_[s] == key) return &data_[s * row_len_];
+    }
+    return nullptr;
+  }
+  // A slot for `key`, evicting the smallest key not in keep[0, nkeep) (row indices grow with
+  // the output row, so the smallest is the one no later output needs).
+  Acc* insert(std::int64_t key, const std::int64_t* keep, int nkeep) {
+    std::size_t best = key_.size();
+    for (std::size_t s = 0; s < key_.size(); ++s) {
+      if (key_[s] < 0) {
+        best = s;
+        break;
+      }
+      bool kept = false;
+      for (int j = 0; j < nkeep; ++j)
+        kept = kept || keep[j] == key_[s];
+      if (!kept && (best == key_.size() || key_[s] < key_[best])) best = s;
+    }
+    HWY_ASSERT(best < key_.size());
+    key_[best] = key;
+    return &data_[best * row_len_];
+  }
+
+ private:
+  std::vector<std::int64_t> key_;
+  std::vector<Acc> data_;
+  std::size_t row_len_;
+};
+
+// ---- the weighted kinds ------------------------------------------------------------------------
+
+template <class T>
+struct Job {
+  const kern::InterpGeometry* g;
+  const T* src;
+  T* dst;
+  int dims;  // dims combined: 1 (W), 2 (H, W) or 3 (D, H, W)
+  int threads;
+};
+
+// A source row's W pass into `out` (out_W results, or out_W * C for channels-last).
+template <class T, class Acc>
+struct RowPass {
+  const kern::InterpGeometry& g;
+  const TapTable<Acc>& xt;
+  const XBlocks<Acc>* xb;  // NCHW only
+  bool channels_last;
+
+  void operator()(const T* row, Acc* out) const {
+    if (!channels_last) {
+      weighted_row(*xb, xt, row, out);
+      return;
+    }
+    const std::int64_t c = g.c, ss_w = g.src_stride[4];
+    const T* px[64];
+    for (std::int64_t o = 0; o < xt.out; ++o) {
+      const int n = xt.count[static_cast<std::size_t>(o)];
+      for (int j = 0; j < n; ++j)
+        px[j] = row + xt.index(o, j) * ss_w;
+      combine(px, &xt.w[static_cast<std::size_t>(o * xt.k)], n, static_cast<std::size_t>(c),
+              out + o * c);
+    }
+  }
+};
+
+// Weighted kinds, NCHW (W innermost in both tensors) or channels-last (C innermost in both).
+template <class T>
+void run_weighted(const Job<T>& job, const TapTable<kern::acc_t<T>>& zt,
+                  const TapTable<kern::acc_t<T>>& yt, const TapTable<kern::acc_t<T>>& xt,
+                  bool channels_last) {
+  using Acc = kern::acc_t<T>;
+  const kern::InterpGeometry& g = *job.g;
+  const hn::ScalableTag<Acc> d;
+  XBlocks<Acc> xb;
+  if (!channels_last) xb = make_blocks(xt, g.in[2], hn::Lanes(d), std::is_same_v<T, Acc>);
+  const RowPass<T, Acc> pass{g, xt, &xb, channels_last};
+  // Row length of every buffer: out_W results, times C for channels-last.
+  const std::int64_t unit_c = channels_last ? g.c : 1;
+  const auto row_len = static_cast<std::size_t>(g.out[2] * unit_c);
+  // Units: NCHW planes (n, c); channels-last images (n). Rows: output rows of a unit (H for 1-D
+  // and 2-D kinds, D for 3-D kinds, whose tasks each cover whole D planes).
+  const std::int64_t units = channels_last ? g.n : g.n * g.c;
+  const std::int64_t rows = job.dims == 3 ? g.out[0] : g.out[1];
+  const Tasks tasks = make_tasks(units, rows, job.threads);
+  const int yslots = yt.k + 1, zslots = zt.k + 1;
+
+  struct Scratch {
+    RowCache<Acc> hcache;  // W-pass results by source row (2-D) or (z, y) (3-D)
+    RowCache<Acc> vcache;  // 3-D: H-combined planes by source z
+    std::vector<Acc> out;  // one output row before conversion
+  };
+  std::vector<std::unique_ptr<Scratch>> scratch(static_cast<std::size_t>(std::max(job.threads, 1)));
+  const std::size_t vplane = job.dims == 3 ? row_len * static_cast<std::size_t>(g.out[1]) : 0;
+
+  run_tasks(tasks.count(), job.threads, [&](int worker, std::int64_t task) {
+    auto& s = scratch[static_cast<std::size_t>(worker)];
+    if (!s) {
+      s.reset(new Scratch{RowCache<Acc>(yslots, row_len),
+                          RowCache<Acc>(job.dims == 3 ? zslots : 0, vplane),
+                          std::vector<Acc>(row_len)});
+    }
+    std::int64_t unit, r0, r1;
+    tasks.range(task, &unit, &r0, &r1);
+    const std::int64_t n = channels_last ? unit : unit / g.c;
+    const std::int64_t c = channels_last ? 0 : unit % g.c;
+    const T* plane = job.src + n * g.src_stride[0] + c * g.src_stride[1];
+    T* out_plane = job.dst + n * g.dst_stride[0] + c * g.dst_stride[1];
+
+    // Stores one output row (d, h) from the Acc buffer `v`.
+    auto store = [&](std::int64_t od, std::int64_t oh, const Acc* v) {
+      T* o = out_plane + od * g.dst_stride[2] + oh * g.dst_stride[3];
+      if (!channels_last || g.dst_stride[4] == g.c) {
+        store_run<T>(v, row_len, o);
+      } else {
+        for (std::int64_t w = 0; w < g.out[2]; ++w)
+          store_run<T>(v + w * g.c, static_cast<std::size_t>(g.c), o + w * g.dst_stride[4]);
+      }
+    };
+    // The W pass of source row (z, y), through the cache. keep: rows the current output needs.
+    auto hrow = [&](std::int64_t z, std::int64_t y, const std::int64_t* keep, int nkeep) {
+      const std::int64_t key = z * g.in[1] + y;
+      if (const Acc* hit = s->hcache.find(key)) return hit;
+      Acc* slot = s->hcache.insert(key, keep, nkeep);
+      pass(plane + z * g.src_stride[2] + y * g.src_stride[3], slot);
+      return static_cast<const Acc*>(slot);
+    };
+    // Output row oh of source plane z, combined over H, into `out`.
+    auto hcombine = [&](std::int64_t z, std::int64_t oh, Acc* out) {
+      const int cy = yt.count[static_cast<std::size_t>(oh)];
+      std::int64_t keys[64];
+      const Acc* rowsv[64];
+      for (int j = 0; j < cy; ++j)
+        keys[j] = z * g.in[1] + yt.index(oh, j);
+      for (int j = 0; j < cy; ++j)
+        rowsv[j] = hrow(z, yt.index(oh, j), keys, cy);
+      combine(rowsv, &yt.w[static_cast<std::size_t>(oh * yt.k)], cy, row_len, out);
+    };
+
+    s->hcache.clear();
+    if (job.dims == 1) {
+      for (std::int64_t oh = r0; oh < r1; ++oh) {  // unit dims: a single row
+        pass(plane, s->out.data());
+        store(0, oh, s->out.data());
+      }
+    } else if (job.dims == 2) {
+      for (std::int64_t oh = r0; oh < r1; ++oh) {
+        hcombine(0, oh, s->out.data());
+        store(0, oh, s->out.data());
+      }
+    } else {
+      s->vcache.clear();
+      for (std::int64_t od = r0; od < r1; ++od) {
+        const int cz = zt.count[static_cast<std::size_t>(od)];
+        std::int64_t zkeys[64];
+        const Acc* planes[64];
+        for (int j = 0; j < cz; ++j)
+          zkeys[j] = zt.index(od, j);
+        for (int j = 0; j < cz; ++j) {
+          const std::int64_t z = zt.index(od, j);
+          const Acc* hit = s->vcache.find(z);
+          if (hit == nullptr) {
+            Acc* slot = s->vcache.insert(z, zkeys, cz);
+            s->hcache.clear();
+            for (std::int64_t oh = 0; oh < g.out[1]; ++oh)
+              hcombine(z, oh, slot + static_cast<std::size_t>(oh) * row_len);
+            hit = slot;
+          }
+          planes[j] = hit;
+        }
+        for (std::int64_t oh = 0; oh < g.out[1]; ++oh) {
+          const Acc* at[64];
+          for (int j = 0; j < cz; ++j)
+            at[j] = planes[j] + static_cast<std::size_t>(oh) * row_len;
+          combine(at, &zt.w[static_cast<std::size_t>(od * zt.k)], cz, row_len, s->out.data());
+          store(od, oh, s->out.data());
+        }
+      }
+    }
+  });
+}
+
+// PyTorch's small-output 2-D bilinear kernel: x00 * w00 + x01 * w01 + x10 * w10 + x11 * w11
+// with wab = wy_a * wx_b, which does not separate into row passes.
+template <class T>
+void run_bilinear_small(const Job<T>& job, const TapTable<kern::acc_t<T>>& yt,
+                        const TapTable<kern::acc_t<T>>& xt, bool channels_last) {
+  using Acc = kern::acc_t<T>;
+  const kern::InterpGeometry& g = *job.g;
+  const hn::ScalableTag<Acc> d;
+  const std::size_t lanes = hn::Lanes(d);
+  XBlocks<Acc> xb;
+  if (!channels_last) xb = make_blocks(xt, g.in[2], lanes, std::is_same_v<T, Acc>);
+  const std::int64_t units = channels_last ? g.n : g.n * g.c;
+  const Tasks tasks = make_tasks(units, g.out[1], job.threads);
+  run_tasks(tasks.count(), job.threads, [&](int, std::int64_t task) {
+    std::int64_t unit, r0, r1;
+    tasks.range(task, &unit, &r0, &r1);
+    const std::int64_t n = channels_last ? unit : unit / g.c;
+    const std::int64_t c = channels_last ? 0 : unit % g.c;
+    const T* plane = job.src + n * g.src_stride[0] + c * g.src_stride[1];
+    T* out_plane = job.dst + n * g.dst_stride[0] + c * g.dst_stride[1];
+    std::vector<Acc> buf(static_cast<std::size_t>(channels_last ? g.c : g.out[2]));
+    for (std::int64_t oh = r0; oh < r1; ++oh) {
+      const T* r[2] = {plane + yt.index(oh, 0) * g.src_stride[3],
+                       plane + yt.index(oh, 1) * g.src_stride[3]};
+      const Acc wy[2] = {yt.weight(oh, 0), yt.weight(oh, 1)};
+      T* o = out_plane + oh * g.dst_stride[3];
+      if (channels_last) {
+        for (std::int64_t w = 0; w < g.out[2]; ++w) {
+          const T* px[4] = {
+              r[0] + xt.index(w, 0) * g.src_stride[4], r[0] + xt.index(w, 1) * g.src_stride[4],
+              r[1] + xt.index(w, 0) * g.src_stride[4], r[1] + xt.index(w, 1) * g.src_stride[4]};
+          const Acc wx[4] = {wy[0] * xt.weight(w, 0), wy[0] * xt.weight(w, 1),
+                             wy[1] * xt.weight(w, 0), wy[1] * xt.weight(w, 1)};
+          combine(px, wx, 4, buf.size(), buf.data());
+          store_run<T>(buf.data(), buf.size(), o + w * g.dst_stride[4]);
+        }
+        continue;
+      }
+      const std::size_t k = 2;
+      for (std::int64_t b = 0; b < xb.blocks; ++b) {
+        const auto ub = static_cast<std::size_t>(b);
+        const std::int64_t o0 = b * static_cast<std::int64_t>(lanes);
+        if (!xb.vector[ub]) {
+          for (std::size_t l = 0; l < lanes; ++l) {
+            const std::int64_t w = o0 + static_cast<std::int64_t>(l);
+            buf[static_cast<std::size_t>(w)] =
+                kern::to_acc<Acc>(r[0][xt.index(w, 0)]) * (wy[0] * xt.weight(w, 0));
+            buf[static_cast<std::size_t>(w)] +=
+                kern::to_acc<Acc>(r[0][xt.index(w, 1)]) * (wy[0] * xt.weight(w, 1));
+            buf[static_cast<std::size_t>(w)] +=
+                kern::to_acc<Acc>(r[1][xt.index(w, 0)]) * (wy[1] * xt.weight(w, 0));
+            buf[static_cast<std::size_t>(w)] +=
+                kern::to_acc<Acc>(r[1][xt.index(w, 1)]) * (wy[1] * xt.weight(w, 1));
+          }
+          continue;
+        }
+        const auto wx0 = hn::LoadU(d, &xb.weight[(ub * k) * lanes]);
+        const auto wx1 = hn::LoadU(d, &xb.weight[(ub * k + 1) * lanes]);
+        const auto wy0 = hn::Set(d, wy[0]), wy1 = hn::Set(d, wy[1]);
+        auto v = hn::Mul(load_tap(d, r[0], xb, ub * k), hn::Mul(wy0, wx0));
+        v = hn::Add(v, hn::Mul(load_tap(d, r[0], xb, ub * k + 1), hn::Mul(wy0, wx1)));
+        v = hn::Add(v, hn::Mul(load_tap(d, r[1], xb, ub * k), hn::Mul(wy1, wx0)));
+        v = hn::Add(v, hn::Mul(load_tap(d, r[1], xb, ub * k + 1), hn::Mul(wy1, wx1)));
+        hn::StoreU(v, d, &buf[static_cast<std::size_t>(o0)]);
+      }
+      for (std::int64_t w = xb.blocks * static_cast<std::int64_t>(lanes); w < g.out[2]; ++w) {
+        Acc v = kern::to_acc<Acc>(r[0][xt.index(w, 0)]) * (wy[0] * xt.weight(w, 0));
+        v += kern::to_acc<Acc>(r[0][xt.index(w, 1)]) * (wy[0] * xt.weight(w, 1));
+        v += kern::to_acc<Acc>(r[1][xt.index(w, 0)]) * (wy[1] * xt.weight(w, 0));
+        v += kern::to_acc<Acc>(r[1][xt.index(w, 1)]) * (wy[1] * xt.weight(w, 1));
+        buf[static_cast<std::size_t>(w)] = v;
+      }
+      store_run<T>(buf.data(), buf.size(), o);
+    }
+  });
+}
+
+// ---- area --------------------------------------------------------------------------------------
+
+// Sums every window in (d, h, w) order from 0, then divides by the D, H and W counts in turn.
+template <class T>
+void run_area(const Job<T>& job, const TapTable<kern::acc_t<T>>& zt,
+              const TapTable<kern::acc_t<T>>& yt, const TapTable<kern::acc_t<T>>& xt,
+              bool channels_last) {
+  using Acc = kern::acc_t<T>;
+  const kern::InterpGeometry& g = *job.g;
+  const hn::ScalableTag<Acc> d;
+  const std::size_t lanes = hn::Lanes(d);
+  XBlocks<Acc> xb;
+  if (!channels_last) xb = make_blocks(xt, g.in[2], lanes, std::is_same_v<T, Acc>);
+  const std::int64_t units = channels_last ? g.n : g.n * g.c;
+  const std::int64_t rows = g.out[0] * g.out[1];
+  const Tasks tasks = make_tasks(units, rows, job.threads);
+  const std::size_t run = static_cast<std::size_t>(channels_last ? g.c : g.out[2]);
+  run_tasks(tasks.count(), job.threads, [&](int, std::int64_t task) {
+    std::int64_t unit, r0, r1;
+    tasks.range(task, &unit, &r0, &r1);
+    const std::int64_t n = channels_last ? unit : unit / g.c;
+    const std::int64_t c = channels_last ? 0 : unit % g.c;
+    const T* plane = job.src + n * g.src_stride[0] + c * g.src_stride[1];
+    T* out_plane = job.dst + n * g.dst_stride[0] + c * g.dst_stride[1];
+    std::vector<Acc> buf(run);
+    std::vector<const T*> srows;
+    for (std::int64_t r = r0; r < r1; ++r) {
+      const std::int64_t od = r / g.out[1], oh = r % g.out[1];
+      srows.clear();
+      for (int a = 0; a < zt.count[static_cast<std::size_t>(od)]; ++a) {
+        for (int b = 0; b < yt.count[static_cast<std::size_t>(oh)]; ++b)
+          srows.push_back(plane + zt.index(od, a) * g.src_stride[2] +
+                          yt.index(oh, b) * g.src_stride[3]);
+      }
+      const Acc cd = static_cast<Acc>(zt.count[static_cast<std::size_t>(od)]);
+      const Acc ch = static_cast<Acc>(yt.count[static_cast<std::size_t>(oh)]);
+      T* o = out_plane + od * g.dst_stride[2] + oh * g.dst_stride[3];
+      if (channels_last) {
+        for (std::int64_t w = 0; w < g.out[2]; ++w) {
+          const int cw = xt.count[static_cast<std::size_t>(w)];
+          std::size_t i = 0;
+          for (; i + lanes <= run; i += lanes) {
+            auto sum = hn::Zero(d);
+            for (const T* sr : srows) {
+              for (int j = 0; j < cw; ++j)
+                sum = hn::Add(sum, LoadAcc(d, sr + xt.index(w, j) * g.src_stride[4] + i));
+            }
+            sum = hn::Div(hn::Div(hn::Div(sum, hn::Set(d, cd)), hn::Set(d, ch)),
+                          hn::Set(d, static_cast<Acc>(cw)));
+            hn::StoreU(sum, d, &buf[i]);
+          }
+          for (; i < run; ++i) {
+            Acc sum = Acc(0);
+            for (const T* sr : srows) {
+              for (int j = 0; j < cw; ++j)
+                sum += kern::to_acc<Acc>(
+                    sr[xt.index(w, j) * g.src_stride[4] + static_cast<std::int64_t>(i)]);
+            }
+            buf[i] = sum / cd / ch / static_cast<Acc>(cw);
+          }
+          store_run<T>(buf.data(), run, o + w * g.dst_stride[4]);
+        }
+        continue;
+      }
+      const std::size_t k = static_cast<std::size_t>(xb.k);
+      for (std::int64_t b = 0; b < xb.blocks; ++b) {
+        const auto ub = static_cast<std::size_t>(b);
+        const std::int64_t o0 = b * static_cast<std::int64_t>(lanes);
+        if (!xb.vector[ub]) {
+          for (std::size_t l = 0; l < lanes; ++l) {
+            const std::int64_t w = o0 + static_cast<std::int64_t>(l);
+            const int cw = xt.count[static_cast<std::size_t>(w)];
+            Acc sum = Acc(0);
+            for (const T* sr : srows) {
+              for (int j = 0; j < cw; ++j)
+                sum += kern::to_acc<Acc>(sr[xt.index(w, j)]);
+            }
+            buf[static_cast<std::size_t>(w)] = sum / cd / ch / static_cast<Acc>(cw);
+          }
+          continue;
+        }
+        auto sum = hn::Zero(d);
+        for (const T* sr : srows) {
+          for (std::size_t j = 0; j < k; ++j) {
+            const auto x = load_tap(d, sr, xb, ub * k + j);
+            if (xb.uniform[ub]) {
+              sum = hn::Add(sum, x);
+            } else {
+              const auto on = hn::Ne(hn::LoadU(d, &xb.active[(ub * k + j) * lanes]), hn::Zero(d));
+              sum = hn::IfThenElse(on, hn::Add(sum, x), sum);
+            }
+          }
+        }
+        // The W count of every lane: the number of taps it uses.
+        auto cw = hn::Zero(d);
+        for (std::size_t j = 0; j < k; ++j)
+          cw = hn::Add(cw, hn::LoadU(d, &xb.active[(ub * k + j) * lanes]));
+        sum = hn::Div(hn::Div(hn::Div(sum, hn::Set(d, cd)), hn::Set(d, ch)), cw);
+        hn::StoreU(sum, d, &buf[static_cast<std::size_t>(o0)]);
+      }
+      for (std::int64_t w = xb.blocks * static_cast<std::int64_t>(lanes); w < g.out[2]; ++w) {
+        const int cw = xt.count[static_cast<std::size_t>(w)];
+        Acc sum = Acc(0);
+        for (const T* sr : srows) {
+          for (int j = 0; j < cw; ++j)
+            sum += kern::to_acc<Acc>(sr[xt.index(w, j)]);
+        }
+        buf[static_cast<std::size_t>(w)] = sum / cd / ch / static_cast<Acc>(cw);
+      }
+      store_run<T>(buf.data(), run, o);
+    }
+  });
+}
+
+// ---- nearest -----------------------------------------------------------------------------------
+
+// dst[w] = src[idx[w]] along a contiguous row, for elements moved as U (an unsigned type of the
+// element's size). Doubling rows (idx[w] == w / 2) and copies are vectorised.
+template <class U>
+void nearest_row(const std::int64_t* idx, std::int64_t out, bool dup2, bool copy,
+                 const U* HWY_RESTRICT src, U* HWY_RESTRICT dst) {
+  if (copy) {
+    std::memcpy(dst, src, static_cast<std::size_t>(out) * sizeof(U));
+    return;
+  }
+  std::int64_t w = 0;
+  if constexpr (sizeof(U) <= 4) {
+    if (dup2) {
+      // Each element becomes a lane of twice the width holding it twice.
+      using W = hwy::UnsignedFromSize<2 * sizeof(U)>;
+      const hn::ScalableTag<W> dw;
+      const hn::Rebind<U, decltype(dw)> du;
+      const auto n = static_cast<std::int64_t>(hn::Lanes(dw));
+      for (; w + 2 * n <= out; w += 2 * n) {
+        const auto x = hn::PromoteTo(dw, hn::LoadU(du, src + w / 2));
+        hn::StoreU(hn::Or(x, hn::ShiftLeft<8 * sizeof(U)>(x)), dw, reinterpret_cast<W*>(dst + w));
+      }
+    }
+  }
+  for (; w < out; ++w)
+    dst[w] = src[idx[w]];
+}
+
+template <class U>
+void run_nearest(const kern::InterpGeometry& g, const U* src, U* dst, int threads,
+                 const TapTable<float>& zt, const TapTable<float>& yt, const TapTable<float>& xt,
+                 bool channels_last) {
+  bool dup2 = xt.out > 0, copy = g.in[2] == g.out[2];
+  for (std::int64_t w = 0; w < xt.out; ++w) {
+    dup2 = dup2 && xt.idx[static_cast<std::size_t>(w)] == w / 2;
+    copy = copy && xt.idx[static_cast<std::size_t>(w)] == w;
+  }
+  const std::int64_t units = channels_last ? g.n : g.n * g.c;
+  const std::int64_t rows = g.out[0] * g.out[1];
+  const Tasks tasks = make_tasks(units, rows, threads);
+  const std::int64_t row_elems = channels_last ? g.out[2] * g.c : g.out[2];
+  // Rows can be copied whole when the output row is one dense run.
+  const bool dense_row = channels_last ? g.dst_stride[4] == g.c : true;
+  run_tasks(tasks.count(), threads, [&](int, std::int64_t task) {
+    std::int64_t unit, r0, r1;
+    tasks.range(task, &unit, &r0, &r1);
+    const std::int64_t n = channels_last ? unit : unit / g.c;
+    const std::int64_t c = channels_last ? 0 : unit % g.c;
+    const U* plane = src + n * g.src_stride[0] + c * g.src_stride[1];
+    U* out_plane = dst + n * g.dst_stride[0] + c * g.dst_stride[1];
+    std::int64_t prev = -1;
+    const U* prev_out = nullptr;
+    for (std::int64_t r = r0; r < r1; ++r) {
+      const std::int64_t od = r / g.out[1], oh = r % g.out[1];
+      const std::int64_t iz = zt.idx[static_cast<std::size_t>(od)];
+      const std::int64_t iy = yt.idx[static_cast<std::size_t>(oh)];
+      const std::int64_t key = iz * g.in[1] + iy;
+      U* o = out_plane + od * g.dst_stride[2] + oh * g.dst_stride[3];
+      if (key == prev && dense_row) {
+        std::memcpy(o, prev_out, static_cast<std::size_t>(row_elems) * sizeof(U));
+        prev_out = o;
+        continue;
+      }
+      const U* s = plane + iz * g.src_stride[2] + iy * g.src_stride[3];
+      if (channels_last) {
+        for (std::int64_t w = 0; w < g.out[2]; ++w)
+          std::memcpy(o + w * g.dst_stride[4],
+                      s + xt.idx[static_cast<std::size_t>(w)] * g.src_stride[4],
+                      static_cast<std::size_t>(g.c) * sizeof(U));
+      } else {
+        nearest_row(xt.idx.data(), g.out[2], dup2, copy, s, o);
+      }
+      prev = key;
+      prev_out = o;
+    }
+  });
+}
+
+// ---- dispatch ----------------------------------------------------------------------------------
+
+// Which fast layout applies: W innermost in both tensors, C innermost in both, or neither.
+enum class Layout { kRows, kChannelsLast, kOther };
+
+inline Layout layout_of(const kern::InterpGeometry& g) {
+  if (g.src_stride[4] == 1 && g.dst_stride[4] == 1 && !g.dst_channels_last) return Layout::kRows;
+  if (g.src_stride[1] == 1 && g.dst_stride[1] == 1 && g.dst_channels_last) {
+    return Layout::kChannelsLast;
+  }
+  if (g.src_stride[4] == 1 && g.dst_stride[4] == 1) return Layout::kRows;
+  return Layout::kOther;
+}
+
+template <InterpKind K, class T>
+bool run_fast(const InterpolatePlan& plan, const void* src_v, void* dst_v, int threads) {
+  using Acc = kern::acc_t<T>;
+  const kern::InterpGeometry& g = plan.geometry;
+  const Layout layout = layout_of(g);
+  if (layout == Layout::kOther) return false;
+  const bool cl = layout == Layout::kChannelsLast;
+  const auto p = kern::make_interp_params<Acc>(g, plan.user_scale, plan.align_corners);
+  const T* src = static_cast<const T*>(src_v);
+  T* dst = static_cast<T*>(dst_v);
+  Job<T> job{&g, src, dst, 1, threads};
+
+  if constexpr (K == InterpKind::kNearest || K == InterpKind::kNearestExact) {
+    const auto zt = kern::nearest_table<K>(p, 0), yt = kern::nearest_table<K>(p, 1),
+               xt = kern::nearest_table<K>(p, 2);
+    // The tables hold indices only; their weight type does not matter here.
+    kern::TapTable<float> z2, y2, x2;
+    z2.out = zt.out;
+    z2.idx = zt.idx;
+    y2.out = yt.out;
+    y2.idx = yt.idx;
+    x2.out = xt.out;
+    x2.idx = xt.idx;
+    using U = hwy::UnsignedFromSize<sizeof(T)>;
+    run_nearest<U>(g, reinterpret_cast<const U*>(src), reinterpret_cast<U*>(dst), threads, z2, y2,
+                   x2, cl);
+    return true;
+  } else if constexpr (K == InterpKind::kArea) {
+    if (kern::IsHalfLike<T>::value && p.area_sum_in_element_type) return false;
+    run_area(job, kern::area_table(p, 0), kern::area_table(p, 1), kern::area_table(p, 2), cl);
+    return true;
+  } else {
+    if constexpr (K == InterpKind::kBilinear) {
+      if (p.small_2d_output) {
+        run_bilinear_small(job, kern::linear_table<T>(p, 1, false),
+                           kern::linear_table<T>(p, 2, false), cl);
+        return true;
+      }
+    }
+    kern::TapTable<Acc> zt, yt, xt;
+    if constexpr (K == InterpKind::kLinear) {
+      job.dims = 1;
+      xt = kern::linear_table<T>(p, 2, true);
+    } else if constexpr (K == InterpKind::kBilinear) {
+      job.dims = 2;
+      yt = kern::linear_table<T>(p, 1, true);
+      xt = kern::linear_table<T>(p, 2, true);
+    } else if constexpr (K == InterpKind::kTrilinear) {
+      job.dims = 3;
+      zt = kern::linear_table<T>(p, 0, true);
+      yt = kern::linear_table<T>(p, 1, true);
+      xt = kern::linear_table<T>(p, 2, true);
+    } else if constexpr (K == InterpKind::kBicubic) {
+      job.dims = 2;
+      yt = kern::cubic_table<T>(p, 1);
+      xt = kern::cubic_table<T>(p, 2);
+    } else {
+      job.dims = 2;
+      constexpr bool kCubic = K == InterpKind::kAaBicubic;
+      yt = kern::aa_table(p, 1, kCubic);
+      xt = kern::aa_table(p, 2, kCubic);
+    }
+    // The row passes hold the taps of an output in fixed arrays of 64.
+    if (xt.k > 64 || yt.k > 64 || zt.k > 64) return false;
+    run_weighted(job, zt, yt, xt, cl);
+    return true;
+  }
+}
+
+void RunInterpolate(const InterpolatePlan& plan, const void* src, void* dst, int threads) {
+  bool done = false;
+  dispatch_interp(plan, [&](auto kind_tag, auto type_tag) {
+    constexpr InterpKind K = decltype(kind_tag)::value;
+    using T = typename decltype(type_tag)::type;
+    done = run_fast<K, T>(plan, src, dst, threads);
+  });
+  if (!done) interpolate_cpu_reference(plan, src, dst, threads);
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace detail
+}  // namespace ups
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace ups {
+namespace detail {
+
+HWY_EXPORT(RunInterpolate);
 
 void interpolate_cpu(const InterpolatePlan& plan, const void* src, void* dst, int threads) {
+  if (plan.total == 0) return;
+  HWY_DYNAMIC_DISPATCH(RunInterpolate)(plan, src, dst, threads);
+}
+
+// The reference: the per-element body at every output, walking the output a row at a time (a
+// run of the innermost dim in iteration order) so that only one coordinate changes per element.
+void interpolate_cpu_reference(const InterpolatePlan& plan, const void* src, void* dst,
+                               int threads) {
   dispatch_interp(plan, [&](auto kind_tag, auto type_tag) {
     constexpr kern::InterpKind K = decltype(kind_tag)::value;
     using T = typename decltype(type_tag)::type;
@@ -25,24 +861,14 @@ void interpolate_cpu(const InterpolatePlan& plan, const void* src, void* dst, in
     const bool channels_last = params.g.dst_channels_last;
     const std::int64_t row = channels_last ? params.g.c : params.g.out[2];
     parallel_for(plan.total, threads, [&](std::int64_t begin, std::int64_t end) {
-      // A private copy: the compiler then knows that the stores through dst cannot change the
-      // parameters, so what the body computes from them and the fixed coordinates is loop
-      // invariant.
       const auto p = params;
       for (std::int64_t i = begin; i < end;) {
         kern::Coord5 o = kern::unravel_output(p.g, i);
         const std::int64_t first = channels_last ? o.c : o.w;
         const std::int64_t last = std::min(row, first + (end - i));
-        if (channels_last) {
-          for (std::int64_t c = first; c < last; ++c) {
-            o.c = c;
-            kern::interp_element_at<K, T>(p, s, d, o);
-          }
-        } else {
-          for (std::int64_t w = first; w < last; ++w) {
-            o.w = w;
-            kern::interp_element_at<K, T>(p, s, d, o);
-          }
+        for (std::int64_t x = first; x < last; ++x) {
+          (channels_last ? o.c : o.w) = x;
+          kern::interp_element_at<K, T>(p, s, d, o);
         }
         i += last - first;
       }
@@ -52,3 +878,4 @@ void interpolate_cpu(const InterpolatePlan& plan, const void* src, void* dst, in
 
 }  // namespace detail
 }  // namespace ups
+#endif  // HWY_ONCE
