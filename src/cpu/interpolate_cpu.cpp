@@ -38,6 +38,7 @@ void interpolate_cpu_reference(const InterpolatePlan& plan, const void* src, voi
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "cpu/interpolate_cpu.cpp"
+#include <hwy/cache_control.h>
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
 
@@ -182,10 +183,11 @@ HWY_INLINE Acc weighted_scalar(const TapTable<Acc>& t, std::int64_t o, const T* 
   return acc;
 }
 
-// The W pass of a weighted kind over one contiguous source row: out[o] for every output o.
-template <class T, class Acc>
+// The W pass of a weighted kind over one contiguous source row: out[o] for every output o, in
+// the accumulation type (a row result) or converted to the element type (a 1-D output).
+template <bool kStream = false, class T, class Acc, class TOut>
 void weighted_row(const XBlocks<Acc>& x, const TapTable<Acc>& t, const T* HWY_RESTRICT row,
-                  Acc* HWY_RESTRICT out) {
+                  TOut* HWY_RESTRICT out) {
   const hn::ScalableTag<Acc> d;
   const std::size_t n = x.lanes, k = static_cast<std::size_t>(x.k);
   for (std::int64_t b = 0; b < x.blocks; ++b) {
@@ -193,7 +195,7 @@ void weighted_row(const XBlocks<Acc>& x, const TapTable<Acc>& t, const T* HWY_RE
     if (!x.vector[ub]) {
       for (std::size_t l = 0; l < n; ++l) {
         const std::int64_t o = b * static_cast<std::int64_t>(n) + static_cast<std::int64_t>(l);
-        out[o] = weighted_scalar(t, o, row, 1);
+        out[o] = kern::from_acc<TOut>(weighted_scalar(t, o, row, 1));
       }
       continue;
     }
@@ -208,18 +210,21 @@ void weighted_row(const XBlocks<Acc>& x, const TapTable<Acc>& t, const T* HWY_RE
         acc = hn::IfThenElse(on, hn::Add(acc, prod), acc);
       }
     }
-    hn::StoreU(acc, d, out + b * static_cast<std::int64_t>(n));
+    StoreAcc<kStream>(d, acc, out + b * static_cast<std::int64_t>(n));
   }
   for (std::int64_t o = x.blocks * static_cast<std::int64_t>(n); o < t.out; ++o)
-    out[o] = weighted_scalar(t, o, row, 1);
+    out[o] = kern::from_acc<TOut>(weighted_scalar(t, o, row, 1));
 }
 
 // ---- flat runs ---------------------------------------------------------------------------------
 
-// out[i] = rows[0][i] * w[0], then + rows[j][i] * w[j] for j < count, for i < n.
-template <class TIn, class Acc>
-void combine(const TIn* const* rows, const Acc* w, int count, std::size_t n,
-             Acc* HWY_RESTRICT out) {
+// out[i] = rows[0][i] * w[0], then + rows[j][i] * w[j] for j < count (kCount when it is not 0),
+// for i < n; out is the accumulation type (an intermediate) or the element type (converted as
+// from_acc does).
+template <int kCount, bool kStream, class TIn, class Acc, class TOut>
+void combine_n(const TIn* const* rows, const Acc* w, int count, std::size_t n,
+               TOut* HWY_RESTRICT out) {
+  if constexpr (kCount > 0) count = kCount;
   const hn::ScalableTag<Acc> d;
   const std::size_t lanes = hn::Lanes(d);
   std::size_t i = 0;
@@ -227,52 +232,88 @@ void combine(const TIn* const* rows, const Acc* w, int count, std::size_t n,
     auto acc = hn::Mul(LoadAcc(d, rows[0] + i), hn::Set(d, w[0]));
     for (int j = 1; j < count; ++j)
       acc = hn::Add(acc, hn::Mul(LoadAcc(d, rows[j] + i), hn::Set(d, w[j])));
-    hn::StoreU(acc, d, out + i);
+    StoreAcc<kStream>(d, acc, out + i);
   }
   for (; i < n; ++i) {
     Acc acc = kern::to_acc<Acc>(rows[0][i]) * w[0];
     for (int j = 1; j < count; ++j)
       acc = acc + kern::to_acc<Acc>(rows[j][i]) * w[j];
-    out[i] = acc;
+    out[i] = kern::from_acc<TOut>(acc);
+  }
+}
+
+template <bool kStream = false, class TIn, class Acc, class TOut>
+void combine(const TIn* const* rows, const Acc* w, int count, std::size_t n,
+             TOut* HWY_RESTRICT out) {
+  switch (count) {
+    case 1:
+      return combine_n<1, kStream>(rows, w, count, n, out);
+    case 2:
+      return combine_n<2, kStream>(rows, w, count, n, out);
+    case 4:
+      return combine_n<4, kStream>(rows, w, count, n, out);
+    default:
+      return combine_n<0, kStream>(rows, w, count, n, out);
   }
 }
 
 // out[i] = from_acc<T>(in[i]) for i < n.
-template <class T, class Acc>
+template <bool kStream = false, class T, class Acc>
 void store_run(const Acc* HWY_RESTRICT in, std::size_t n, T* HWY_RESTRICT out) {
   const hn::ScalableTag<Acc> d;
   const std::size_t lanes = hn::Lanes(d);
   std::size_t i = 0;
   for (; i + lanes <= n; i += lanes)
-    StoreAcc(d, hn::LoadU(d, in + i), out + i);
+    StoreAcc<kStream>(d, hn::LoadU(d, in + i), out + i);
   for (; i < n; ++i)
     out[i] = kern::from_acc<T>(in[i]);
 }
 
 // ---- work partition ----------------------------------------------------------------------------
 
-// Splits `units` independent units of `rows` output rows each into tasks of whole rows: enough
-// tasks for every thread to get several, none shorter than a few rows (each task recomputes the
-// source rows at its edges).
+// Splits `units` independent units of `rows` output rows each into tasks: runs of whole units
+// when there are many units, else bands of whole rows of one unit, so that every thread gets
+// several tasks and none is shorter than a few rows (a band recomputes the source rows at its
+// edges).
 struct Tasks {
-  std::int64_t units, rows, band, per_unit;
-  std::int64_t count() const { return units * per_unit; }
-  void range(std::int64_t task, std::int64_t* unit, std::int64_t* r0, std::int64_t* r1) const {
-    *unit = task / per_unit;
+  std::int64_t units, rows;
+  std::int64_t units_per_task = 1;  // > 1 only with whole units
+  std::int64_t band, per_unit = 1;  // rows per task and tasks per unit
+  std::int64_t count() const { return (units + units_per_task - 1) / units_per_task * per_unit; }
+  void range(std::int64_t task, std::int64_t* u0, std::int64_t* u1, std::int64_t* r0,
+             std::int64_t* r1) const {
+    *u0 = task / per_unit * units_per_task;
+    *u1 = std::min(units, *u0 + units_per_task);
     *r0 = (task % per_unit) * band;
     *r1 = std::min(rows, *r0 + band);
   }
 };
 
 inline Tasks make_tasks(std::int64_t units, std::int64_t rows, int threads) {
-  Tasks t{units, rows, rows, 1};
+  Tasks t{units, rows, 1, rows, 1};
   const std::int64_t want = 4 * static_cast<std::int64_t>(std::max(threads, 1));
-  if (threads > 1 && units < want && rows > 1) {
+  if (units >= want) {
+    t.units_per_task = std::max<std::int64_t>(1, units / (2 * want));
+  } else if (threads > 1 && rows > 1) {
     const std::int64_t per = std::min(rows, (want + units - 1) / units);
     t.band = std::max<std::int64_t>(std::min<std::int64_t>(8, rows), (rows + per - 1) / per);
     t.per_unit = (rows + t.band - 1) / t.band;
   }
   return t;
+}
+
+// Runs fn(worker, unit, r0, r1) for every unit and row band of `tasks` on up to `threads`
+// threads; worker indexes per-thread scratch.
+template <class Fn>
+void for_each_task(const Tasks& tasks, int threads, Fn&& fn) {
+  run_tasks(tasks.count(), threads, [&](int worker, std::int64_t task) {
+    std::int64_t u0, u1, r0, r1;
+    tasks.range(task, &u0, &u1, &r0, &r1);
+    for (std::int64_t u = u0; u < u1; ++u)
+      fn(worker, u, r0, r1);
+    // Streaming stores are weakly ordered: make them visible before the task counts as done.
+    hwy::FlushStream();
+  });
 }
 
 // A small cache of row results keyed by source row, for rows used by consecutive output rows.
@@ -325,7 +366,11 @@ struct Job {
   T* dst;
   int dims;  // dims combined: 1 (W), 2 (H, W) or 3 (D, H, W)
   int threads;
+  bool stream;  // the output is far larger than the caches: write it with streaming stores
 };
+
+// Outputs of at least this many bytes are written with streaming stores.
+constexpr std::size_t kStreamBytes = std::size_t(16) << 20;
 
 // A source row's W pass into `out` (out_W results, or out_W * C for channels-last).
 template <class T, class Acc>
@@ -335,9 +380,11 @@ struct RowPass {
   const XBlocks<Acc>* xb;  // NCHW only
   bool channels_last;
 
-  void operator()(const T* row, Acc* out) const {
+  // Writes output pixel o at out + o * pixel_stride (channels-last), or the row at out (NCHW).
+  template <bool kStream = false, class TOut>
+  void operator()(const T* row, TOut* out, std::int64_t pixel_stride) const {
     if (!channels_last) {
-      weighted_row(*xb, xt, row, out);
+      weighted_row<kStream>(*xb, xt, row, out);
       return;
     }
     const std::int64_t c = g.c, ss_w = g.src_stride[4];
@@ -346,8 +393,8 @@ struct RowPass {
       const int n = xt.count[static_cast<std::size_t>(o)];
       for (int j = 0; j < n; ++j)
         px[j] = row + xt.index(o, j) * ss_w;
-      combine(px, &xt.w[static_cast<std::size_t>(o * xt.k)], n, static_cast<std::size_t>(c),
-              out + o * c);
+      combine<kStream>(px, &xt.w[static_cast<std::size_t>(o * xt.k)], n,
+                       static_cast<std::size_t>(c), out + o * pixel_stride);
     }
   }
 };
@@ -376,96 +423,107 @@ void run_weighted(const Job<T>& job, const TapTable<kern::acc_t<T>>& zt,
   struct Scratch {
     RowCache<Acc> hcache;  // W-pass results by source row (2-D) or (z, y) (3-D)
     RowCache<Acc> vcache;  // 3-D: H-combined planes by source z
-    std::vector<Acc> out;  // one output row before conversion
   };
   std::vector<std::unique_ptr<Scratch>> scratch(static_cast<std::size_t>(std::max(job.threads, 1)));
   const std::size_t vplane = job.dims == 3 ? row_len * static_cast<std::size_t>(g.out[1]) : 0;
 
-  run_tasks(tasks.count(), job.threads, [&](int worker, std::int64_t task) {
-    auto& s = scratch[static_cast<std::size_t>(worker)];
-    if (!s) {
-      s.reset(new Scratch{RowCache<Acc>(yslots, row_len),
-                          RowCache<Acc>(job.dims == 3 ? zslots : 0, vplane),
-                          std::vector<Acc>(row_len)});
-    }
-    std::int64_t unit, r0, r1;
-    tasks.range(task, &unit, &r0, &r1);
-    const std::int64_t n = channels_last ? unit : unit / g.c;
-    const std::int64_t c = channels_last ? 0 : unit % g.c;
-    const T* plane = job.src + n * g.src_stride[0] + c * g.src_stride[1];
-    T* out_plane = job.dst + n * g.dst_stride[0] + c * g.dst_stride[1];
+  for_each_task(
+      tasks, job.threads, [&](int worker, std::int64_t unit, std::int64_t r0, std::int64_t r1) {
+        auto& s = scratch[static_cast<std::size_t>(worker)];
+        if (!s) {
+          s.reset(new Scratch{RowCache<Acc>(yslots, row_len),
+                              RowCache<Acc>(job.dims == 3 ? zslots : 0, vplane)});
+        }
+        const std::int64_t n = channels_last ? unit : unit / g.c;
+        const std::int64_t c = channels_last ? 0 : unit % g.c;
+        const T* plane = job.src + n * g.src_stride[0] + c * g.src_stride[1];
+        T* out_plane = job.dst + n * g.dst_stride[0] + c * g.dst_stride[1];
 
-    // Stores one output row (d, h) from the Acc buffer `v`.
-    auto store = [&](std::int64_t od, std::int64_t oh, const Acc* v) {
-      T* o = out_plane + od * g.dst_stride[2] + oh * g.dst_stride[3];
-      if (!channels_last || g.dst_stride[4] == g.c) {
-        store_run<T>(v, row_len, o);
-      } else {
-        for (std::int64_t w = 0; w < g.out[2]; ++w)
-          store_run<T>(v + w * g.c, static_cast<std::size_t>(g.c), o + w * g.dst_stride[4]);
-      }
-    };
-    // The W pass of source row (z, y), through the cache. keep: rows the current output needs.
-    auto hrow = [&](std::int64_t z, std::int64_t y, const std::int64_t* keep, int nkeep) {
-      const std::int64_t key = z * g.in[1] + y;
-      if (const Acc* hit = s->hcache.find(key)) return hit;
-      Acc* slot = s->hcache.insert(key, keep, nkeep);
-      pass(plane + z * g.src_stride[2] + y * g.src_stride[3], slot);
-      return static_cast<const Acc*>(slot);
-    };
-    // Output row oh of source plane z, combined over H, into `out`.
-    auto hcombine = [&](std::int64_t z, std::int64_t oh, Acc* out) {
-      const int cy = yt.count[static_cast<std::size_t>(oh)];
-      std::int64_t keys[64];
-      const Acc* rowsv[64];
-      for (int j = 0; j < cy; ++j)
-        keys[j] = z * g.in[1] + yt.index(oh, j);
-      for (int j = 0; j < cy; ++j)
-        rowsv[j] = hrow(z, yt.index(oh, j), keys, cy);
-      combine(rowsv, &yt.w[static_cast<std::size_t>(oh * yt.k)], cy, row_len, out);
-    };
-
-    s->hcache.clear();
-    if (job.dims == 1) {
-      for (std::int64_t oh = r0; oh < r1; ++oh) {  // unit dims: a single row
-        pass(plane, s->out.data());
-        store(0, oh, s->out.data());
-      }
-    } else if (job.dims == 2) {
-      for (std::int64_t oh = r0; oh < r1; ++oh) {
-        hcombine(0, oh, s->out.data());
-        store(0, oh, s->out.data());
-      }
-    } else {
-      s->vcache.clear();
-      for (std::int64_t od = r0; od < r1; ++od) {
-        const int cz = zt.count[static_cast<std::size_t>(od)];
-        std::int64_t zkeys[64];
-        const Acc* planes[64];
-        for (int j = 0; j < cz; ++j)
-          zkeys[j] = zt.index(od, j);
-        for (int j = 0; j < cz; ++j) {
-          const std::int64_t z = zt.index(od, j);
-          const Acc* hit = s->vcache.find(z);
-          if (hit == nullptr) {
-            Acc* slot = s->vcache.insert(z, zkeys, cz);
-            s->hcache.clear();
-            for (std::int64_t oh = 0; oh < g.out[1]; ++oh)
-              hcombine(z, oh, slot + static_cast<std::size_t>(oh) * row_len);
-            hit = slot;
+        const bool dense_out = !channels_last || g.dst_stride[4] == g.c;
+        // Output row (od, oh): rows[0] * w[0] + ... of Acc rows (row_len each), converted into dst.
+        auto emit = [&](std::int64_t od, std::int64_t oh, const Acc* const* rows_in, const Acc* w,
+                        int count) {
+          T* o = out_plane + od * g.dst_stride[2] + oh * g.dst_stride[3];
+          if (dense_out) {
+            if (job.stream) {
+              combine<true>(rows_in, w, count, row_len, o);
+            } else {
+              combine(rows_in, w, count, row_len, o);
+            }
+            return;
           }
-          planes[j] = hit;
-        }
-        for (std::int64_t oh = 0; oh < g.out[1]; ++oh) {
           const Acc* at[64];
-          for (int j = 0; j < cz; ++j)
-            at[j] = planes[j] + static_cast<std::size_t>(oh) * row_len;
-          combine(at, &zt.w[static_cast<std::size_t>(od * zt.k)], cz, row_len, s->out.data());
-          store(od, oh, s->out.data());
+          for (std::int64_t x = 0; x < g.out[2]; ++x) {
+            for (int j = 0; j < count; ++j)
+              at[j] = rows_in[j] + x * g.c;
+            combine(at, w, count, static_cast<std::size_t>(g.c), o + x * g.dst_stride[4]);
+          }
+        };
+        // The W pass of source row (z, y), through the cache. keep: rows the current output needs.
+        auto hrow = [&](std::int64_t z, std::int64_t y, const std::int64_t* keep, int nkeep) {
+          const std::int64_t key = z * g.in[1] + y;
+          if (const Acc* hit = s->hcache.find(key)) return hit;
+          Acc* slot = s->hcache.insert(key, keep, nkeep);
+          pass(plane + z * g.src_stride[2] + y * g.src_stride[3], slot, unit_c);
+          return static_cast<const Acc*>(slot);
+        };
+        // The W-pass rows that output row oh of source plane z combines; returns their count.
+        auto hrows = [&](std::int64_t z, std::int64_t oh, const Acc** rows_out) {
+          const int cy = yt.count[static_cast<std::size_t>(oh)];
+          std::int64_t keys[64];
+          for (int j = 0; j < cy; ++j)
+            keys[j] = z * g.in[1] + yt.index(oh, j);
+          for (int j = 0; j < cy; ++j)
+            rows_out[j] = hrow(z, yt.index(oh, j), keys, cy);
+          return cy;
+        };
+
+        s->hcache.clear();
+        const Acc* rv[64];
+        if (job.dims == 1) {
+          for (std::int64_t oh = r0; oh < r1; ++oh)  // unit dims: a single row
+            if (job.stream) {
+              pass.template operator()<true>(plane, out_plane, g.dst_stride[4]);
+            } else {
+              pass(plane, out_plane, g.dst_stride[4]);
+            }
+        } else if (job.dims == 2) {
+          for (std::int64_t oh = r0; oh < r1; ++oh) {
+            const int cy = hrows(0, oh, rv);
+            emit(0, oh, rv, &yt.w[static_cast<std::size_t>(oh * yt.k)], cy);
+          }
+        } else {
+          s->vcache.clear();
+          for (std::int64_t od = r0; od < r1; ++od) {
+            const int cz = zt.count[static_cast<std::size_t>(od)];
+            std::int64_t zkeys[64];
+            const Acc* planes[64];
+            for (int j = 0; j < cz; ++j)
+              zkeys[j] = zt.index(od, j);
+            for (int j = 0; j < cz; ++j) {
+              const std::int64_t z = zt.index(od, j);
+              const Acc* hit = s->vcache.find(z);
+              if (hit == nullptr) {
+                Acc* slot = s->vcache.insert(z, zkeys, cz);
+                s->hcache.clear();
+                for (std::int64_t oh = 0; oh < g.out[1]; ++oh) {
+                  const int cy = hrows(z, oh, rv);
+                  combine(rv, &yt.w[static_cast<std::size_t>(oh * yt.k)], cy, row_len,
+                          slot + static_cast<std::size_t>(oh) * row_len);
+                }
+                hit = slot;
+              }
+              planes[j] = hit;
+            }
+            for (std::int64_t oh = 0; oh < g.out[1]; ++oh) {
+              const Acc* at[64];
+              for (int j = 0; j < cz; ++j)
+                at[j] = planes[j] + static_cast<std::size_t>(oh) * row_len;
+              emit(od, oh, at, &zt.w[static_cast<std::size_t>(od * zt.k)], cz);
+            }
+          }
         }
-      }
-    }
-  });
+      });
 }
 
 // PyTorch's small-output 2-D bilinear kernel: x00 * w00 + x01 * w01 + x10 * w10 + x11 * w11
@@ -481,9 +539,7 @@ void run_bilinear_small(const Job<T>& job, const TapTable<kern::acc_t<T>>& yt,
   if (!channels_last) xb = make_blocks(xt, g.in[2], lanes, std::is_same_v<T, Acc>);
   const std::int64_t units = channels_last ? g.n : g.n * g.c;
   const Tasks tasks = make_tasks(units, g.out[1], job.threads);
-  run_tasks(tasks.count(), job.threads, [&](int, std::int64_t task) {
-    std::int64_t unit, r0, r1;
-    tasks.range(task, &unit, &r0, &r1);
+  for_each_task(tasks, job.threads, [&](int, std::int64_t unit, std::int64_t r0, std::int64_t r1) {
     const std::int64_t n = channels_last ? unit : unit / g.c;
     const std::int64_t c = channels_last ? 0 : unit % g.c;
     const T* plane = job.src + n * g.src_stride[0] + c * g.src_stride[1];
@@ -502,7 +558,7 @@ void run_bilinear_small(const Job<T>& job, const TapTable<kern::acc_t<T>>& yt,
           const Acc wx[4] = {wy[0] * xt.weight(w, 0), wy[0] * xt.weight(w, 1),
                              wy[1] * xt.weight(w, 0), wy[1] * xt.weight(w, 1)};
           combine(px, wx, 4, buf.size(), buf.data());
-          store_run<T>(buf.data(), buf.size(), o + w * g.dst_stride[4]);
+          store_run(buf.data(), buf.size(), o + w * g.dst_stride[4]);
         }
         continue;
       }
@@ -540,12 +596,28 @@ void run_bilinear_small(const Job<T>& job, const TapTable<kern::acc_t<T>>& yt,
         v += kern::to_acc<Acc>(r[1][xt.index(w, 1)]) * (wy[1] * xt.weight(w, 1));
         buf[static_cast<std::size_t>(w)] = v;
       }
-      store_run<T>(buf.data(), buf.size(), o);
+      if (job.stream) {
+        store_run<true>(buf.data(), buf.size(), o);
+      } else {
+        store_run(buf.data(), buf.size(), o);
+      }
     }
   });
 }
 
 // ---- area --------------------------------------------------------------------------------------
+
+// v / count. Dividing by 1 changes nothing and dividing by a power of two equals multiplying by
+// its (exact) reciprocal, both correctly rounded to the same value; only other counts need the
+// slower division.
+template <class D>
+HWY_INLINE hn::Vec<D> divide(D d, hn::Vec<D> v, hn::TFromD<D> count) {
+  using Acc = hn::TFromD<D>;
+  if (count == Acc(1)) return v;
+  const auto c = static_cast<std::uint64_t>(count);
+  if ((c & (c - 1)) == 0) return hn::Mul(v, hn::Set(d, Acc(1) / count));
+  return hn::Div(v, hn::Set(d, count));
+}
 
 // Sums every window in (d, h, w) order from 0, then divides by the D, H and W counts in turn.
 template <class T>
@@ -562,9 +634,7 @@ void run_area(const Job<T>& job, const TapTable<kern::acc_t<T>>& zt,
   const std::int64_t rows = g.out[0] * g.out[1];
   const Tasks tasks = make_tasks(units, rows, job.threads);
   const std::size_t run = static_cast<std::size_t>(channels_last ? g.c : g.out[2]);
-  run_tasks(tasks.count(), job.threads, [&](int, std::int64_t task) {
-    std::int64_t unit, r0, r1;
-    tasks.range(task, &unit, &r0, &r1);
+  for_each_task(tasks, job.threads, [&](int, std::int64_t unit, std::int64_t r0, std::int64_t r1) {
     const std::int64_t n = channels_last ? unit : unit / g.c;
     const std::int64_t c = channels_last ? 0 : unit % g.c;
     const T* plane = job.src + n * g.src_stride[0] + c * g.src_stride[1];
@@ -592,8 +662,7 @@ void run_area(const Job<T>& job, const TapTable<kern::acc_t<T>>& zt,
               for (int j = 0; j < cw; ++j)
                 sum = hn::Add(sum, LoadAcc(d, sr + xt.index(w, j) * g.src_stride[4] + i));
             }
-            sum = hn::Div(hn::Div(hn::Div(sum, hn::Set(d, cd)), hn::Set(d, ch)),
-                          hn::Set(d, static_cast<Acc>(cw)));
+            sum = divide(d, divide(d, divide(d, sum, cd), ch), static_cast<Acc>(cw));
             hn::StoreU(sum, d, &buf[i]);
           }
           for (; i < run; ++i) {
@@ -605,7 +674,7 @@ void run_area(const Job<T>& job, const TapTable<kern::acc_t<T>>& zt,
             }
             buf[i] = sum / cd / ch / static_cast<Acc>(cw);
           }
-          store_run<T>(buf.data(), run, o + w * g.dst_stride[4]);
+          store_run(buf.data(), run, o + w * g.dst_stride[4]);
         }
         continue;
       }
@@ -642,7 +711,8 @@ void run_area(const Job<T>& job, const TapTable<kern::acc_t<T>>& zt,
         auto cw = hn::Zero(d);
         for (std::size_t j = 0; j < k; ++j)
           cw = hn::Add(cw, hn::LoadU(d, &xb.active[(ub * k + j) * lanes]));
-        sum = hn::Div(hn::Div(hn::Div(sum, hn::Set(d, cd)), hn::Set(d, ch)), cw);
+        sum = divide(d, divide(d, sum, cd), ch);
+        sum = xb.uniform[ub] ? divide(d, sum, static_cast<Acc>(k)) : hn::Div(sum, cw);
         hn::StoreU(sum, d, &buf[static_cast<std::size_t>(o0)]);
       }
       for (std::int64_t w = xb.blocks * static_cast<std::int64_t>(lanes); w < g.out[2]; ++w) {
@@ -654,20 +724,40 @@ void run_area(const Job<T>& job, const TapTable<kern::acc_t<T>>& zt,
         }
         buf[static_cast<std::size_t>(w)] = sum / cd / ch / static_cast<Acc>(cw);
       }
-      store_run<T>(buf.data(), run, o);
+      if (job.stream) {
+        store_run<true>(buf.data(), run, o);
+      } else {
+        store_run(buf.data(), run, o);
+      }
     }
   });
 }
 
 // ---- nearest -----------------------------------------------------------------------------------
 
+// Copies n elements of U, with streaming stores when kStream (see StoreVec).
+template <bool kStream, class U>
+void copy_run(const U* HWY_RESTRICT src, U* HWY_RESTRICT dst, std::int64_t n) {
+  if constexpr (!kStream) {
+    std::memcpy(dst, src, static_cast<std::size_t>(n) * sizeof(U));
+  } else {
+    const hn::ScalableTag<U> du;
+    const auto lanes = static_cast<std::int64_t>(hn::Lanes(du));
+    std::int64_t i = 0;
+    for (; i + lanes <= n; i += lanes)
+      StoreVec<true>(du, hn::LoadU(du, src + i), dst + i);
+    for (; i < n; ++i)
+      dst[i] = src[i];
+  }
+}
+
 // dst[w] = src[idx[w]] along a contiguous row, for elements moved as U (an unsigned type of the
 // element's size). Doubling rows (idx[w] == w / 2) and copies are vectorised.
-template <class U>
+template <bool kStream, class U>
 void nearest_row(const std::int64_t* idx, std::int64_t out, bool dup2, bool copy,
                  const U* HWY_RESTRICT src, U* HWY_RESTRICT dst) {
   if (copy) {
-    std::memcpy(dst, src, static_cast<std::size_t>(out) * sizeof(U));
+    copy_run<kStream>(src, dst, out);
     return;
   }
   std::int64_t w = 0;
@@ -680,7 +770,8 @@ void nearest_row(const std::int64_t* idx, std::int64_t out, bool dup2, bool copy
       const auto n = static_cast<std::int64_t>(hn::Lanes(dw));
       for (; w + 2 * n <= out; w += 2 * n) {
         const auto x = hn::PromoteTo(dw, hn::LoadU(du, src + w / 2));
-        hn::StoreU(hn::Or(x, hn::ShiftLeft<8 * sizeof(U)>(x)), dw, reinterpret_cast<W*>(dst + w));
+        StoreVec<kStream>(dw, hn::Or(x, hn::ShiftLeft<8 * sizeof(U)>(x)),
+                          reinterpret_cast<W*>(dst + w));
       }
     }
   }
@@ -703,9 +794,9 @@ void run_nearest(const kern::InterpGeometry& g, const U* src, U* dst, int thread
   const std::int64_t row_elems = channels_last ? g.out[2] * g.c : g.out[2];
   // Rows can be copied whole when the output row is one dense run.
   const bool dense_row = channels_last ? g.dst_stride[4] == g.c : true;
-  run_tasks(tasks.count(), threads, [&](int, std::int64_t task) {
-    std::int64_t unit, r0, r1;
-    tasks.range(task, &unit, &r0, &r1);
+  const bool stream =
+      static_cast<std::size_t>(units * rows * row_elems) * sizeof(U) >= kStreamBytes;
+  for_each_task(tasks, threads, [&](int, std::int64_t unit, std::int64_t r0, std::int64_t r1) {
     const std::int64_t n = channels_last ? unit : unit / g.c;
     const std::int64_t c = channels_last ? 0 : unit % g.c;
     const U* plane = src + n * g.src_stride[0] + c * g.src_stride[1];
@@ -718,19 +809,27 @@ void run_nearest(const kern::InterpGeometry& g, const U* src, U* dst, int thread
       const std::int64_t iy = yt.idx[static_cast<std::size_t>(oh)];
       const std::int64_t key = iz * g.in[1] + iy;
       U* o = out_plane + od * g.dst_stride[2] + oh * g.dst_stride[3];
-      if (key == prev && dense_row) {
-        std::memcpy(o, prev_out, static_cast<std::size_t>(row_elems) * sizeof(U));
+      // A row equal to the previous one is a copy of it, from the cache; a streamed row is not
+      // in the cache (reading it back would wait for memory), so it is made again.
+      if (key == prev && dense_row && !stream) {
+        copy_run<false>(prev_out, o, row_elems);
         prev_out = o;
         continue;
       }
       const U* s = plane + iz * g.src_stride[2] + iy * g.src_stride[3];
       if (channels_last) {
-        for (std::int64_t w = 0; w < g.out[2]; ++w)
-          std::memcpy(o + w * g.dst_stride[4],
-                      s + xt.idx[static_cast<std::size_t>(w)] * g.src_stride[4],
-                      static_cast<std::size_t>(g.c) * sizeof(U));
+        for (std::int64_t w = 0; w < g.out[2]; ++w) {
+          const U* from = s + xt.idx[static_cast<std::size_t>(w)] * g.src_stride[4];
+          if (stream) {
+            copy_run<true>(from, o + w * g.dst_stride[4], g.c);
+          } else {
+            copy_run<false>(from, o + w * g.dst_stride[4], g.c);
+          }
+        }
+      } else if (stream) {
+        nearest_row<true>(xt.idx.data(), g.out[2], dup2, copy, s, o);
       } else {
-        nearest_row(xt.idx.data(), g.out[2], dup2, copy, s, o);
+        nearest_row<false>(xt.idx.data(), g.out[2], dup2, copy, s, o);
       }
       prev = key;
       prev_out = o;
@@ -762,7 +861,8 @@ bool run_fast(const InterpolatePlan& plan, const void* src_v, void* dst_v, int t
   const auto p = kern::make_interp_params<Acc>(g, plan.user_scale, plan.align_corners);
   const T* src = static_cast<const T*>(src_v);
   T* dst = static_cast<T*>(dst_v);
-  Job<T> job{&g, src, dst, 1, threads};
+  const bool stream = static_cast<std::size_t>(plan.total) * sizeof(T) >= kStreamBytes;
+  Job<T> job{&g, src, dst, 1, threads, stream};
 
   if constexpr (K == InterpKind::kNearest || K == InterpKind::kNearestExact) {
     const auto zt = kern::nearest_table<K>(p, 0), yt = kern::nearest_table<K>(p, 1),

@@ -137,12 +137,26 @@ HWY_INLINE hn::Vec<D> LoadAcc(D d, const T* HWY_RESTRICT p) {
   }
 }
 
+// Stores a vector at p, with a non-temporal (streaming) store when kStream and p is aligned to the
+// vector's size: outputs far larger than the caches then skip the read-for-ownership of every
+// line they write. The caller issues hn::FlushStream() before the results are handed over.
+template <bool kStream, class D>
+HWY_INLINE void StoreVec(D d, hn::Vec<D> v, hn::TFromD<D>* HWY_RESTRICT p) {
+  if constexpr (kStream) {
+    if (reinterpret_cast<std::uintptr_t>(p) % (hn::Lanes(d) * sizeof(hn::TFromD<D>)) == 0) {
+      hn::Stream(v, d, p);
+      return;
+    }
+  }
+  hn::StoreU(v, d, p);
+}
+
 // Stores the accumulation-type lanes v to Lanes(d) elements of type T at p.
-template <class T, class D>
+template <bool kStream = false, class T, class D>
 HWY_INLINE void StoreAcc(D d, hn::Vec<D> v, T* HWY_RESTRICT p) {
   using Acc = hn::TFromD<D>;
   if constexpr (std::is_same_v<T, Acc>) {
-    hn::StoreU(v, d, p);
+    StoreVec<kStream>(d, v, p);
   } else {
     const hn::Rebind<std::uint16_t, D> d16;
     const hn::RebindToSigned<D> di;
@@ -154,7 +168,8 @@ HWY_INLINE void StoreAcc(D d, hn::Vec<D> v, T* HWY_RESTRICT p) {
       bits = FloatToHalfBits(d, v);
     }
     // Every lane holds a value below 2^16, so the saturating demotion is exact.
-    hn::StoreU(hn::DemoteTo(d16, hn::BitCast(di, bits)), d16, reinterpret_cast<std::uint16_t*>(p));
+    StoreVec<kStream>(d16, hn::DemoteTo(d16, hn::BitCast(di, bits)),
+                      reinterpret_cast<std::uint16_t*>(p));
   }
 }
 
