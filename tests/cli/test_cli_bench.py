@@ -11,6 +11,7 @@ the minimal traffic of each op), not against what the program printed elsewhere.
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -24,7 +25,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPORT = os.path.join(HERE, "..", "..", "scripts", "bench_report.py")
 
 FIELDS = ("case", "op", "device", "dtype", "layout", "shape", "out_shape", "params", "bytes")
-TIMED = ("threads", "warmup", "repeat", "median_ms", "min_ms", "max_ms", "gbps")
+TIMED = ("threads", "warmup", "repeat", "median_ms", "min_ms", "max_ms", "gbps", "copy_gbps",
+         "bw_fraction")
 SIZE = {"f32": 4, "f64": 8, "f16": 2, "bf16": 2}
 
 
@@ -107,6 +109,11 @@ class BenchTestCase(unittest.TestCase):
             self.assertLessEqual(rec["median_ms"], rec["max_ms"])
             self.assertAlmostEqual(rec["gbps"], rec["bytes"] / (rec["median_ms"] * 1e6),
                                    delta=1e-6 * rec["gbps"])
+            # The copy bandwidth is measured, so only its plausibility is known here: more than
+            # a slow disk, less than any CPU's memory system delivers today.
+            self.assertTrue(0.5 < rec["copy_gbps"] < 10000, rec["copy_gbps"])
+            self.assertAlmostEqual(rec["bw_fraction"], rec["gbps"] / rec["copy_gbps"],
+                                   delta=1e-6 * rec["bw_fraction"])
 
 
 class BenchTests(BenchTestCase):
@@ -175,14 +182,20 @@ class BenchTests(BenchTestCase):
         out = self.bench(self.CASES[0] + ["--device", "cpu", "--threads", "1", "--repeat", "3"])
         lines = out.splitlines()
         self.assertEqual(len(lines), 3)
-        self.assertEqual(lines[0], "ups bench on cpu (1 threads): 2 warm-up and 3 timed runs "
-                                   "per case")
+        m = re.fullmatch(r"ups bench on cpu \(1 threads; memcpy ([0-9.]+) GB/s\): 2 warm-up and "
+                         r"3 timed runs per case", lines[0])
+        self.assertTrue(m, lines[0])
+        copy = float(m.group(1))
         self.assertEqual(lines[1].split(), ["median", "ms", "min", "ms", "max", "ms", "GB/s",
-                                            "case"])
-        fields = lines[2].split(None, 4)
-        med, lo, hi = float(fields[0]), float(fields[1]), float(fields[2])
+                                            "copy", "%", "case"])
+        fields = lines[2].split(None, 5)
+        med, lo, hi, gbps = (float(f) for f in fields[:4])
         self.assertTrue(0 < lo <= med <= hi)
-        self.assertEqual(fields[4], "interpolate --shape 2,3,8,8 --mode bilinear --scale 2 "
+        self.assertTrue(fields[4].endswith("%"), fields[4])
+        # The printed values are rounded: 0.1 GB/s, 0.1 % and 0.001 ms.
+        self.assertAlmostEqual(float(fields[4][:-1]), 100 * gbps / copy,
+                               delta=0.06 + 100 * 0.05 / copy + 0.01 * float(fields[4][:-1]))
+        self.assertEqual(fields[5], "interpolate --shape 2,3,8,8 --mode bilinear --scale 2 "
                                     "--dtype f32 --layout contiguous")
 
     def test_list_suite(self):
@@ -230,6 +243,18 @@ class BenchTests(BenchTestCase):
         self.assertEqual(len(recs), 1)
         self.assertEqual(recs[0]["op"], "pixel-unshuffle")
         self.check_record(recs[0])
+
+    def test_copy_bandwidth_measured_once_per_run(self):
+        # One copy bandwidth per process, so that every case of a run is divided by the same.
+        recs = json_lines(self.bench(["--device", "cpu", "--threads", "2", "--filter",
+                                      "pixel-shuffle --shape 8,256", "--repeat", "1",
+                                      "--warmup", "0", "--json"]))
+        self.assertGreater(len(recs), 1)
+        for rec in recs:
+            self.check_record(rec)
+            self.assertEqual(rec["copy_gbps"], recs[0]["copy_gbps"])
+            self.assertNotIn("device_name", rec)  # CUDA only, as buffer_sets and l2_flush
+            self.assertNotIn("buffer_sets", rec)
 
     def test_help_lists_bench(self):
         out = run(["--help"]).stdout
