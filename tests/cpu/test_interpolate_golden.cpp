@@ -7,9 +7,9 @@
 // across threads, so that chunk boundaries fall inside planes and rows.
 //
 // Tolerances. The goldens come from PyTorch's portable (DEFAULT) CPU kernels, and the shared
-// math reproduces their order of operations and their roundings, so a build that does not fuse
-// multiply-adds (GCC in ISO mode, as configured) matches most cases bit for bit. What the
-// tolerances must absorb is the evaluation order of a different compiler or instruction set:
+// math reproduces their order of operations and their roundings, and the library's CPU sources
+// are built with -ffp-contract=off (no fused multiply-adds), so most cases match bit for bit. What
+// the tolerances must absorb is the evaluation order of a different compiler or instruction set:
 // PyTorch's own AVX512 kernels differ from its DEFAULT ones by up to 2.7e-6 (bicubic, f32).
 // - nearest, nearest-exact: bit for bit (the output is a copy of input elements).
 // - f32, f64: |got - want| <= rtol * |want| + eval_bound, with rtol 1e-5 (f32) or 1e-12 (f64).

@@ -95,13 +95,16 @@ bool copies_elements(InterpMode mode) {
 }
 
 bool must_match_bitwise(const InterpCase& c) {
-  return copies_elements(c.options.mode) || !kCudaFusesMultiplyAdd;
+  return copies_elements(c.options.mode) || (!kCudaFusesMultiplyAdd && !c.options.antialias);
 }
 
 // Why the two backends may differ at all: they run the same per-element body (interp_math.hpp),
 // in the same order, on the same host-computed scales, and the 16-bit conversions are integer
-// code. The one difference is that nvcc contracts a*b+c into a fused multiply-add by default
-// (--fmad=true) while the host compiler does not, so some roundings are skipped on the GPU.
+// code. Neither contracts a*b+c (interpolate.cu is built with --fmad=false, the CPU sources
+// with -ffp-contract=off), so they round identically but for one step: the anti-aliasing
+// filter argument, which the host computes in f64 and the device in the accumulation type. If
+// the kernels were built with --fmad=true (UPS_INTERP_CUDA_FMAD), nvcc would also contract
+// multiply-adds and skip some roundings on the GPU. The bound covers both.
 // With inputs in [-1, 1) (max|x| = 1), eps the accumulation epsilon (2^-23 for f32, f16 and bf16,
 // which accumulate in f32; 2^-52 for f64), S the largest input extent along an interpolated dim
 // and T the most taps along one dim:
@@ -115,6 +118,14 @@ bool must_match_bitwise(const InterpCase& c) {
 //  (b) Weights. A Keys weight is a short polynomial whose intermediates reach about 6, so
 //      contracting it moves the weight by up to ~8*eps (less for the linear weights, which are
 //      exact differences); over 4 taps in each of 2 dims that is below 16*T*eps.
+//      The anti-aliasing filter argument (j - centre + 0.5) * invscale is below 2 in magnitude
+//      where the filter is non-zero. The device rounds it twice in Acc where the host rounds it
+//      once from f64, so it differs by at most 3*eps and each filter value f_j by at most
+//      4.5*eps (slope <= 1.5). The normalised sum sum_j f_j x_j / sum_j f_j then moves by at
+//      most 2 * sum_j |df_j| / sum_j f_j; a window holds at most about 5 taps per unit of filter
+//      sum, so that is at most about 45*eps per dim and 100*eps over both, and a window of T
+//      taps needs an input extent S >= T, so 8*S + 16*T + 32 covers it from T = 3 on (narrower
+//      windows hold fewer taps per unit of filter sum).
 //  (c) Weighted sums. A contracted multiply-add skips one rounding of at most half an ulp of the
 //      partial sum (<= 1.3 * max|x|); the nested sums and the final combination stay below
 //      32*eps for the fixed-tap modes, and the 16*T term covers the long anti-aliasing sums.

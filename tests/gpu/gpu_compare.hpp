@@ -28,10 +28,13 @@ struct InterpCase {
 std::string describe(const InterpCase& c);
 
 // Whether the library's interpolate kernels are built with nvcc's --fmad=true, which fuses
-// a*b+c into one rounding where the host compiler rounds twice; then the backends may differ in
-// the last bits (accumulation_bound says how far). The build (CMakeLists.txt,
-// UPS_INTERP_CUDA_FMAD) compiles kernels/interpolate/interpolate.cu with --fmad=false, so both
-// backends run the same IEEE operations in the same order and every mode must match bit for bit.
+// a*b+c into one rounding where the CPU backend rounds twice. The build (CMakeLists.txt,
+// UPS_INTERP_CUDA_FMAD) compiles kernels/interpolate/interpolate.cu with --fmad=false and the
+// CPU sources with -ffp-contract=off, so neither backend contracts and both round identically,
+// except for the anti-aliasing filter argument, which the host computes in f64 and the device
+// in the accumulation type (AaWindow::raw_weight). So every call without antialias must match
+// bit for bit; anti-aliased results may differ in the last bits (accumulation_bound says how
+// far), and so may every non-copying mode if the kernels are built with --fmad=true.
 #ifndef UPS_TEST_INTERP_CUDA_FMAD
 #error "the build must define UPS_TEST_INTERP_CUDA_FMAD (0 or 1)"
 #endif
@@ -39,8 +42,8 @@ inline constexpr bool kCudaFusesMultiplyAdd = UPS_TEST_INTERP_CUDA_FMAD != 0;
 
 // True for the modes whose output is a copy of input elements.
 bool copies_elements(ups::InterpMode mode);
-// True when the CUDA output must equal the CPU output bit for bit: the copying modes, and every
-// mode without multiply-add fusion.
+// True when the CUDA output must equal the CPU output bit for bit: the copying modes, and,
+// without multiply-add fusion, every call without antialias.
 bool must_match_bitwise(const InterpCase& c);
 
 // The largest |CUDA - CPU| difference the accumulation may produce for this case, before any
