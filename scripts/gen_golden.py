@@ -23,6 +23,17 @@ Manifest lines are space-separated key=value fields:
   out_offset, out_bytes  where the contiguous expected output lies in the blob
 Lines starting with '#' are comments; the first ones record the torch version and the
 combinations PyTorch's CPU backend does not support (which therefore have no case).
+
+Case names seed the inputs, so new cases must be appended. A case's id is
+NNNN-MODE-rRANK-DTYPE[-TAG], where NNNN is its 1-based position among the cases written (a
+combination PyTorch cannot run takes no number), and its input is drawn from
+torch.Generator().manual_seed(zlib.crc32(id)). A case added after the last Writer.add call of
+main() leaves every existing case line and blob byte as it was. A case added anywhere else,
+or removed, or a skipped combination that a newer torch can run, renumbers every later case:
+each gets a new id, hence a new input and expected output, and most of interpolate.bin changes.
+A new mode does that too, since the first sections loop over every mode. (The shapes of the
+grid in main() come from random.Random seeded with the combination, not the position, so they
+survive a renumbering; the values do not.)
 """
 
 import argparse
