@@ -31,9 +31,9 @@ torch.Generator().manual_seed(zlib.crc32(id)). A case added after the last Write
 main() leaves every existing case line and blob byte as it was. A case added anywhere else,
 or removed, or a skipped combination that a newer torch can run, renumbers every later case:
 each gets a new id, hence a new input and expected output, and most of interpolate.bin changes.
-A new mode does that too, since the first sections loop over every mode. (The shapes of the
-grid in main() come from random.Random seeded with the combination, not the position, so they
-survive a renumbering; the values do not.)
+A new mode in MODE_TRAITS does that too, since the first sections loop over every mode. (The
+shapes of the grid in main() come from random.Random seeded with the combination, not the
+position, so they survive a renumbering; the values do not.)
 """
 
 import argparse
@@ -60,22 +60,29 @@ DTYPES = {
 }
 FLOAT_DTYPES = ["f32", "f64", "f16", "bf16"]
 
-# Spatial ranks each mode accepts (input rank = spatial + 2).
-MODE_SPATIAL = {
-    "nearest": [1, 2, 3],
-    "nearest-exact": [1, 2, 3],
-    "area": [1, 2, 3],
-    "linear": [1],
-    "bilinear": [2],
-    "bicubic": [2],
-    "trilinear": [3],
+# The modes, in the order the cases are written, and what ups accepts for each: the spatial
+# ranks of the input (input rank = spatial + 2), whether align_corners and antialias may be set,
+# and whether u8 is supported (besides FLOAT_DTYPES). This is the library's table
+# (ups::interp_modes(), printed by `ups info`) in Python, which cannot include it; the test
+# cli:interpolate-modes (tests/cli/test_cli.py, ModeTableTests) fails when the two disagree.
+# It must stay a plain literal: that test reads it with ast.literal_eval, without PyTorch.
+MODE_TRAITS = {
+    "nearest": {"spatial": [1, 2, 3], "align_corners": False, "antialias": False, "u8": True},
+    "nearest-exact": {"spatial": [1, 2, 3], "align_corners": False, "antialias": False, "u8": True},
+    "linear": {"spatial": [1], "align_corners": True, "antialias": False, "u8": False},
+    "bilinear": {"spatial": [2], "align_corners": True, "antialias": True, "u8": False},
+    "bicubic": {"spatial": [2], "align_corners": True, "antialias": True, "u8": False},
+    "trilinear": {"spatial": [3], "align_corners": True, "antialias": False, "u8": False},
+    "area": {"spatial": [1, 2, 3], "align_corners": False, "antialias": False, "u8": False},
 }
-MODES = ["nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area"]
-INTERPOLATING = {"linear", "bilinear", "bicubic", "trilinear"}
+MODES = list(MODE_TRAITS)
+MODE_SPATIAL = {m: t["spatial"] for m, t in MODE_TRAITS.items()}
+INTERPOLATING = {m for m, t in MODE_TRAITS.items() if t["align_corners"]}
+ANTIALIAS_MODES = [m for m in MODES if MODE_TRAITS[m]["antialias"]]
 
 
 def dtypes_for(mode):
-    return FLOAT_DTYPES + (["u8"] if mode.startswith("nearest") else [])
+    return FLOAT_DTYPES + (["u8"] if MODE_TRAITS[mode]["u8"] else [])
 
 
 def aligns_for(mode):
@@ -249,7 +256,7 @@ def main():
         ("aa-perdim-scale", dict(scale=[0.3, 1.5]), [1, 3, 9, 4]),
         ("aa-out1", dict(size=[1, 1]), [1, 2, 5, 6]),
     ]
-    for mode in ["bilinear", "bicubic"]:
+    for mode in ANTIALIAS_MODES:
         for align in [True, False, None]:
             for tag, kw, shape in aa_specs:
                 for dtype in FLOAT_DTYPES:
@@ -266,7 +273,6 @@ def main():
         return {1: [n], 2: [n, n], 3: [n, 3, 3]}[nsp]
 
     for mode in MODES:
-        nearest = mode.startswith("nearest")
         for nsp in MODE_SPATIAL[mode]:
             for align in aligns_for(mode):
                 ac = fmt_bool(align)[0].upper()
@@ -301,7 +307,7 @@ def main():
                     shp = {1: [1, 2, 6], 2: [1, 2, 6, 7], 3: [1, 2, 3, 6, 4]}[nsp]
                     w.add(mode, dtype, shp, size=sizes, align=align, tag=f"perdim-size-ac{ac}")
                     w.add(mode, dtype, shp, scale=scales, align=align, tag=f"perdim-scale-ac{ac}")
-                    if wide or (dtype == "u8" and nearest):
+                    if wide or dtype == "u8":
                         # An explicit recompute_scale_factor=False (the same as unset).
                         w.add(mode, dtype, [1, 2] + sp(nsp, 5), scale=1.7, align=align,
                               recompute=False, tag=f"rc0-s1.7-ac{ac}")

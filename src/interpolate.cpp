@@ -2,8 +2,11 @@
 // ATen's upsample_*d_common_check (messages included), then dispatch to a backend.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "check.hpp"
 #include "cuda/runtime.hpp"
@@ -16,59 +19,128 @@ namespace ups {
 using detail::concat;
 using detail::fail;
 
-const char* to_string(InterpMode mode) noexcept {
-  switch (mode) {
-    case InterpMode::kNearest:
-      return "nearest";
-    case InterpMode::kNearestExact:
-      return "nearest-exact";
-    case InterpMode::kLinear:
-      return "linear";
-    case InterpMode::kBilinear:
-      return "bilinear";
-    case InterpMode::kBicubic:
-      return "bicubic";
-    case InterpMode::kTrilinear:
-      return "trilinear";
-    case InterpMode::kArea:
-      return "area";
+namespace {
+
+constexpr std::uint32_t dtype_bit(DType t) {
+  return std::uint32_t(1) << static_cast<unsigned>(t);
+}
+constexpr std::uint32_t kFloatTypes = dtype_bit(DType::kF32) | dtype_bit(DType::kF64) |
+                                      dtype_bit(DType::kF16) | dtype_bit(DType::kBF16);
+
+using kern::InterpKind;
+
+// One row per mode: the public traits plus what only the library needs.
+struct ModeRow {
+  InterpModeTraits traits;
+  InterpKind kind;     // the body the plan runs
+  InterpKind aa_kind;  // the body with antialias; `kind` where antialias is not allowed
+  // The index math always uses in / out: F.interpolate sets recompute_scale_factor for area.
+  bool always_recompute;
+};
+
+// PyTorch's rules (torch.nn.functional.interpolate): align_corners only for the interpolating
+// modes, antialias only for bilinear and bicubic, linear / bilinear and bicubic / trilinear only
+// for 1-D / 2-D / 3-D inputs. u8 only for the copying modes, the ones the backends instantiate
+// for it (dispatch_interp). Rows follow InterpMode's enumerators; the static_assert below and
+// tests/cpu/test_interpolate_modes.cpp hold the table to that.
+constexpr std::uint32_t kCopyTypes = kFloatTypes | dtype_bit(DType::kU8);
+using M = InterpMode;
+using K = InterpKind;
+// clang-format off
+constexpr ModeRow kModes[] = {
+  // {mode, name, min_rank, max_rank, align_corners, antialias, copies, dtypes},
+  //  kind, aa_kind, always_recompute
+  {{M::kNearest,      "nearest",       3, 5, false, false, true,  kCopyTypes},
+    K::kNearest,      K::kNearest,      false},
+  {{M::kNearestExact, "nearest-exact", 3, 5, false, false, true,  kCopyTypes},
+    K::kNearestExact, K::kNearestExact, false},
+  {{M::kLinear,       "linear",        3, 3, true,  false, false, kFloatTypes},
+    K::kLinear,       K::kLinear,       false},
+  {{M::kBilinear,     "bilinear",      4, 4, true,  true,  false, kFloatTypes},
+    K::kBilinear,     K::kAaBilinear,   false},
+  {{M::kBicubic,      "bicubic",       4, 4, true,  true,  false, kFloatTypes},
+    K::kBicubic,      K::kAaBicubic,    false},
+  {{M::kTrilinear,    "trilinear",     5, 5, true,  false, false, kFloatTypes},
+    K::kTrilinear,    K::kTrilinear,    false},
+  {{M::kArea,         "area",          3, 5, false, false, false, kFloatTypes},
+    K::kArea,         K::kArea,         true},
+};
+// clang-format on
+constexpr std::size_t kModeCount = sizeof(kModes) / sizeof(kModes[0]);
+
+constexpr bool rows_are_consistent() {
+  for (std::size_t i = 0; i < kModeCount; ++i) {
+    const ModeRow& r = kModes[i];
+    const InterpModeTraits& t = r.traits;
+    // Indexing by the enumerator's value needs the enumerator order.
+    if (static_cast<std::size_t>(t.mode) != i) return false;
+    if (t.min_rank < 3 || t.max_rank > 5 || t.min_rank > t.max_rank) return false;
+    if (t.antialias == (r.aa_kind == r.kind)) return false;
+    // dispatch_interp instantiates u8 exactly for the nearest kinds.
+    const bool nearest_kind = r.kind == InterpKind::kNearest || r.kind == InterpKind::kNearestExact;
+    if (t.supports(DType::kU8) != nearest_kind || t.copies != nearest_kind) return false;
   }
-  return "?";
+  return true;
+}
+static_assert(rows_are_consistent(), "kModes: a row is out of enumerator order or inconsistent");
+
+// Null for a value that is none of InterpMode's enumerators. detail::check_enum, whose switch
+// -Wswitch checks, is what says which values are enumerators; the tests check that it and this
+// table agree.
+const ModeRow* find_row(InterpMode mode) noexcept {
+  const auto i = static_cast<std::size_t>(mode);
+  return i < kModeCount ? &kModes[i] : nullptr;
+}
+
+const ModeRow& row_of(InterpMode mode, const char* what) {
+  detail::check_enum(mode, what);
+  const ModeRow* row = find_row(mode);
+  UPS_CHECK(row != nullptr, ErrorCode::kInternal, "interpolate mode ", static_cast<unsigned>(mode),
+            " has no row in the mode table");
+  return *row;
+}
+
+// "a, b or c": every mode's name.
+std::string mode_names() {
+  std::string out;
+  for (std::size_t i = 0; i < kModeCount; ++i) {
+    if (i > 0) out += i + 1 == kModeCount ? " or " : ", ";
+    out += kModes[i].traits.name;
+  }
+  return out;
+}
+
+}  // namespace
+
+const std::vector<InterpModeTraits>& interp_modes() {
+  static const std::vector<InterpModeTraits> rows = [] {
+    std::vector<InterpModeTraits> v;
+    for (const ModeRow& r : kModes)
+      v.push_back(r.traits);
+    return v;
+  }();
+  return rows;
+}
+
+const InterpModeTraits& interp_mode_traits(InterpMode mode) {
+  row_of(mode, "mode");  // throws for a value without a row
+  return interp_modes()[static_cast<std::size_t>(mode)];
+}
+
+const char* to_string(InterpMode mode) noexcept {
+  const ModeRow* row = find_row(mode);
+  return row != nullptr ? row->traits.name : "?";
 }
 
 InterpMode parse_interp_mode(const std::string& name) {
-  for (InterpMode m :
-       {InterpMode::kNearest, InterpMode::kNearestExact, InterpMode::kLinear, InterpMode::kBilinear,
-        InterpMode::kBicubic, InterpMode::kTrilinear, InterpMode::kArea}) {
-    if (name == to_string(m)) return m;
+  for (const ModeRow& r : kModes) {
+    if (name == r.traits.name) return r.traits.mode;
   }
   fail(ErrorCode::kInvalidArgument,
-       concat("unknown interpolation mode '", name,
-              "' (expected nearest, nearest-exact, linear, bilinear, bicubic, trilinear or "
-              "area)"));
+       concat("unknown interpolation mode '", name, "' (expected ", mode_names(), ")"));
 }
 
 namespace {
-
-bool is_interpolating(InterpMode m) {
-  return m == InterpMode::kLinear || m == InterpMode::kBilinear || m == InterpMode::kBicubic ||
-         m == InterpMode::kTrilinear;
-}
-
-int required_rank(InterpMode m) {
-  switch (m) {
-    case InterpMode::kLinear:
-      return 3;
-    case InterpMode::kBilinear:
-      return 4;
-    case InterpMode::kBicubic:
-      return 4;
-    case InterpMode::kTrilinear:
-      return 5;
-    default:
-      return 0;
-  }
-}
 
 template <class V>
 std::string list_to_string(const V& v) {
@@ -105,10 +177,13 @@ struct Resolved {
 // mode, then ATen's size checks), so that a call with several problems reports the one PyTorch
 // reports.
 Resolved resolve(const Shape& in, const InterpolateOptions& opt) {
-  detail::check_enum(opt.mode, "options.mode");
+  const ModeRow& row = row_of(opt.mode, "options.mode");
+  const InterpModeTraits& traits = row.traits;
   const int rank = static_cast<int>(in.size());
+  // The messages are PyTorch's text, fixed in its source, so they stay literal rather than
+  // being assembled from the table's names.
   if (opt.align_corners.has_value()) {
-    UPS_CHECK(is_interpolating(opt.mode), ErrorCode::kInvalidArgument,
+    UPS_CHECK(traits.align_corners, ErrorCode::kInvalidArgument,
               "align_corners option can only be set with the interpolating modes: linear | "
               "bilinear | bicubic | trilinear");
   }
@@ -142,8 +217,7 @@ Resolved resolve(const Shape& in, const InterpolateOptions& opt) {
   UPS_CHECK(!(has_size && opt.recompute_scale_factor), ErrorCode::kInvalidArgument,
             "recompute_scale_factor is not meaningful with an explicit size.");
   if (opt.antialias) {
-    UPS_CHECK((opt.mode == InterpMode::kBilinear || opt.mode == InterpMode::kBicubic) && rank == 4,
-              ErrorCode::kInvalidArgument,
+    UPS_CHECK(traits.antialias && rank == 4, ErrorCode::kInvalidArgument,
               "Anti-alias option is restricted to bilinear and bicubic modes and requires a 4-D "
               "tensor as input");
   }
@@ -151,10 +225,17 @@ Resolved resolve(const Shape& in, const InterpolateOptions& opt) {
             "Input Error: Only 3D, 4D and 5D input Tensors supported (got ", rank,
             "D) for the modes: nearest | linear | bilinear | bicubic | trilinear | area | "
             "nearest-exact (got ",
-            to_string(opt.mode), ")");
-  const int need = required_rank(opt.mode);
-  UPS_CHECK(need == 0 || need == rank, ErrorCode::kShapeMismatch, "Got ", rank, "D input, but ",
-            to_string(opt.mode), " mode needs ", need, "D input");
+            traits.name, ")");
+  // F.interpolate's "Got 3D input, but bilinear mode needs 4D input", for every mode whose
+  // ranks are narrower than 3..5 (PyTorch has no such message for bicubic and falls through to
+  // the one above; ups words it like the others).
+  if (rank < traits.min_rank || rank > traits.max_rank) {
+    const std::string need = traits.min_rank == traits.max_rank
+                                 ? concat(traits.min_rank, "D")
+                                 : concat(traits.min_rank, "D to ", traits.max_rank, "D");
+    fail(ErrorCode::kShapeMismatch,
+         concat("Got ", rank, "D input, but ", traits.name, " mode needs ", need, " input"));
+  }
   const std::size_t spatial = static_cast<std::size_t>(rank - 2);
 
   Resolved r;
@@ -164,8 +245,7 @@ Resolved resolve(const Shape& in, const InterpolateOptions& opt) {
     for (std::size_t i = 0; i < spatial; ++i)
       out_sp[i] = opt.size.size() == 1 ? opt.size[0] : opt.size[i];
   } else {
-    // area always recomputes (F.interpolate sets recompute_scale_factor for it).
-    const bool recompute = opt.recompute_scale_factor || opt.mode == InterpMode::kArea;
+    const bool recompute = opt.recompute_scale_factor || row.always_recompute;
     for (std::size_t i = 0; i < spatial; ++i) {
       const double s = opt.scale_factor.size() == 1 ? opt.scale_factor[0] : opt.scale_factor[i];
       UPS_CHECK(std::isfinite(s), ErrorCode::kInvalidArgument,
@@ -194,24 +274,14 @@ Resolved resolve(const Shape& in, const InterpolateOptions& opt) {
   return r;
 }
 
-kern::InterpKind kind_of(const InterpolateOptions& opt) {
-  switch (opt.mode) {
-    case InterpMode::kNearest:
-      return kern::InterpKind::kNearest;
-    case InterpMode::kNearestExact:
-      return kern::InterpKind::kNearestExact;
-    case InterpMode::kLinear:
-      return kern::InterpKind::kLinear;
-    case InterpMode::kBilinear:
-      return opt.antialias ? kern::InterpKind::kAaBilinear : kern::InterpKind::kBilinear;
-    case InterpMode::kBicubic:
-      return opt.antialias ? kern::InterpKind::kAaBicubic : kern::InterpKind::kBicubic;
-    case InterpMode::kTrilinear:
-      return kern::InterpKind::kTrilinear;
-    case InterpMode::kArea:
-      return kern::InterpKind::kArea;
+// "f32, f64, f16, bf16", in DType's order.
+std::string supported_dtypes(const InterpModeTraits& t) {
+  std::string out;
+  for (unsigned bit = 0; bit < 32; ++bit) {
+    const auto d = static_cast<DType>(bit);
+    if (t.supports(d)) out += std::string(out.empty() ? "" : ", ") + to_string(d);
   }
-  return kern::InterpKind::kNearest;
+  return out;
 }
 
 }  // namespace
@@ -226,14 +296,10 @@ void interpolate(const Context& ctx, const TensorView& src, const TensorView& ds
   detail::check_view(src, "src");
   detail::check_view(dst, "dst");
   const Resolved r = resolve(src.shape(), options);
-  const bool nearest =
-      options.mode == InterpMode::kNearest || options.mode == InterpMode::kNearestExact;
-  const bool dtype_ok = src.dtype == DType::kF32 || src.dtype == DType::kF64 ||
-                        src.dtype == DType::kF16 || src.dtype == DType::kBF16 ||
-                        (nearest && src.dtype == DType::kU8);
-  UPS_CHECK(dtype_ok, ErrorCode::kUnsupportedDType, "interpolate: mode '", to_string(options.mode),
-            "' does not support dtype ", to_string(src.dtype), " (supported: f32, f64, f16, bf16",
-            nearest ? ", u8)" : ")");
+  const ModeRow& row = row_of(options.mode, "options.mode");
+  UPS_CHECK(row.traits.supports(src.dtype), ErrorCode::kUnsupportedDType, "interpolate: mode '",
+            row.traits.name, "' does not support dtype ", to_string(src.dtype),
+            " (supported: ", supported_dtypes(row.traits), ")");
   UPS_CHECK(dst.dtype == src.dtype, ErrorCode::kUnsupportedDType, "interpolate: dst has dtype ",
             to_string(dst.dtype), " but src has dtype ", to_string(src.dtype));
   UPS_CHECK(dst.shape() == r.out_shape, ErrorCode::kShapeMismatch,
@@ -245,7 +311,7 @@ void interpolate(const Context& ctx, const TensorView& src, const TensorView& ds
   detail::check_no_overlap(src, dst);
 
   detail::InterpolatePlan plan{};
-  plan.kind = kind_of(options);
+  plan.kind = options.antialias ? row.aa_kind : row.kind;
   plan.align_corners = options.align_corners.value_or(false);
   plan.dtype = src.dtype;
   plan.total = detail::checked_numel(r.out_shape, "interpolate output");

@@ -8,6 +8,7 @@ if(TARGET ups_cli)
       "npy-errors:test_cli.py:NpyErrorTests"
       "usage-errors:test_cli.py:UsageErrorTests"
       "commands:test_cli.py:CommandTests"
+      "interpolate-modes:test_cli.py:ModeTableTests"
       "conv-transpose:test_cli_conv.py:ConvTransposeTests"
       "conv-transpose-errors:test_cli_conv.py:ConvTransposeErrorTests"
       "conv-transpose-commands:test_cli_conv.py:ConvTransposeCommandTests"

@@ -13,6 +13,8 @@
 /// | trilinear      | 5 (N,C,D,H,W)   | yes           | no        | f32 f64 f16 bf16         |
 /// | area           | 3, 4, 5         | no            | no        | f32 f64 f16 bf16         |
 ///
+/// interp_modes() holds this table as data; the validation of every call reads it.
+///
 /// f16 and bf16 accumulate in f32; f64 accumulates in f64. Results follow PyTorch's CPU kernels
 /// for contiguous inputs, including their rounding of f16/bf16 interpolation weights to the
 /// element type; docs/semantics.md lists the rules and the remaining differences. Nearest modes
@@ -21,6 +23,7 @@
 /// depend on the layout.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -42,9 +45,55 @@ enum class InterpMode : std::uint8_t {
   kArea,          ///< "area": adaptive average pooling to the output size.
 };
 
-/// @brief PyTorch's name of @p mode ("nearest-exact", ...).
+/// @brief What F.interpolate accepts for one InterpMode: one row of interp_modes().
+///
+/// interpolate() and interpolate_output_shape() validate every call against these rows, with
+/// PyTorch's messages:
+/// - an input rank outside 3..5: "Input Error: Only 3D, 4D and 5D input Tensors supported ...";
+///   a rank in 3..5 outside [min_rank, max_rank]: "Got 3D input, but bilinear mode needs 4D
+///   input" (kShapeMismatch);
+/// - InterpolateOptions::align_corners set (even to false) for a mode whose `align_corners` is
+///   false: "align_corners option can only be set with the interpolating modes: linear |
+///   bilinear | bicubic | trilinear";
+/// - InterpolateOptions::antialias for a mode whose `antialias` is false, or with an input rank
+///   other than 4: "Anti-alias option is restricted to bilinear and bicubic modes and requires a
+///   4-D tensor as input" (both kInvalidArgument);
+/// - an element type that supports() rejects: "interpolate: mode 'bilinear' does not support
+///   dtype u8 (supported: f32, f64, f16, bf16)" (kUnsupportedDType).
+struct InterpModeTraits {
+  InterpMode mode;  ///< The mode this row describes.
+  /// PyTorch's name: what to_string() returns and parse_interp_mode() and the ups program's
+  /// `--mode` accept.
+  const char* name;
+  int min_rank;        ///< Smallest input rank accepted: N, C and 1 to 3 spatial dims.
+  int max_rank;        ///< Largest input rank accepted.
+  bool align_corners;  ///< `align_corners` may be set (PyTorch's "interpolating modes").
+  bool antialias;      ///< `antialias` may be set (with a rank-4 input).
+  /// Every output element is a copy of one input element (no arithmetic), so both backends
+  /// give bit-identical results.
+  bool copies;
+  /// The supported element types: bit `1 << static_cast<unsigned>(dtype)` for each. Read it
+  /// with supports().
+  std::uint32_t dtypes;
+
+  /// @brief True when the mode runs on tensors of @p dtype.
+  constexpr bool supports(DType dtype) const noexcept {
+    return static_cast<unsigned>(dtype) < 32 && ((dtypes >> static_cast<unsigned>(dtype)) & 1u);
+  }
+};
+
+/// @brief Every interpolation mode, one row each, in the order of InterpMode's enumerators
+/// (so `interp_modes()[static_cast<std::size_t>(mode)].mode == mode`).
+UPS_EXPORT const std::vector<InterpModeTraits>& interp_modes();
+/// @brief The row of interp_modes() for @p mode. Throws ups::Error (kInvalidArgument) when
+/// @p mode is none of InterpMode's enumerators.
+UPS_EXPORT const InterpModeTraits& interp_mode_traits(InterpMode mode);
+
+/// @brief PyTorch's name of @p mode ("nearest-exact", ...), or "?" for a value that is none of
+/// InterpMode's enumerators.
 UPS_EXPORT const char* to_string(InterpMode mode) noexcept;
-/// @brief Parses PyTorch's mode names; throws ups::Error (kInvalidArgument) otherwise.
+/// @brief Parses PyTorch's mode names (the names of interp_modes()); throws ups::Error
+/// (kInvalidArgument) otherwise.
 UPS_EXPORT InterpMode parse_interp_mode(const std::string& name);
 
 /// @brief The arguments of `F.interpolate`, minus the tensor.

@@ -77,6 +77,8 @@ int run_info(const ParsedArgs&) {
   row("CPU threads:", std::to_string(cpu.num_threads()) + " (default; --threads overrides it)");
   row("default device:", to_string(Context(Device::kAuto).device()));
   os << "\n";
+  info_interpolate(os);
+  os << "\n";
   info_conv_transpose(os);
   std::cout << os.str();
   return 0;
@@ -109,8 +111,9 @@ int run_demo(const ParsedArgs& args) {
 
 const char* const kInfoDescription =
     "Shows the version, the build configuration, the CUDA devices, the cuDNN version, the\n"
-    "determinism flag, the default CPU thread count and the algorithms of each op that has\n"
-    "a choice of them (which devices they run on, whether they are deterministic, whether\n"
+    "determinism flag, the default CPU thread count, the interpolation modes (the input\n"
+    "ranks, options and dtypes each accepts) and the algorithms of each op that has a\n"
+    "choice of them (which devices they run on, whether they are deterministic, whether\n"
     "this build has them).";
 
 const char* const kDemoDescription =
@@ -125,7 +128,7 @@ const char* const kDemoDescription =
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       {"interpolate", "resample an array like torch.nn.functional.interpolate",
-       kInterpolateDescription, interpolate_spec, run_interpolate},
+       interpolate_description(), interpolate_spec, run_interpolate},
       {"conv-transpose", "transposed convolution like torch.nn.ConvTranspose1d/2d/3d",
        kConvTransposeDescription, conv_transpose_spec, run_conv_transpose},
       {"max-pool", "max pooling with indices like torch.nn.MaxPool1d/2d/3d", kMaxPoolDescription,

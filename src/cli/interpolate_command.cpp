@@ -1,4 +1,4 @@
-// `ups interpolate` and the interpolation examples of `ups demo`.
+// `ups interpolate`, the interpolation examples of `ups demo` and its modes in `ups info`.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -15,33 +15,104 @@
 namespace ups {
 namespace cli {
 
-const char* const kInterpolateDescription =
-    "Resamples the spatial dims of IN like torch.nn.functional.interpolate (PyTorch 2.x\n"
-    "semantics) and writes the result to OUT. Give exactly one of --size and --scale.\n"
-    "IN and OUT are NumPy .npy files in C order: float32, float64 and float16 for every\n"
-    "mode, uint8 for nearest and nearest-exact. The rank of IN selects 1-D, 2-D or 3-D.\n"
-    "\n"
-    "example:\n"
-    "  ups interpolate image.npy big.npy --mode bilinear --scale 2\n"
-    "  ups interpolate volume.npy out.npy --mode trilinear --size 32,64,64 --align-corners";
+namespace {
+
+// The names of the modes whose row satisfies `pred`, separated by ", " and by `last` before
+// the last one ("a, b and c"); `suffix` adds text after a name.
+template <class Pred, class Suffix>
+std::string mode_list(const char* last, Pred pred, Suffix suffix) {
+  std::vector<std::string> names;
+  for (const InterpModeTraits& t : interp_modes()) {
+    if (pred(t)) names.push_back(t.name + suffix(t));
+  }
+  std::string out;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) out += i + 1 == names.size() ? last : ", ";
+    out += names[i];
+  }
+  return out;
+}
+template <class Pred>
+std::string mode_list(const char* last, Pred pred) {
+  return mode_list(last, pred, [](const InterpModeTraits&) { return std::string(); });
+}
+
+// Breaks `text` at spaces into lines of at most `width` characters.
+std::string wrap(const std::string& text, std::size_t width) {
+  std::string out;
+  std::size_t line = 0;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find(' ', start);
+    if (end == std::string::npos) end = text.size();
+    const std::string word = text.substr(start, end - start);
+    if (line > 0 && line + 1 + word.size() > width) {
+      out += "\n";
+      line = 0;
+    } else if (line > 0) {
+      out += " ";
+      ++line;
+    }
+    out += word;
+    line += word.size();
+    start = end + 1;
+  }
+  return out;
+}
+
+// The width of an option's help text, as in the other commands' hand-broken ones.
+constexpr std::size_t kHelpWidth = 62;
+
+}  // namespace
+
+const char* interpolate_description() {
+  // The mode lists come from ups::interp_modes(), so the help follows the library.
+  static const std::string text = [] {
+    const std::string u8_modes =
+        mode_list(" and ", [](const InterpModeTraits& t) { return t.supports(DType::kU8); });
+    const std::string intro =
+        "Resamples the spatial dims of IN like torch.nn.functional.interpolate (PyTorch 2.x "
+        "semantics) and writes the result to OUT. Give exactly one of --size and --scale. IN and "
+        "OUT are NumPy .npy files in C order: float32, float64 and float16 for every mode, uint8 "
+        "for " +
+        u8_modes + ". The rank of IN selects 1-D, 2-D or 3-D.";
+    return wrap(intro, 84) +
+           "\n"
+           "\n"
+           "example:\n"
+           "  ups interpolate image.npy big.npy --mode bilinear --scale 2\n"
+           "  ups interpolate volume.npy out.npy --mode trilinear --size 32,64,64 --align-corners";
+  }();
+  return text.c_str();
+}
 
 ArgSpec interpolate_spec() {
+  const auto any = [](const InterpModeTraits&) { return true; };
+  // A mode that takes only some of the ranks 3 to 5 names them.
+  const auto rank = [](const InterpModeTraits& t) {
+    if (t.min_rank == 3 && t.max_rank == 5) return std::string();
+    if (t.min_rank == t.max_rank) return " (rank " + std::to_string(t.min_rank) + ")";
+    return " (rank " + std::to_string(t.min_rank) + " to " + std::to_string(t.max_rank) + ")";
+  };
   ArgSpec spec;
   spec.positional("IN", "input .npy file of rank 3 (N, C, W), 4 (N, C, H, W)\nor 5 (N, C, D, H, W)")
       .positional("OUT", "output .npy file (replaced atomically, left untouched on errors)")
-      .option("--mode", "M",
-              "nearest, nearest-exact, linear (rank 3), bilinear (rank 4),\n"
-              "bicubic (rank 4), trilinear (rank 5) or area",
-              true)
+      .option("--mode", "M", wrap(mode_list(" or ", any, rank), kHelpWidth), true)
       .option("--size", "S[,S...]",
               "output spatial size: one value for all spatial dims,\nor one per dim")
       .option("--scale", "F[,F...]",
               "scale factor: one value for all spatial dims, or one per dim;\n"
               "the output size is floor(input size * F)")
       .flag("--align-corners",
-            "align the corner pixels of input and output (linear, bilinear,\n"
-            "bicubic, trilinear); without it align_corners=False applies")
-      .flag("--antialias", "anti-alias when downsampling (bilinear and bicubic only)")
+            wrap("align the corner pixels of input and output (" +
+                     mode_list(", ", [](const InterpModeTraits& t) { return t.align_corners; }) +
+                     "); without it align_corners=False applies",
+                 kHelpWidth))
+      .flag("--antialias",
+            wrap("anti-alias when downsampling (" +
+                     mode_list(" and ", [](const InterpModeTraits& t) { return t.antialias; }) +
+                     " only)",
+                 kHelpWidth))
       .flag("--recompute-scale-factor",
             "derive the index scale from the sizes (in / out), not from --scale")
       .flag("--verbose", "print the shapes, the device used and the time taken");
@@ -116,6 +187,38 @@ void demo_case(std::ostream& os, Context& ctx, const std::string& title, const c
 }
 
 }  // namespace
+
+void info_interpolate(std::ostream& os) {
+  // One row per mode, whitespace-separated columns; tests/cli reads it to check the Python-side
+  // mode lists against the library's.
+  struct Row {
+    std::string cells[5];
+  };
+  std::vector<Row> rows = {{{"name", "ranks", "align_corners", "antialias", "dtypes"}}};
+  for (const InterpModeTraits& t : interp_modes()) {
+    std::string ranks = std::to_string(t.min_rank);
+    if (t.max_rank != t.min_rank) ranks += "-" + std::to_string(t.max_rank);
+    std::string dtypes;
+    for (unsigned bit = 0; bit < 32; ++bit) {
+      const auto d = static_cast<DType>(bit);
+      if (t.supports(d)) dtypes += (dtypes.empty() ? "" : ",") + std::string(to_string(d));
+    }
+    rows.push_back(
+        {{t.name, ranks, t.align_corners ? "yes" : "no", t.antialias ? "yes" : "no", dtypes}});
+  }
+  std::size_t width[4] = {};
+  for (const Row& r : rows) {
+    for (int i = 0; i < 4; ++i)
+      width[i] = std::max(width[i], r.cells[i].size());
+  }
+  os << "interpolate modes (ups interpolate --mode):\n";
+  for (const Row& r : rows) {
+    os << "  ";
+    for (int i = 0; i < 4; ++i)
+      os << r.cells[i] << std::string(width[i] - r.cells[i].size() + 2, ' ');
+    os << r.cells[4] << "\n";
+  }
+}
 
 void demo_interpolate(std::ostream& os, Context& ctx, int& number) {
   InterpolateOptions corners;

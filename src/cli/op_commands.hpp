@@ -15,8 +15,8 @@ namespace cli {
 
 // ---- interpolate (interpolate_command.cpp) ----------------------------------------------------
 
-/// @brief Paragraphs of `ups interpolate --help`.
-extern const char* const kInterpolateDescription;
+/// @brief Paragraphs of `ups interpolate --help`, with the modes of ups::interp_modes().
+const char* interpolate_description();
 /// @brief The arguments of `ups interpolate`.
 ArgSpec interpolate_spec();
 /// @brief Runs `ups interpolate`.
@@ -24,6 +24,8 @@ int run_interpolate(const ParsedArgs& args);
 /// @brief Prints the interpolation examples of the tutorial, numbering them from @p number
 /// (which it advances).
 void demo_interpolate(std::ostream& os, Context& ctx, int& number);
+/// @brief Prints the table of interpolation modes (ups::interp_modes()) for `ups info`.
+void info_interpolate(std::ostream& os);
 
 // ---- conv-transpose (conv_transpose_command.cpp) ----------------------------------------------
 

@@ -191,11 +191,78 @@ def ref_interpolate(values, shape, mode, size=None, scale=None, align_corners=Fa
     return tuple([n, c] + out), result
 
 
+# `ups interpolate` runs against ref_interpolate: (mode, input shape, options, ref_interpolate's
+# arguments). Every mode of the program is here (ModeTableTests checks that), in every dtype,
+# with u8 too for the nearest modes.
+REFERENCE_CASES = [
+    ("nearest", (2, 3, 5), ["--size", "9"], dict(size=[9])),
+    ("nearest", (1, 2, 4, 5), ["--scale", "1.5,2"], dict(scale=[1.5, 2])),
+    ("nearest", (1, 1, 2, 3, 4), ["--size", "4,6,8"], dict(size=[4, 6, 8])),
+    ("nearest-exact", (1, 2, 5, 3), ["--size", "7,8"], dict(size=[7, 8])),
+    ("nearest-exact", (1, 2, 8), ["--size", "3"], dict(size=[3])),
+    ("linear", (2, 2, 7), ["--scale", "0.5"], dict(scale=[0.5])),
+    ("linear", (1, 3, 5), ["--size", "11", "--align-corners"],
+     dict(size=[11], align_corners=True)),
+    ("bilinear", (1, 2, 3, 4), ["--size", "7,5"], dict(size=[7, 5])),
+    ("bilinear", (2, 1, 5, 4), ["--scale", "1.5", "--align-corners"],
+     dict(scale=[1.5], align_corners=True)),
+    ("bilinear", (1, 2, 8, 9), ["--size", "3,4", "--antialias"],
+     dict(size=[3, 4], antialias=True)),
+    ("bicubic", (1, 2, 4, 4), ["--size", "6,9"], dict(size=[6, 9])),
+    ("bicubic", (1, 1, 3, 5), ["--size", "7", "--align-corners"],
+     dict(size=[7], align_corners=True)),
+    ("trilinear", (1, 2, 2, 3, 4), ["--size", "3,5,6"], dict(size=[3, 5, 6])),
+    ("trilinear", (1, 1, 3, 3, 2), ["--scale", "2", "--align-corners"],
+     dict(scale=[2], align_corners=True)),
+    ("area", (1, 2, 7, 9), ["--size", "3,4"], dict(size=[3, 4])),
+    ("area", (1, 2, 7), ["--scale", "0.5"], dict(scale=[0.5])),
+    ("area", (1, 1, 4, 4, 6), ["--size", "2,3,4"], dict(size=[2, 3, 4])),
+]
+
+
 # ---- utilities ------------------------------------------------------------------------------
 
 
 def run(args, **kw):
     return subprocess.run([UPS] + list(args), capture_output=True, text=True, timeout=120, **kw)
+
+
+def info_interpolate_modes():
+    """The table of interpolation modes that `ups info` prints (the library's
+    ups::interp_modes()), as {name: {"ranks": [...], "align_corners": bool, "antialias": bool,
+    "dtypes": [...]}} in the program's order."""
+    r = run(["info"])
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    start = lines.index("interpolate modes (ups interpolate --mode):")
+    assert lines[start + 1].split() == ["name", "ranks", "align_corners", "antialias", "dtypes"]
+    modes = {}
+    for line in lines[start + 2:]:
+        if not line.strip():
+            break
+        name, ranks, align, aa, dtypes = line.split()
+        lo, _, hi = ranks.partition("-")
+        assert name not in modes, name
+        modes[name] = {"ranks": list(range(int(lo), int(hi or lo) + 1)),
+                       "align_corners": {"yes": True, "no": False}[align],
+                       "antialias": {"yes": True, "no": False}[aa],
+                       "dtypes": dtypes.split(",")}
+    return modes
+
+
+def python_literal(path, name):
+    """The value of the top-level assignment `name = <literal>` in the Python file at path, read
+    without running the file (scripts/gen_golden.py needs PyTorch to run)."""
+    with open(path) as f:
+        tree = ast.parse(f.read(), path)
+    for node in tree.body:
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name) and node.targets[0].id == name):
+            return ast.literal_eval(node.value)
+    raise AssertionError("%s assigns no literal to %s" % (path, name))
+
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
 def sample_values(count, integers=False):
@@ -385,35 +452,13 @@ class InterpolateTests(CliTestCase):
         self.assert_close(out, [0, 5, 10, 15, 20, 30, 40], "<f8", "linear align_corners")
 
     def test_modes_against_reference(self):
-        cases = [
-            ("nearest", (2, 3, 5), ["--size", "9"], dict(size=[9])),
-            ("nearest", (1, 2, 4, 5), ["--scale", "1.5,2"], dict(scale=[1.5, 2])),
-            ("nearest", (1, 1, 2, 3, 4), ["--size", "4,6,8"], dict(size=[4, 6, 8])),
-            ("nearest-exact", (1, 2, 5, 3), ["--size", "7,8"], dict(size=[7, 8])),
-            ("nearest-exact", (1, 2, 8), ["--size", "3"], dict(size=[3])),
-            ("linear", (2, 2, 7), ["--scale", "0.5"], dict(scale=[0.5])),
-            ("linear", (1, 3, 5), ["--size", "11", "--align-corners"],
-             dict(size=[11], align_corners=True)),
-            ("bilinear", (1, 2, 3, 4), ["--size", "7,5"], dict(size=[7, 5])),
-            ("bilinear", (2, 1, 5, 4), ["--scale", "1.5", "--align-corners"],
-             dict(scale=[1.5], align_corners=True)),
-            ("bilinear", (1, 2, 8, 9), ["--size", "3,4", "--antialias"],
-             dict(size=[3, 4], antialias=True)),
-            ("bicubic", (1, 2, 4, 4), ["--size", "6,9"], dict(size=[6, 9])),
-            ("bicubic", (1, 1, 3, 5), ["--size", "7", "--align-corners"],
-             dict(size=[7], align_corners=True)),
-            ("trilinear", (1, 2, 2, 3, 4), ["--size", "3,5,6"], dict(size=[3, 5, 6])),
-            ("trilinear", (1, 1, 3, 3, 2), ["--scale", "2", "--align-corners"],
-             dict(scale=[2], align_corners=True)),
-            ("area", (1, 2, 7, 9), ["--size", "3,4"], dict(size=[3, 4])),
-            ("area", (1, 2, 7), ["--scale", "0.5"], dict(scale=[0.5])),
-            ("area", (1, 1, 4, 4, 6), ["--size", "2,3,4"], dict(size=[2, 3, 4])),
-        ]
-        for mode, shape, extra, kw in cases:
+        modes = info_interpolate_modes()
+        for mode, shape, extra, kw in REFERENCE_CASES:
             for descr in FLOAT_DESCRS:
                 self.check_against_reference(descr, shape, mode, extra, **kw)
-            if mode.startswith("nearest"):
+            if "u8" in modes[mode]["dtypes"]:
                 self.check_against_reference("|u1", shape, mode, extra, **kw)
+
 
     def test_scale_is_used_unless_recomputed(self):
         # 3 * 1.5 = 4.5 -> 4 outputs. The index math uses 1/1.5 by default and 3/4 with
@@ -856,6 +901,62 @@ class CommandTests(unittest.TestCase):
                                timeout=60)
         self.assertEqual(r.returncode, 1)
         self.assertEqual(r.stderr, "ups: error: cannot write to standard output\n")
+
+
+# ---- the table of interpolation modes ----------------------------------------------------------
+
+
+class ModeTableTests(unittest.TestCase):
+    """The Python-side mode lists against the library's table, as `ups info` prints it."""
+
+    def test_every_mode_runs_under_its_name(self):
+        with tempfile.TemporaryDirectory(prefix="ups-cli-test-") as d:
+            for name, m in info_interpolate_modes().items():
+                for rank in m["ranks"]:
+                    with self.subTest(mode=name, rank=rank):
+                        shape = (1, 1) + (3,) * (rank - 2)
+                        src = os.path.join(d, "in.npy")
+                        with open(src, "wb") as f:
+                            f.write(npy_bytes("<f4", shape, sample_values(prod(shape))))
+                        r = run(["interpolate", src, os.path.join(d, "out.npy"), "--mode", name,
+                                 "--size", "2"])
+                        self.assertEqual(r.returncode, 0, r.stderr)
+                        self.assertEqual(read_npy(os.path.join(d, "out.npy"))[1],
+                                         (1, 1) + (2,) * (rank - 2))
+        help_text = run(["interpolate", "--help"]).stdout
+        for name in info_interpolate_modes():
+            self.assertIn(name, help_text)
+
+    def test_gen_golden_agrees_with_the_library(self):
+        # scripts/gen_golden.py keeps its own MODE_TRAITS (it runs without ups); a mode added,
+        # removed or changed on one side only must fail here.
+        path = os.path.join(REPO, "scripts", "gen_golden.py")
+        traits = python_literal(path, "MODE_TRAITS")
+        float_dtypes = python_literal(path, "FLOAT_DTYPES")
+        modes = info_interpolate_modes()
+        self.assertEqual(sorted(traits), sorted(modes), "modes of %s vs ups info" % path)
+        for name, t in traits.items():
+            if name not in modes:
+                continue
+            m = modes[name]
+            with self.subTest(mode=name):
+                self.assertEqual([s + 2 for s in t["spatial"]], m["ranks"])
+                self.assertEqual(t["align_corners"], m["align_corners"])
+                self.assertEqual(t["antialias"], m["antialias"])
+                self.assertEqual(sorted(float_dtypes + (["u8"] if t["u8"] else [])),
+                                 sorted(m["dtypes"]))
+
+    def test_reference_cases_cover_every_mode(self):
+        modes = info_interpolate_modes()
+        covered = {mode for mode, _, _, _ in REFERENCE_CASES}
+        self.assertEqual(sorted(covered), sorted(modes))
+        for mode, shape, extra, _ in REFERENCE_CASES:
+            with self.subTest(mode=mode, shape=shape):
+                self.assertIn(len(shape), modes[mode]["ranks"])
+                if "--align-corners" in extra:
+                    self.assertTrue(modes[mode]["align_corners"])
+                if "--antialias" in extra:
+                    self.assertTrue(modes[mode]["antialias"])
 
 
 def main():

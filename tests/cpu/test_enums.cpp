@@ -22,7 +22,7 @@ namespace {
 // One past the last enumerator of each enum, and the largest value of its underlying type.
 const std::vector<unsigned> kBadDTypes = {7, 255};
 const std::vector<unsigned> kBadDevices = {3, 255};
-const std::vector<unsigned> kBadModes = {7, 200};
+const std::vector<unsigned> kBadModes = {static_cast<unsigned>(ups::interp_modes().size()), 200};
 const std::vector<unsigned> kBadAlgos = {6, 255};
 const std::vector<unsigned> kBadKernels = {2, 255};
 

@@ -270,8 +270,7 @@ double eval_bound(const GoldenCase& c, double max_input, double unit_roundoff) {
 
 std::string compare_case(const GoldenCase& c, const HostTensor& input, const HostTensor& actual,
                          const HostTensor& expected) {
-  if (c.options.mode == ups::InterpMode::kNearest ||
-      c.options.mode == ups::InterpMode::kNearestExact) {
+  if (ups::interp_mode_traits(c.options.mode).copies) {
     return ups_test::compare_bitwise(actual, expected);
   }
   const double m = max_abs(input);
@@ -372,10 +371,14 @@ std::string size_class(const GoldenCase& c) {
   return integer ? "scale-int" : up ? "scale-frac-up" : down ? "scale-down" : "scale-other";
 }
 
-bool is_interpolating(ups::InterpMode m) {
-  return m == ups::InterpMode::kLinear || m == ups::InterpMode::kBilinear ||
-         m == ups::InterpMode::kBicubic || m == ups::InterpMode::kTrilinear;
+// The modes that have a golden test case (UPS_GOLDEN_TEST below), for the coverage check.
+std::vector<std::string>& modes_with_golden_test() {
+  static std::vector<std::string> modes;
+  return modes;
 }
+struct GoldenTestRegistration {
+  explicit GoldenTestRegistration(const char* mode) { modes_with_golden_test().push_back(mode); }
+};
 
 }  // namespace
 
@@ -417,43 +420,28 @@ TEST_CASE("golden manifest is consistent and covers every mode, rank, dtype and 
     INFO("no golden case for: " << what);
     CHECK(seen[what] > 0);
   };
-  using M = ups::InterpMode;
-  for (const M m : {M::kNearest, M::kNearestExact, M::kLinear, M::kBilinear, M::kBicubic,
-                    M::kTrilinear, M::kArea}) {
-    const bool nearest = m == M::kNearest || m == M::kNearestExact;
-    std::vector<int> ranks;
-    switch (m) {
-      case M::kLinear:
-        ranks = {3};
-        break;
-      case M::kBilinear:
-      case M::kBicubic:
-        ranks = {4};
-        break;
-      case M::kTrilinear:
-        ranks = {5};
-        break;
-      default:
-        ranks = {3, 4, 5};
-    }
-    const std::vector<std::string> aligns = is_interpolating(m)
+  // Every mode, rank, dtype and align_corners setting the library accepts.
+  for (const ups::InterpModeTraits& t : ups::interp_modes()) {
+    const std::vector<std::string> aligns = t.align_corners
                                                 ? std::vector<std::string>{"true", "false", "unset"}
                                                 : std::vector<std::string>{"unset"};
-    std::vector<ups::DType> dtypes = {ups::DType::kF32, ups::DType::kF64, ups::DType::kF16,
-                                      ups::DType::kBF16};
-    if (nearest) dtypes.push_back(ups::DType::kU8);
-    for (const int rank : ranks) {
+    std::vector<ups::DType> dtypes;
+    for (const ups::DType dt :
+         {ups::DType::kF32, ups::DType::kF64, ups::DType::kF16, ups::DType::kBF16, ups::DType::kU8,
+          ups::DType::kI32, ups::DType::kI64}) {
+      if (t.supports(dt)) dtypes.push_back(dt);
+    }
+    for (int rank = t.min_rank; rank <= t.max_rank; ++rank) {
       for (const ups::DType dt : dtypes) {
         for (const std::string& ac : aligns) {
-          const std::string key = std::string(ups::to_string(m)) + " rank " + std::to_string(rank) +
-                                  " " + ups::to_string(dt) + " align_corners " + ac;
+          const std::string key = std::string(t.name) + " rank " + std::to_string(rank) + " " +
+                                  ups::to_string(dt) + " align_corners " + ac;
           for (const char* cls : {"size-up", "size-down", "scale-int", "scale-frac-up",
                                   "scale-down", "recompute", "output 1"}) {
             require(key + " " + cls);
           }
           // Anti-aliasing: PyTorch's CPU backend has it for f32 and f64 only.
-          if ((m == M::kBilinear || m == M::kBicubic) &&
-              (dt == ups::DType::kF32 || dt == ups::DType::kF64)) {
+          if (t.antialias && rank == 4 && (dt == ups::DType::kF32 || dt == ups::DType::kF64)) {
             require(key + " antialias down");
             require(key + " antialias up");
           }
@@ -461,18 +449,27 @@ TEST_CASE("golden manifest is consistent and covers every mode, rank, dtype and 
       }
     }
   }
-  // No u8 case outside the nearest modes (ups supports u8 only there).
+  // No case of a dtype its mode does not support.
   for (const auto& c : g.cases) {
     INFO("case " << c.id);
-    CHECK((c.dtype != ups::DType::kU8 || c.options.mode == M::kNearest ||
-           c.options.mode == M::kNearestExact));
+    CHECK(ups::interp_mode_traits(c.options.mode).supports(c.dtype));
+  }
+  // Every mode has its golden test case, so that its goldens run.
+  for (const ups::InterpModeTraits& t : ups::interp_modes()) {
+    INFO("no UPS_GOLDEN_TEST(\"" << t.name << "\")");
+    const auto& tested = modes_with_golden_test();
+    CHECK(std::count(tested.begin(), tested.end(), t.name) == 1);
   }
 }
 
-#define UPS_GOLDEN_TEST(mode_name)                                                        \
-  TEST_CASE("interpolate matches PyTorch goldens: " mode_name, "[interpolate][golden]") { \
-    CHECK(run_golden_mode(ups::parse_interp_mode(mode_name)) > 0);                        \
+// One test case per mode, so that CTest runs and reports them separately.
+#define UPS_GOLDEN_TEST(mode_name)                                                               \
+  static const GoldenTestRegistration UPS_GOLDEN_CAT(golden_registration_, __LINE__){mode_name}; \
+  TEST_CASE("interpolate matches PyTorch goldens: " mode_name, "[interpolate][golden]") {        \
+    CHECK(run_golden_mode(ups::parse_interp_mode(mode_name)) > 0);                               \
   }
+#define UPS_GOLDEN_CAT(a, b) UPS_GOLDEN_CAT2(a, b)
+#define UPS_GOLDEN_CAT2(a, b) a##b
 
 UPS_GOLDEN_TEST("nearest")
 UPS_GOLDEN_TEST("nearest-exact")

@@ -7,7 +7,8 @@
 //   shape or dtype, or when dst overlaps itself or src;
 // - the returned shape keeps N and C and has positive spatial sizes;
 // - src is never written, and no byte of dst's buffer outside its view is written;
-// - nearest modes only copy: every output element is bitwise some input element;
+// - the modes that interp_mode_traits says copy (the nearest ones) do: every output element is
+//   bitwise some input element;
 // - linear, bilinear (also anti-aliased), trilinear and area average: on f32/f64 inputs every
 //   output lies within [min, max] of the input.
 #include <algorithm>
@@ -29,7 +30,8 @@ void run_interpolate(const std::uint8_t* data, std::size_t size) {
     s = in.size_arg();
 
   ups::InterpolateOptions opt;
-  opt.mode = static_cast<ups::InterpMode>(in.byte() % 7);
+  const std::vector<ups::InterpModeTraits>& modes = ups::interp_modes();
+  opt.mode = modes[in.byte() % modes.size()].mode;
   const std::uint8_t how = in.byte();
   if (how % 8 != 1 && how % 8 != 3) {
     opt.size.resize(static_cast<std::size_t>(in.range(how % 8 == 2 ? 0 : 1, 3)));
@@ -61,8 +63,7 @@ void run_interpolate(const std::uint8_t* data, std::size_t size) {
 
   // The op itself, on tensors small enough to allocate.
   const ups::DType dtype = pick_dtype(in);
-  const bool nearest =
-      opt.mode == ups::InterpMode::kNearest || opt.mode == ups::InterpMode::kNearestExact;
+  const ups::InterpModeTraits& traits = ups::interp_mode_traits(opt.mode);
   const bool exact = in.flag();
   Tensor src, dst;
   if (!make_tensor(in, dtype, shape, false, &src)) return;
@@ -70,10 +71,7 @@ void run_interpolate(const std::uint8_t* data, std::size_t size) {
   Expectation e;
   e.may_fail(huge_span(src.view));
   e.must_fail(!shape_ok, "interpolate_output_shape rejected the arguments");
-  e.must_fail(
-      !(dtype == ups::DType::kF32 || dtype == ups::DType::kF64 || dtype == ups::DType::kF16 ||
-        dtype == ups::DType::kBF16 || (nearest && dtype == ups::DType::kU8)),
-      "the dtype is not supported by the mode");
+  e.must_fail(!traits.supports(dtype), "the dtype is not supported by the mode");
   if (!make_output(in, shape_ok ? out_shape : shape, dtype, src, &dst, e)) return;
   // Area and anti-aliased windows grow with the downscale factor, but the work stays within a
   // small multiple of the two tensors' sizes, which make_tensor bounds.
@@ -87,7 +85,7 @@ void run_interpolate(const std::uint8_t* data, std::size_t size) {
   expect(padding_untouched(dst), "interpolate wrote outside dst's view; " + context);
 
   const std::size_t es = ups::dtype_size(dtype);
-  if (nearest && src.numel() > 0) {
+  if (traits.copies && src.numel() > 0) {
     auto key = [es](const unsigned char* p) {
       std::uint64_t k = 0;
       std::memcpy(&k, p, es);
@@ -103,6 +101,8 @@ void run_interpolate(const std::uint8_t* data, std::size_t size) {
                  " is not a copy of any input element; " + context);
     }
   }
+  // An oracle of its own, from the formulas: these modes' weights (anti-aliased bilinear's too)
+  // are non-negative and sum to 1, so outputs stay within the input range; bicubic's are not.
   const bool averaging =
       opt.mode == ups::InterpMode::kLinear || opt.mode == ups::InterpMode::kTrilinear ||
       opt.mode == ups::InterpMode::kArea || opt.mode == ups::InterpMode::kBilinear;

@@ -91,7 +91,7 @@ std::string describe(const InterpCase& c) {
 }
 
 bool copies_elements(InterpMode mode) {
-  return mode == InterpMode::kNearest || mode == InterpMode::kNearestExact;
+  return ups::interp_mode_traits(mode).copies;
 }
 
 bool must_match_bitwise(const InterpCase& c) {

@@ -40,7 +40,7 @@ std::string describe(const InterpCase& c);
 #endif
 inline constexpr bool kCudaFusesMultiplyAdd = UPS_TEST_INTERP_CUDA_FMAD != 0;
 
-// True for the modes whose output is a copy of input elements.
+// True for the modes whose output is a copy of input elements (ups::InterpModeTraits::copies).
 bool copies_elements(ups::InterpMode mode);
 // True when the CUDA output must equal the CPU output bit for bit: the copying modes, and,
 // without multiply-add fusion, every call without antialias.

@@ -73,22 +73,16 @@ const Layout kLayoutPairs[][2] = {
     {Layout::kChannelsLast, Layout::kContiguous},
 };
 
-bool has_align_corners(InterpMode m) {
-  return m == InterpMode::kLinear || m == InterpMode::kBilinear || m == InterpMode::kBicubic ||
-         m == InterpMode::kTrilinear;
-}
-bool has_antialias(InterpMode m) {
-  return m == InterpMode::kBilinear || m == InterpMode::kBicubic;
-}
-
 // Appends one case per dtype x align_corners x antialias x layout pair.
 void add_combinations(std::vector<InterpCase>& out, InterpMode mode, const Shape& in_shape,
                       const SizeSpec& spec, std::uint64_t& seed) {
+  const ups::InterpModeTraits& traits = ups::interp_mode_traits(mode);
   const std::vector<std::optional<bool>> aligns =
-      has_align_corners(mode) ? std::vector<std::optional<bool>>{false, true}
-                              : std::vector<std::optional<bool>>{std::nullopt};
-  const std::vector<bool> aas =
-      has_antialias(mode) ? std::vector<bool>{false, true} : std::vector<bool>{false};
+      traits.align_corners ? std::vector<std::optional<bool>>{false, true}
+                           : std::vector<std::optional<bool>>{std::nullopt};
+  const std::vector<bool> aas = traits.antialias && in_shape.size() == 4
+                                    ? std::vector<bool>{false, true}
+                                    : std::vector<bool>{false};
   for (DType dtype : dtypes_for(mode)) {
     for (const auto& align : aligns) {
       for (bool aa : aas) {
@@ -115,16 +109,21 @@ void add_combinations(std::vector<InterpCase>& out, InterpMode mode, const Shape
 }  // namespace
 
 std::vector<DType> dtypes_for(InterpMode mode) {
-  if (copies_elements(mode))
-    return {DType::kF32, DType::kF64, DType::kF16, DType::kBF16, DType::kU8};
-  return {DType::kF32, DType::kF64, DType::kF16, DType::kBF16};
+  const ups::InterpModeTraits& traits = ups::interp_mode_traits(mode);
+  std::vector<DType> out;
+  for (DType d : {DType::kF32, DType::kF64, DType::kF16, DType::kBF16, DType::kU8, DType::kI32,
+                  DType::kI64}) {
+    if (traits.supports(d)) out.push_back(d);
+  }
+  return out;
 }
 
-std::vector<InterpCase> sweep_cases(InterpMode mode, const std::vector<int>& ranks, std::int64_t n,
-                                    std::int64_t c, std::uint64_t first_seed) {
+std::vector<InterpCase> sweep_cases(InterpMode mode, std::int64_t n, std::int64_t c,
+                                    std::uint64_t first_seed) {
+  const ups::InterpModeTraits& traits = ups::interp_mode_traits(mode);
   std::vector<InterpCase> out;
   std::uint64_t seed = first_seed;
-  for (int rank : ranks) {
+  for (int rank = traits.min_rank; rank <= traits.max_rank; ++rank) {
     for (const SizeSpec& spec : size_specs(rank - 2)) {
       Shape in_shape = {n, c};
       in_shape.insert(in_shape.end(), spec.in_spatial.begin(), spec.in_spatial.end());

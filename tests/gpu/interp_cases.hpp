@@ -10,15 +10,16 @@
 
 namespace ups_test {
 
-// f32, f64, f16, bf16 (and u8 for the nearest modes): the dtypes `mode` supports.
+// The dtypes `mode` supports (ups::interp_mode_traits): f32, f64, f16, bf16, and u8 for the
+// nearest modes.
 std::vector<ups::DType> dtypes_for(ups::InterpMode mode);
 
-// Every dtype, align_corners (where the mode has it), antialias (bilinear, bicubic), size or
-// scale kind (integer, fractional, per dim, recomputed, downscale, odd, same size, unit sizes)
-// and layout pair (contiguous / channels-last, input and output, mixed) for each rank in
-// `ranks`, with batch n and channels c. Seeds count up from `first_seed`.
-std::vector<InterpCase> sweep_cases(ups::InterpMode mode, const std::vector<int>& ranks,
-                                    std::int64_t n, std::int64_t c, std::uint64_t first_seed);
+// Every dtype, align_corners and antialias setting the mode allows (ups::interp_mode_traits),
+// size or scale kind (integer, fractional, per dim, recomputed, downscale, odd, same size, unit
+// sizes) and layout pair (contiguous / channels-last, input and output, mixed) for each input
+// rank the mode accepts, with batch n and channels c. Seeds count up from `first_seed`.
+std::vector<InterpCase> sweep_cases(ups::InterpMode mode, std::int64_t n, std::int64_t c,
+                                    std::uint64_t first_seed);
 
 // Many small planes (N = 8, C = 256, 4x4 -> 8x8 and odd sizes) for every mode, with the same
 // option and layout combinations.

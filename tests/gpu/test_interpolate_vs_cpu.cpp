@@ -47,34 +47,31 @@ constexpr std::size_t kSpecs = 14, kLayouts = 4;
 }  // namespace
 
 TEST_CASE("CUDA nearest matches the CPU backend bitwise", "[gpu][interpolate][nearest]") {
-  run_all(ups_test::sweep_cases(InterpMode::kNearest, {3, 4, 5}, 2, 3, 1),
-          3 * kSpecs * 5 * kLayouts);
+  run_all(ups_test::sweep_cases(InterpMode::kNearest, 2, 3, 1), 3 * kSpecs * 5 * kLayouts);
 }
 
 TEST_CASE("CUDA nearest-exact matches the CPU backend bitwise", "[gpu][interpolate][nearest]") {
-  run_all(ups_test::sweep_cases(InterpMode::kNearestExact, {3, 4, 5}, 2, 3, 1),
-          3 * kSpecs * 5 * kLayouts);
+  run_all(ups_test::sweep_cases(InterpMode::kNearestExact, 2, 3, 1), 3 * kSpecs * 5 * kLayouts);
 }
 
 TEST_CASE("CUDA linear matches the CPU backend", "[gpu][interpolate][linear]") {
-  run_all(ups_test::sweep_cases(InterpMode::kLinear, {3}, 2, 3, 1), kSpecs * 4 * 2 * kLayouts);
+  run_all(ups_test::sweep_cases(InterpMode::kLinear, 2, 3, 1), kSpecs * 4 * 2 * kLayouts);
 }
 
 TEST_CASE("CUDA bilinear matches the CPU backend", "[gpu][interpolate][bilinear]") {
-  run_all(ups_test::sweep_cases(InterpMode::kBilinear, {4}, 2, 3, 1),
-          kSpecs * 4 * 2 * 2 * kLayouts);
+  run_all(ups_test::sweep_cases(InterpMode::kBilinear, 2, 3, 1), kSpecs * 4 * 2 * 2 * kLayouts);
 }
 
 TEST_CASE("CUDA bicubic matches the CPU backend", "[gpu][interpolate][bicubic]") {
-  run_all(ups_test::sweep_cases(InterpMode::kBicubic, {4}, 2, 3, 1), kSpecs * 4 * 2 * 2 * kLayouts);
+  run_all(ups_test::sweep_cases(InterpMode::kBicubic, 2, 3, 1), kSpecs * 4 * 2 * 2 * kLayouts);
 }
 
 TEST_CASE("CUDA trilinear matches the CPU backend", "[gpu][interpolate][trilinear]") {
-  run_all(ups_test::sweep_cases(InterpMode::kTrilinear, {5}, 2, 3, 1), kSpecs * 4 * 2 * kLayouts);
+  run_all(ups_test::sweep_cases(InterpMode::kTrilinear, 2, 3, 1), kSpecs * 4 * 2 * kLayouts);
 }
 
 TEST_CASE("CUDA area matches the CPU backend", "[gpu][interpolate][area]") {
-  run_all(ups_test::sweep_cases(InterpMode::kArea, {3, 4, 5}, 2, 3, 1), 3 * kSpecs * 4 * kLayouts);
+  run_all(ups_test::sweep_cases(InterpMode::kArea, 2, 3, 1), 3 * kSpecs * 4 * kLayouts);
 }
 
 // Small planes and many of them: the grid covers N*C rather than the spatial dims, and
@@ -90,10 +87,12 @@ TEST_CASE("CUDA matches the CPU backend for large N x C and small planes",
 TEST_CASE("CUDA interpolate with a batch of 0 is a no-op", "[gpu][interpolate][empty]") {
   ups_test::CudaStream stream;
   const ups::Context gpu(ups::Device::kCUDA, stream.get());
-  for (InterpMode mode : {InterpMode::kNearest, InterpMode::kNearestExact, InterpMode::kBilinear,
-                          InterpMode::kBicubic, InterpMode::kArea}) {
+  // Every mode that takes rank-4 inputs, with antialias where it allows it.
+  for (const ups::InterpModeTraits& traits : ups::interp_modes()) {
+    if (traits.min_rank > 4 || traits.max_rank < 4) continue;
+    const InterpMode mode = traits.mode;
     for (bool aa : {false, true}) {
-      if (aa && mode != InterpMode::kBilinear && mode != InterpMode::kBicubic) continue;
+      if (aa && !traits.antialias) continue;
       for (const auto& layouts :
            {std::pair<Layout, Layout>{Layout::kContiguous, Layout::kContiguous},
             std::pair<Layout, Layout>{Layout::kChannelsLast, Layout::kChannelsLast},
