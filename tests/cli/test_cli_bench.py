@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Tests of `ups bench` and of scripts/bench_report.py, using only the Python standard library.
+"""Tests of `ups bench` and of scripts/bench_report.py, using only the Python standard library
+(the peers' scripts, which need PyTorch, OpenCV and ONNX Runtime to run, only parse their
+arguments here).
 
 Usage: test_cli_bench.py PATH_TO_UPS [unittest arguments, e.g. a test class name]
 
@@ -22,7 +24,8 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 
 UPS = None
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPORT = os.path.join(HERE, "..", "..", "scripts", "bench_report.py")
+SCRIPTS = os.path.join(HERE, "..", "..", "scripts")
+REPORT = os.path.join(SCRIPTS, "bench_report.py")
 
 FIELDS = ("case", "op", "device", "dtype", "layout", "shape", "out_shape", "params", "bytes")
 TIMED = ("threads", "warmup", "repeat", "median_ms", "min_ms", "max_ms", "gbps", "copy_gbps",
@@ -317,7 +320,12 @@ class BenchErrorTests(BenchTestCase):
 
 
 class BenchReportTests(unittest.TestCase):
-    """scripts/bench_report.py on hand-made results."""
+    """scripts/bench_report.py on hand-made results, and the peers' scripts' command lines."""
+
+    A = ("interpolate --shape 1,4,8,8 --mode nearest --scale 2 --dtype f32 --layout contiguous",
+         "interpolate", {"mode": "nearest", "scale": [2]})
+    B = ("pixel-shuffle --shape 1,4,8,8 --factor 2 --dtype f32 --layout contiguous",
+         "pixel-shuffle", {"factor": 2})
 
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="ups-bench-report-")
@@ -331,50 +339,147 @@ class BenchReportTests(unittest.TestCase):
         return path
 
     @staticmethod
-    def record(case, op, params, median, impl=None):
-        r = {"case": case, "op": op, "device": "cpu", "dtype": "f32", "layout": "contiguous",
+    def record(case, op, params, median, impl=None, threads=2, device="cpu"):
+        r = {"case": case, "op": op, "device": device, "dtype": "f32", "layout": "contiguous",
              "shape": [1, 4, 8, 8], "out_shape": [1, 4, 16, 16], "params": params,
-             "bytes": 5120, "threads": 2, "warmup": 2, "repeat": 10, "median_ms": median,
+             "bytes": 5120, "threads": threads, "warmup": 2, "repeat": 10, "median_ms": median,
              "min_ms": median, "max_ms": median, "gbps": 5120 / (median * 1e6)}
         if impl:
-            r["impl"] = impl
+            r.update({"impl": impl, "version": "9.9." + impl})
+        else:  # ups: a copy bandwidth 4 times the case's bandwidth at 1 ms
+            r.update({"copy_gbps": 4 * 5120 / 1e6, "bw_fraction": r["gbps"] / (4 * 5120 / 1e6)})
         return r
 
+    @staticmethod
+    def skipped(case, op, params, impl, reason, threads=2):
+        return {"case": case, "op": op, "device": "cpu", "dtype": "f32", "layout": "contiguous",
+                "shape": [1, 4, 8, 8], "out_shape": [1, 4, 16, 16], "params": params,
+                "bytes": 5120, "impl": impl, "version": "9.9." + impl, "threads": threads,
+                "skipped": reason}
+
+    def report(self, ups, peers, device="cpu", flag="--peers"):
+        doc = os.path.join(self.dir, "bench.md")
+        if not os.path.exists(doc):
+            with open(doc, "w") as f:
+                f.write("# Title\n\nintro\n\n<!-- bench-%s:begin -->\nold\n"
+                        "<!-- bench-%s:end -->\n\ntail text\n" % (device, device))
+        r = subprocess.run([sys.executable, REPORT, "--ups"] + ups + [flag] + peers +
+                           ["--doc", doc, "--plot", "", "--device", device],
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(doc) as f:
+            text = f.read()
+        self.assertTrue(text.startswith("# Title\n\nintro\n\n<!-- bench-%s:begin -->\n"
+                                        % device))
+        self.assertTrue(text.endswith("<!-- bench-%s:end -->\n\ntail text\n" % device))
+        self.assertNotIn("\nold\n", text)
+        return r.stdout, text
+
+    @staticmethod
+    def cells(text, start):
+        rows = [line for line in text.splitlines() if line.startswith("| " + start)]
+        return [[c.strip() for c in row.strip("|").split("|")] for row in rows]
+
     def test_join_ratio_geomean_and_rounds(self):
-        a = ("interpolate --shape 1,4,8,8 --mode nearest --scale 2 --dtype f32 --layout "
-             "contiguous", "interpolate", {"mode": "nearest", "scale": [2]})
-        b = ("pixel-shuffle --shape 1,4,8,8 --factor 2 --dtype f32 --layout contiguous",
-             "pixel-shuffle", {"factor": 2})
+        a, b = self.A, self.B
         # Two rounds of ups; the lower median of each case counts.
         ups1 = self.write("ups1.jsonl", [self.record(*a, 2.0), self.record(*b, 1.0)])
         ups2 = self.write("ups2.jsonl", [self.record(*a, 1.0), self.record(*b, 3.0)])
         torch = self.write("torch.jsonl", [self.record(*a, 4.0, "pytorch"),
                                            self.record(*b, 0.25, "pytorch")])
-        doc = os.path.join(self.dir, "bench.md")
-        with open(doc, "w") as f:
-            f.write("# Title\n\nintro\n\n<!-- bench-cpu:begin -->\nold\n<!-- bench-cpu:end -->"
-                    "\n\ntail text\n")
-        r = subprocess.run([sys.executable, REPORT, "--ups", ups1, ups2, "--torch", torch,
-                            "--doc", doc, "--plot", ""], capture_output=True, text=True,
-                           timeout=120)
-        self.assertEqual(r.returncode, 0, r.stderr)
+        out, text = self.report([ups1, ups2], [torch], flag="--torch")
         # Ratios 4 / 1 = 4 and 0.25 / 1 = 0.25: geometric mean 1.
-        self.assertIn("geometric mean PyTorch / ups = 1.000, ups slower in 1", r.stdout)
-        with open(doc) as f:
-            text = f.read()
-        self.assertTrue(text.startswith("# Title\n\nintro\n\n<!-- bench-cpu:begin -->\n"))
-        self.assertTrue(text.endswith("<!-- bench-cpu:end -->\n\ntail text\n"))
-        self.assertNotIn("\nold\n", text)
-        rows = [line for line in text.splitlines() if line.startswith("| ")]
-        nearest = [line for line in rows if "nearest x2" in line]
+        self.assertIn("2 threads: 2 cases, geometric mean PyTorch / ups = 1.000, ups slower in 1"
+                      "; best peer / ups = 1.000, ups slower in 1", out)
+        nearest = self.cells(text, "interpolate | nearest x2")
         self.assertEqual(len(nearest), 1)
-        cells = [c.strip() for c in nearest[0].strip("|").split("|")]
-        self.assertEqual(cells[:8], ["interpolate", "nearest x2", "[1,4,8,8]", "f32", "contig",
-                                     "1.000", "4.000", "4.00"])
-        shuffle = [line for line in rows if line.startswith("| pixel-shuffle | r=2")]
-        self.assertIn("**0.25 (ups slower)**", shuffle[0])
-        self.assertIn("| **all** | 2 | 1.00 | 1 |", text)
-        self.assertIn("2 run(s) of ups and 1 of PyTorch", text)
+        self.assertEqual(nearest[0], ["interpolate", "nearest x2", "[1,4,8,8]", "f32", "contig",
+                                      "1.000", "4.000", "PyTorch", "4.00", "4.00", "25%"])
+        shuffle = self.cells(text, "pixel-shuffle | r=2")[0]
+        self.assertEqual(shuffle[7:], ["PyTorch", "**0.25 (ups slower)**",
+                                       "**0.25 (ups slower)**", "25%"])
+        self.assertIn("| **all** | 2 | 1.00 | 1.00 | 1 | 1 | PyTorch 2 |", text)
+        self.assertIn("2 of ups, 1 of PyTorch", text)
+        self.assertIn("- Peers: PyTorch 9.9.pytorch", text)
+        self.assertNotIn("Cells marked", text)  # no notes without skipped cases
+
+    def test_best_peer_and_notes(self):
+        a, b = self.A, self.B
+        ups = self.write("ups.jsonl", [self.record(*a, 1.0), self.record(*b, 1.0)])
+        torch = self.write("torch.jsonl", [self.record(*a, 4.0, "pytorch"),
+                                           self.record(*b, 0.25, "pytorch")])
+        cv = self.write("cv.jsonl", [self.record(*a, 2.0, "opencv"),
+                                     self.skipped(*b, "opencv", "no pixel shuffle")])
+        ort = self.write("ort.jsonl", [self.skipped(*a, "onnxruntime", "differs at borders"),
+                                       self.record(*b, 0.5, "onnxruntime")])
+        out, text = self.report([ups], [torch, cv, ort])
+        # Best peers: OpenCV 2 ms on A (ratio 2), PyTorch 0.25 ms on B: geometric mean 0.71.
+        self.assertIn("best peer / ups = 0.707, ups slower in 1", out)
+        self.assertEqual(self.cells(text, "interpolate | nearest x2")[0][5:],
+                         ["1.000", "4.000", "2.000", "– (1)", "OpenCV", "2.00", "4.00", "25%"])
+        self.assertEqual(self.cells(text, "pixel-shuffle | r=2")[0][5:],
+                         ["1.000", "0.250", "– (2)", "0.500", "PyTorch", "**0.25 (ups slower)**",
+                          "**0.25 (ups slower)**", "25%"])
+        head = self.cells(text, "op | case")[-1]
+        self.assertEqual(head[5:9], ["ups ms", "PyTorch ms", "OpenCV ms", "ONNX Runtime ms"])
+        self.assertIn("\n1. ONNX Runtime: differs at borders\n2. OpenCV: no pixel shuffle", text)
+        self.assertIn("Cases each peer computes (of 2): PyTorch 2, OpenCV 1, ONNX Runtime 1.",
+                      text)
+        self.assertIn("| interpolate | 1 | 4.00 | 2.00 | 0 | 0 | OpenCV 1 |", text)
+        self.assertIn("| **all** | 2 | 1.00 | 0.71 | 1 | 1 | PyTorch 1, OpenCV 1 |", text)
+        self.assertIn("- Peers: PyTorch 9.9.pytorch, OpenCV 9.9.opencv, ONNX Runtime "
+                      "9.9.onnxruntime", text)
+
+    def test_one_table_per_thread_count(self):
+        a = self.A
+        ups = self.write("ups.jsonl", [self.record(*a, 1.0, threads=1),
+                                       self.record(*a, 2.0, threads=2)])
+        # Each thread count is compared with the peers' runs at the same count.
+        torch = self.write("torch.jsonl", [self.record(*a, 3.0, "pytorch", threads=1),
+                                           self.record(*a, 1.0, "pytorch", threads=2)])
+        out, text = self.report([ups], [torch])
+        self.assertIn("1 thread: 1 cases, geometric mean PyTorch / ups = 3.000", out)
+        self.assertIn("2 threads: 1 cases, geometric mean PyTorch / ups = 0.500", out)
+        one = text.index("### 1 thread\n")
+        two = text.index("### 2 threads\n")
+        self.assertLess(one, two)
+        self.assertIn("| nearest x2 |", text[one:two])
+        self.assertIn("| 3.00 | 3.00 |", text[one:two])
+        self.assertIn("| **0.50 (ups slower)** | **0.50 (ups slower)** |", text[two:])
+        self.assertIn("- Threads: 1 and 2, the same for every side", text)
+
+    def test_cuda(self):
+        a = self.A
+        u = self.record(*a, 1.0, device="cuda")
+        t = self.record(*a, 2.0, "pytorch", threads=8, device="cuda")
+        for r, copy in ((u, 4e-2), (t, 2e-2)):
+            r.update({"device_name": "Some GPU", "copy_gbps": copy,
+                      "bw_fraction": r["gbps"] / copy})
+        out, text = self.report([self.write("ups.jsonl", [u])],
+                                [self.write("torch.jsonl", [t])], device="cuda")
+        # The host's thread counts differ on CUDA; cases are matched by name.
+        self.assertIn("1 cases, geometric mean PyTorch / ups = 2.000, ups slower in 0", out)
+        self.assertEqual(self.cells(text, "interpolate | nearest x2")[0][5:],
+                         ["1.000", "2.000", "2.00", "0.0", "0.0", "13%", "13%"])
+        self.assertIn("- Device: Some GPU", text)
+        self.assertIn("| **all** | 1 | 2.00 | 0 |", text)
+
+    # The peers' scripts start and parse their arguments without PyTorch installed.
+    def run_script(self, name, args):
+        return subprocess.run([sys.executable, os.path.join(SCRIPTS, name)] + args,
+                              capture_output=True, text=True, timeout=60)
+
+    def test_peer_scripts_help(self):
+        for name in ("bench_peers.py", "bench_pytorch.py"):
+            r = self.run_script(name, ["--help"])
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("--ups UPS", r.stdout)
+            self.assertEqual("--peers" in r.stdout, name == "bench_peers.py", name)
+
+    def test_peer_scripts_unknown_peer(self):
+        r = self.run_script("bench_peers.py", ["--ups", "ups", "--peers", "torch,tensorflow"])
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("unknown peer 'tensorflow'", r.stderr)
 
 
 def main():
