@@ -398,32 +398,20 @@ std::string run_case(const Case& c) {
 }
 
 Case random_case(std::mt19937_64& rng, std::uint64_t seed) {
-  static const InterpMode modes[] = {
-      InterpMode::kNearest, InterpMode::kNearestExact, InterpMode::kLinear, InterpMode::kBilinear,
-      InterpMode::kBicubic, InterpMode::kTrilinear,    InterpMode::kArea};
+  // Modes, ranks, dtypes and the align_corners / antialias rules from the mode table.
+  const auto& modes = ups::interp_modes();
+  const ups::InterpModeTraits& t = modes[rng() % modes.size()];
   Case c{};
   c.seed = seed;
-  c.mode = modes[rng() % 7];
-  c.antialias =
-      (c.mode == InterpMode::kBilinear || c.mode == InterpMode::kBicubic) && rng() % 3 == 0;
-  int rank;
-  switch (c.mode) {
-    case InterpMode::kLinear:
-      rank = 3;
-      break;
-    case InterpMode::kBilinear:
-    case InterpMode::kBicubic:
-      rank = 4;
-      break;
-    case InterpMode::kTrilinear:
-      rank = 5;
-      break;
-    default:
-      rank = 3 + static_cast<int>(rng() % 3);
+  c.mode = t.mode;
+  c.antialias = t.antialias && rng() % 3 == 0;
+  const int rank =
+      t.min_rank + static_cast<int>(rng() % static_cast<unsigned>(t.max_rank - t.min_rank + 1));
+  std::vector<DType> types;
+  for (DType dt : {DType::kF32, DType::kF64, DType::kF16, DType::kBF16, DType::kU8}) {
+    if (t.supports(dt)) types.push_back(dt);
   }
-  const bool nearest = c.mode == InterpMode::kNearest || c.mode == InterpMode::kNearestExact;
-  static const DType types[] = {DType::kF32, DType::kF64, DType::kF16, DType::kBF16, DType::kU8};
-  c.dtype = types[rng() % (nearest ? 5 : 4)];
+  c.dtype = types[rng() % types.size()];
   c.in = {1 + static_cast<std::int64_t>(rng() % 3), 1 + static_cast<std::int64_t>(rng() % 19)};
   const int max_sp = rank == 5 ? 9 : (rank == 4 ? 26 : 70);
   for (int d = 2; d < rank; ++d)
@@ -440,9 +428,7 @@ Case random_case(std::mt19937_64& rng, std::uint64_t seed) {
   }
   c.opt.mode = c.mode;
   c.opt.antialias = c.antialias;
-  const bool linear_family = c.mode == InterpMode::kLinear || c.mode == InterpMode::kBilinear ||
-                             c.mode == InterpMode::kBicubic || c.mode == InterpMode::kTrilinear;
-  if (linear_family && rng() % 3 == 0) c.opt.align_corners = true;
+  if (t.align_corners && rng() % 3 == 0) c.opt.align_corners = true;
   static const Layout layouts[] = {Layout::kContiguous, Layout::kChannelsLast, Layout::kPadded,
                                    Layout::kStrideW2};
   c.src_layout = layouts[rng() % 4];
