@@ -173,6 +173,11 @@ def geomean(values):
     return math.exp(sum(math.log(v) for v in values) / len(values))
 
 
+def gm_text(values, digits=2):
+    g = geomean(values)
+    return "–" if math.isnan(g) else "%.*f" % (digits, g)
+
+
 def ms(v):
     return "%.3f" % v if v < 10 else "%.2f" % v if v < 100 else "%.1f" % v
 
@@ -245,9 +250,9 @@ def cpu_summary(rows, peers):
             if r.best:
                 counts[r.best] = counts.get(r.best, 0) + 1
         winners = ", ".join("%s %d" % (peer_name(p), counts[p]) for p in peers if p in counts)
-        lines.append("| %s | %d | %.2f | %.2f | %d | %d | %s |" % (
+        lines.append("| %s | %d | %s | %s | %d | %d | %s |" % (
             "**all**" if op == "all" else op, len(sel),
-            geomean([r.vs_torch for r in sel]), geomean([r.vs_best for r in sel]),
+            gm_text([r.vs_torch for r in sel]), gm_text([r.vs_best for r in sel]),
             sum(1 for r in sel if r.vs_torch is not None and r.vs_torch < 1),
             sum(1 for r in sel if r.vs_best is not None and r.vs_best < 1), winners or "–"))
     return "\n".join(lines)
@@ -280,8 +285,8 @@ def cuda_summary(rows):
              "|---|---|---|---|"]
     for op in ops_of(rows) + ["all"]:
         sel = [r.vs_torch for r in rows if op == "all" or r.u["op"] == op]
-        lines.append("| %s | %d | %.2f | %d |" % ("**all**" if op == "all" else op, len(sel),
-                                                   geomean(sel), sum(1 for r in sel if r < 1)))
+        lines.append("| %s | %d | %s | %d |" % ("**all**" if op == "all" else op, len(sel),
+                                                 gm_text(sel), sum(1 for r in sel if r < 1)))
     return "\n".join(lines)
 
 
@@ -297,8 +302,9 @@ def plot(panels, path, device, meta):
                              sharey=True, squeeze=False)
     all_ratios = [v for _, rows in panels for r in rows for v in (r.vs_best, r.vs_torch)
                   if v is not None and v > 0]
-    lo = min(math.floor(min(math.log2(v) for v in all_ratios)), -1)
-    hi = max(math.ceil(max(math.log2(v) for v in all_ratios)), 1)
+    logs = [math.log2(v) for v in all_ratios] or [0.0]
+    lo = min(math.floor(min(logs)), -1)
+    hi = max(math.ceil(max(logs)), 1)
     cuda = device == "cuda"
     for ax, (threads, rows) in zip(axes[0], panels):
         names = ["%s %s [%s] %s %s" % (r.u["op"], label(r.u), fmt_list(r.u["shape"]),
@@ -490,13 +496,13 @@ def main():
         vs_torch = [r.vs_torch for r in rows if r.vs_torch is not None]
         where = "" if args.device == "cuda" else "%s thread%s: " % (threads, "" if threads == 1
                                                                      else "s")
-        line = "bench_report.py: %s%d cases, geometric mean PyTorch / ups = %.3f, " \
-               "ups slower in %d" % (where, len(rows), geomean(vs_torch),
+        line = "bench_report.py: %s%d cases, geometric mean PyTorch / ups = %s, " \
+               "ups slower in %d" % (where, len(rows), gm_text(vs_torch, 3),
                                      sum(1 for r in vs_torch if r < 1))
         if args.device == "cpu":
             vs_best = [r.vs_best for r in rows if r.vs_best is not None]
-            line += "; best peer / ups = %.3f, ups slower in %d" % (
-                geomean(vs_best), sum(1 for r in vs_best if r < 1))
+            line += "; best peer / ups = %s, ups slower in %d" % (
+                gm_text(vs_best, 3), sum(1 for r in vs_best if r < 1))
         print(line)
     print("bench_report.py: wrote %s%s" % (args.doc, " and " + plot_path if plot_path else ""))
 
