@@ -63,7 +63,13 @@ enum Access : std::uint8_t {
   kStride2,     // base + 2 * lane (downscaling by 2)
   kPermute,     // a permutation of the N elements from base (upscaling)
   kGather,      // any indices (f32 and f64 elements only)
+  // kPermute of a row shorter than a vector: a masked load of the `valid` elements from base
+  // (AVX2 and AVX-512 masked loads do not touch the masked-off memory; f32 and f64 only).
+  kPermuteMasked,
 };
+
+// Whether this target's masked loads of 4- and 8-byte lanes leave masked-off memory alone.
+constexpr bool kSafeMaskedLoad = HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2;
 
 template <class Acc>
 struct XBlocks {
@@ -74,6 +80,7 @@ struct XBlocks {
   std::vector<std::uint8_t> uniform;  // per block: every lane uses all k taps
   std::vector<std::uint8_t> access;   // per (block, tap)
   std::vector<std::int64_t> base;     // per (block, tap)
+  std::vector<std::int64_t> valid;    // per (block, tap): elements readable from base
   std::vector<IndexOf<Acc>> index;    // per (block, tap): lane indices (permute or gather)
   std::vector<Acc> weight;            // per (block, tap): lane weights (weighted kinds)
   std::vector<Acc> active;            // per (block, tap): 1 where the lane uses the tap
@@ -92,6 +99,7 @@ XBlocks<Acc> make_blocks(const TapTable<Acc>& t, std::int64_t in, std::size_t n,
   x.uniform.assign(nb, 1);
   x.access.assign(nb * k, kGather);
   x.base.assign(nb * k, 0);
+  x.valid.assign(nb * k, 0);
   x.index.assign(nb * k * n, 0);
   if (!t.w.empty()) x.weight.assign(nb * k * n, Acc(0));
   x.active.assign(nb * k * n, Acc(1));
@@ -120,12 +128,18 @@ XBlocks<Acc> make_blocks(const TapTable<Acc>& t, std::int64_t in, std::size_t n,
             static_cast<int>(j) < t.count[static_cast<std::size_t>(o0 + l)] ? Acc(1) : Acc(0);
       }
       x.base[bj] = lo;
+      x.valid[bj] = in - lo;
       if (contiguous && first + sn <= in) {
         x.access[bj] = kContiguous;
       } else if (stride2 && first + 2 * sn <= in) {
         x.access[bj] = kStride2;
       } else if (hi - lo < sn && lo + sn <= in) {
         x.access[bj] = kPermute;
+        for (std::int64_t l = 0; l < sn; ++l)
+          x.index[bj * n + static_cast<std::size_t>(l)] =
+              static_cast<IndexOf<Acc>>(t.index(o0 + l, static_cast<int>(j)) - lo);
+      } else if (hi - lo < sn && gather && kSafeMaskedLoad) {
+        x.access[bj] = kPermuteMasked;
         for (std::int64_t l = 0; l < sn; ++l)
           x.index[bj * n + static_cast<std::size_t>(l)] =
               static_cast<IndexOf<Acc>>(t.index(o0 + l, static_cast<int>(j)) - lo);
@@ -161,6 +175,15 @@ HWY_INLINE hn::Vec<D> load_tap(D d, const T* HWY_RESTRICT row, const XBlocks<hn:
       const auto v = LoadAcc(d, row + base);
       return hn::TableLookupLanes(v, hn::SetTableIndices(d, &x.index[bj * x.lanes]));
     }
+    case kPermuteMasked:
+      if constexpr (std::is_same_v<T, hn::TFromD<D>> && kSafeMaskedLoad) {
+        const auto v =
+            hn::MaskedLoad(hn::FirstN(d, static_cast<std::size_t>(x.valid[bj])), d, row + base);
+        return hn::TableLookupLanes(v, hn::SetTableIndices(d, &x.index[bj * x.lanes]));
+      } else {
+        HWY_ASSERT(false);  // make_blocks chooses it only for T == lane type on safe targets
+        return hn::Zero(d);
+      }
     default:
       if constexpr (std::is_same_v<T, hn::TFromD<D>>) {
         const hn::RebindToSigned<D> di;
@@ -751,18 +774,28 @@ void copy_run(const U* HWY_RESTRICT src, U* HWY_RESTRICT dst, std::int64_t n) {
   }
 }
 
-// dst[w] = src[idx[w]] along a contiguous row, for elements moved as U (an unsigned type of the
-// element's size). Doubling rows (idx[w] == w / 2) and copies are vectorised.
+// dst[w] = src[idx[w]] along a contiguous row, for every destination row in dsts[0, ndst) (output
+// rows that read the same source row), for elements moved as U (an unsigned type of the
+// element's size). Each vector is made once and stored to every destination. Copies, doubling
+// rows (idx[w] == w / 2) and, for 4- and 8-byte elements, any upscaling pattern (lane
+// permutations of one load, `blocks`) are vectorised.
 template <bool kStream, class U>
-void nearest_row(const std::int64_t* idx, std::int64_t out, bool dup2, bool copy,
-                 const U* HWY_RESTRICT src, U* HWY_RESTRICT dst) {
-  if (copy) {
-    copy_run<kStream>(src, dst, out);
-    return;
-  }
+void nearest_rows(const TapTable<float>& xt, bool dup2, bool copy,
+                  const XBlocks<hwy::FloatFromSize<(sizeof(U) >= 4 ? sizeof(U) : 4)>>* blocks,
+                  const U* HWY_RESTRICT src, U* const* dsts, int ndst) {
+  const std::int64_t out = xt.out;
+  const std::int64_t* idx = xt.idx.data();
   std::int64_t w = 0;
-  if constexpr (sizeof(U) <= 4) {
-    if (dup2) {
+  if (copy) {
+    const hn::ScalableTag<U> du;
+    const auto n = static_cast<std::int64_t>(hn::Lanes(du));
+    for (; w + n <= out; w += n) {
+      const auto x = hn::LoadU(du, src + w);
+      for (int k = 0; k < ndst; ++k)
+        StoreVec<kStream>(du, x, dsts[k] + w);
+    }
+  } else if (dup2) {
+    if constexpr (sizeof(U) <= 4) {
       // Each element becomes a lane of twice the width holding it twice.
       using W = hwy::UnsignedFromSize<2 * sizeof(U)>;
       const hn::ScalableTag<W> dw;
@@ -770,13 +803,30 @@ void nearest_row(const std::int64_t* idx, std::int64_t out, bool dup2, bool copy
       const auto n = static_cast<std::int64_t>(hn::Lanes(dw));
       for (; w + 2 * n <= out; w += 2 * n) {
         const auto x = hn::PromoteTo(dw, hn::LoadU(du, src + w / 2));
-        StoreVec<kStream>(dw, hn::Or(x, hn::ShiftLeft<8 * sizeof(U)>(x)),
-                          reinterpret_cast<W*>(dst + w));
+        const auto y = hn::Or(x, hn::ShiftLeft<8 * sizeof(U)>(x));
+        for (int k = 0; k < ndst; ++k)
+          StoreVec<kStream>(dw, y, reinterpret_cast<W*>(dsts[k] + w));
       }
     }
+  } else if constexpr (sizeof(U) >= 4) {
+    // Permutes and gathers move bits; the float view of the lanes does no arithmetic.
+    using F = hwy::FloatFromSize<sizeof(U)>;
+    const hn::ScalableTag<F> df;
+    const auto n = static_cast<std::int64_t>(hn::Lanes(df));
+    const F* fsrc = reinterpret_cast<const F*>(src);
+    for (std::int64_t b = 0; b < blocks->blocks; ++b) {
+      if (!blocks->vector[static_cast<std::size_t>(b)]) break;
+      const auto x = load_tap(df, fsrc, *blocks, static_cast<std::size_t>(b));
+      for (int k = 0; k < ndst; ++k)
+        StoreVec<kStream>(df, x, reinterpret_cast<F*>(dsts[k] + w));
+      w += n;
+    }
   }
-  for (; w < out; ++w)
-    dst[w] = src[idx[w]];
+  for (; w < out; ++w) {
+    const U v = src[idx[w]];
+    for (int k = 0; k < ndst; ++k)
+      dsts[k][w] = v;
+  }
 }
 
 template <class U>
@@ -788,12 +838,19 @@ void run_nearest(const kern::InterpGeometry& g, const U* src, U* dst, int thread
     dup2 = dup2 && xt.idx[static_cast<std::size_t>(w)] == w / 2;
     copy = copy && xt.idx[static_cast<std::size_t>(w)] == w;
   }
+  using F = hwy::FloatFromSize<(sizeof(U) >= 4 ? sizeof(U) : 4)>;
+  XBlocks<F> blocks;
+  if (!channels_last && sizeof(U) >= 4) {
+    TapTable<F> xf;
+    xf.out = xt.out;
+    xf.idx = xt.idx;
+    xf.count.assign(static_cast<std::size_t>(xt.out), 1);
+    blocks = make_blocks(xf, g.in[2], hn::Lanes(hn::ScalableTag<F>()), true);
+  }
   const std::int64_t units = channels_last ? g.n : g.n * g.c;
   const std::int64_t rows = g.out[0] * g.out[1];
   const Tasks tasks = make_tasks(units, rows, threads);
   const std::int64_t row_elems = channels_last ? g.out[2] * g.c : g.out[2];
-  // Rows can be copied whole when the output row is one dense run.
-  const bool dense_row = channels_last ? g.dst_stride[4] == g.c : true;
   const bool stream =
       static_cast<std::size_t>(units * rows * row_elems) * sizeof(U) >= kStreamBytes;
   for_each_task(tasks, threads, [&](int, std::int64_t unit, std::int64_t r0, std::int64_t r1) {
@@ -801,38 +858,39 @@ void run_nearest(const kern::InterpGeometry& g, const U* src, U* dst, int thread
     const std::int64_t c = channels_last ? 0 : unit % g.c;
     const U* plane = src + n * g.src_stride[0] + c * g.src_stride[1];
     U* out_plane = dst + n * g.dst_stride[0] + c * g.dst_stride[1];
-    std::int64_t prev = -1;
-    const U* prev_out = nullptr;
-    for (std::int64_t r = r0; r < r1; ++r) {
-      const std::int64_t od = r / g.out[1], oh = r % g.out[1];
-      const std::int64_t iz = zt.idx[static_cast<std::size_t>(od)];
-      const std::int64_t iy = yt.idx[static_cast<std::size_t>(oh)];
-      const std::int64_t key = iz * g.in[1] + iy;
-      U* o = out_plane + od * g.dst_stride[2] + oh * g.dst_stride[3];
-      // A row equal to the previous one is a copy of it, from the cache; a streamed row is not
-      // in the cache (reading it back would wait for memory), so it is made again.
-      if (key == prev && dense_row && !stream) {
-        copy_run<false>(prev_out, o, row_elems);
-        prev_out = o;
-        continue;
+    constexpr int kGroup = 16;
+    for (std::int64_t r = r0; r < r1;) {
+      // The run of output rows [r, r + ndst) that read the same source row.
+      U* dsts[kGroup];
+      std::int64_t key = -1;
+      const U* s = nullptr;
+      int ndst = 0;
+      for (; r < r1 && ndst < kGroup; ++r, ++ndst) {
+        const std::int64_t od = r / g.out[1], oh = r % g.out[1];
+        const std::int64_t iz = zt.idx[static_cast<std::size_t>(od)];
+        const std::int64_t iy = yt.idx[static_cast<std::size_t>(oh)];
+        const std::int64_t k = iz * g.in[1] + iy;
+        if (ndst > 0 && k != key) break;
+        key = k;
+        s = plane + iz * g.src_stride[2] + iy * g.src_stride[3];
+        dsts[ndst] = out_plane + od * g.dst_stride[2] + oh * g.dst_stride[3];
       }
-      const U* s = plane + iz * g.src_stride[2] + iy * g.src_stride[3];
       if (channels_last) {
         for (std::int64_t w = 0; w < g.out[2]; ++w) {
           const U* from = s + xt.idx[static_cast<std::size_t>(w)] * g.src_stride[4];
-          if (stream) {
-            copy_run<true>(from, o + w * g.dst_stride[4], g.c);
-          } else {
-            copy_run<false>(from, o + w * g.dst_stride[4], g.c);
+          for (int k = 0; k < ndst; ++k) {
+            if (stream) {
+              copy_run<true>(from, dsts[k] + w * g.dst_stride[4], g.c);
+            } else {
+              copy_run<false>(from, dsts[k] + w * g.dst_stride[4], g.c);
+            }
           }
         }
       } else if (stream) {
-        nearest_row<true>(xt.idx.data(), g.out[2], dup2, copy, s, o);
+        nearest_rows<true>(xt, dup2, copy, &blocks, s, dsts, ndst);
       } else {
-        nearest_row<false>(xt.idx.data(), g.out[2], dup2, copy, s, o);
+        nearest_rows<false>(xt, dup2, copy, &blocks, s, dsts, ndst);
       }
-      prev = key;
-      prev_out = o;
     }
   });
 }
