@@ -75,7 +75,8 @@ template <class Acc>
 struct XBlocks {
   std::size_t lanes = 0;
   int k = 0;
-  std::int64_t blocks = 0;            // full blocks; outputs past blocks * lanes run scalar
+  std::int64_t blocks = 0;            // blocks of `lanes` outputs; the last holds `tail` of them
+  std::size_t tail = 0;               // full blocks; outputs past blocks * lanes run scalar
   std::vector<std::uint8_t> vector;   // per block: vectorised, else scalar
   std::vector<std::uint8_t> uniform;  // per block: every lane uses all k taps
   std::vector<std::uint8_t> access;   // per (block, tap)
@@ -86,14 +87,18 @@ struct XBlocks {
   std::vector<Acc> active;            // per (block, tap): 1 where the lane uses the tap
 };
 
-// Arranges a tap table for vector loads along a contiguous source row of `in` elements.
-// `gather` allows gathers (the element type is the accumulation type).
+// Arranges a tap table for vector loads along a contiguous source row of `in` elements. The last
+// block may be partial (tail < lanes outputs): its other lanes repeat the last output's taps and
+// are not stored. `lane_type` says that the element type is the accumulation type (masked loads
+// and gathers work on it).
 template <class Acc>
-XBlocks<Acc> make_blocks(const TapTable<Acc>& t, std::int64_t in, std::size_t n, bool gather) {
+XBlocks<Acc> make_blocks(const TapTable<Acc>& t, std::int64_t in, std::size_t n, bool lane_type) {
+  const bool gather = lane_type;
   XBlocks<Acc> x;
   x.lanes = n;
   x.k = t.k;
-  x.blocks = t.out / static_cast<std::int64_t>(n);
+  x.blocks = (t.out + static_cast<std::int64_t>(n) - 1) / static_cast<std::int64_t>(n);
+  x.tail = static_cast<std::size_t>(t.out - (x.blocks - 1) * static_cast<std::int64_t>(n));
   const auto nb = static_cast<std::size_t>(x.blocks), k = static_cast<std::size_t>(t.k);
   x.vector.assign(nb, 1);
   x.uniform.assign(nb, 1);
@@ -108,8 +113,10 @@ XBlocks<Acc> make_blocks(const TapTable<Acc>& t, std::int64_t in, std::size_t n,
   const bool gather_ok = gather && (sizeof(Acc) == 8 || in <= INT32_MAX);
   for (std::size_t b = 0; b < nb; ++b) {
     const std::int64_t o0 = static_cast<std::int64_t>(b) * sn;
+    // Output of lane l (lanes past the end repeat the last output).
+    auto at = [&](std::int64_t l) { return std::min(o0 + l, t.out - 1); };
     for (std::int64_t l = 0; l < sn; ++l) {
-      if (t.count[static_cast<std::size_t>(o0 + l)] != t.k) x.uniform[b] = 0;
+      if (t.count[static_cast<std::size_t>(at(l))] != t.k) x.uniform[b] = 0;
     }
     for (std::size_t j = 0; j < k; ++j) {
       const std::size_t bj = b * k + j;
@@ -117,15 +124,15 @@ XBlocks<Acc> make_blocks(const TapTable<Acc>& t, std::int64_t in, std::size_t n,
       bool contiguous = true, stride2 = true;
       const std::int64_t first = t.index(o0, static_cast<int>(j));
       for (std::int64_t l = 0; l < sn; ++l) {
-        const std::int64_t i = t.index(o0 + l, static_cast<int>(j));
+        const std::int64_t i = t.index(at(l), static_cast<int>(j));
         lo = std::min(lo, i);
         hi = std::max(hi, i);
         contiguous = contiguous && i == first + l;
         stride2 = stride2 && i == first + 2 * l;
         if (!t.w.empty())
-          x.weight[bj * n + static_cast<std::size_t>(l)] = t.weight(o0 + l, static_cast<int>(j));
+          x.weight[bj * n + static_cast<std::size_t>(l)] = t.weight(at(l), static_cast<int>(j));
         x.active[bj * n + static_cast<std::size_t>(l)] =
-            static_cast<int>(j) < t.count[static_cast<std::size_t>(o0 + l)] ? Acc(1) : Acc(0);
+            static_cast<int>(j) < t.count[static_cast<std::size_t>(at(l))] ? Acc(1) : Acc(0);
       }
       x.base[bj] = lo;
       x.valid[bj] = in - lo;
@@ -137,17 +144,17 @@ XBlocks<Acc> make_blocks(const TapTable<Acc>& t, std::int64_t in, std::size_t n,
         x.access[bj] = kPermute;
         for (std::int64_t l = 0; l < sn; ++l)
           x.index[bj * n + static_cast<std::size_t>(l)] =
-              static_cast<IndexOf<Acc>>(t.index(o0 + l, static_cast<int>(j)) - lo);
+              static_cast<IndexOf<Acc>>(t.index(at(l), static_cast<int>(j)) - lo);
       } else if (hi - lo < sn && gather && kSafeMaskedLoad) {
         x.access[bj] = kPermuteMasked;
         for (std::int64_t l = 0; l < sn; ++l)
           x.index[bj * n + static_cast<std::size_t>(l)] =
-              static_cast<IndexOf<Acc>>(t.index(o0 + l, static_cast<int>(j)) - lo);
+              static_cast<IndexOf<Acc>>(t.index(at(l), static_cast<int>(j)) - lo);
       } else if (gather_ok) {
         x.access[bj] = kGather;
         for (std::int64_t l = 0; l < sn; ++l)
           x.index[bj * n + static_cast<std::size_t>(l)] =
-              static_cast<IndexOf<Acc>>(t.index(o0 + l, static_cast<int>(j)));
+              static_cast<IndexOf<Acc>>(t.index(at(l), static_cast<int>(j)));
       } else {
         x.vector[b] = 0;
       }
@@ -215,8 +222,9 @@ void weighted_row(const XBlocks<Acc>& x, const TapTable<Acc>& t, const T* HWY_RE
   const std::size_t n = x.lanes, k = static_cast<std::size_t>(x.k);
   for (std::int64_t b = 0; b < x.blocks; ++b) {
     const auto ub = static_cast<std::size_t>(b);
+    const std::size_t m = b + 1 == x.blocks ? x.tail : n;  // outputs in this block
     if (!x.vector[ub]) {
-      for (std::size_t l = 0; l < n; ++l) {
+      for (std::size_t l = 0; l < m; ++l) {
         const std::int64_t o = b * static_cast<std::int64_t>(n) + static_cast<std::int64_t>(l);
         out[o] = kern::from_acc<TOut>(weighted_scalar(t, o, row, 1));
       }
@@ -233,10 +241,12 @@ void weighted_row(const XBlocks<Acc>& x, const TapTable<Acc>& t, const T* HWY_RE
         acc = hn::IfThenElse(on, hn::Add(acc, prod), acc);
       }
     }
-    StoreAcc<kStream>(d, acc, out + b * static_cast<std::int64_t>(n));
+    if (m == n) {
+      StoreAcc<kStream>(d, acc, out + b * static_cast<std::int64_t>(n));
+    } else {
+      StoreAccN(d, acc, out + b * static_cast<std::int64_t>(n), m);
+    }
   }
-  for (std::int64_t o = x.blocks * static_cast<std::int64_t>(n); o < t.out; ++o)
-    out[o] = kern::from_acc<TOut>(weighted_scalar(t, o, row, 1));
 }
 
 // ---- flat runs ---------------------------------------------------------------------------------
@@ -431,7 +441,9 @@ void run_weighted(const Job<T>& job, const TapTable<kern::acc_t<T>>& zt,
   const kern::InterpGeometry& g = *job.g;
   const hn::ScalableTag<Acc> d;
   XBlocks<Acc> xb;
-  if (!channels_last) xb = make_blocks(xt, g.in[2], hn::Lanes(d), std::is_same_v<T, Acc>);
+  if (!channels_last) {
+    xb = make_blocks(xt, g.in[2], hn::Lanes(d), std::is_same_v<T, Acc>);
+  }
   const RowPass<T, Acc> pass{g, xt, &xb, channels_last};
   // Row length of every buffer: out_W results, times C for channels-last.
   const std::int64_t unit_c = channels_last ? g.c : 1;
@@ -562,67 +574,65 @@ void run_bilinear_small(const Job<T>& job, const TapTable<kern::acc_t<T>>& yt,
   if (!channels_last) xb = make_blocks(xt, g.in[2], lanes, std::is_same_v<T, Acc>);
   const std::int64_t units = channels_last ? g.n : g.n * g.c;
   const Tasks tasks = make_tasks(units, g.out[1], job.threads);
+  // One output row, written straight into dst (streaming when kStream).
+  auto row = [&](auto stream_tag, const T* plane, T* out_plane, std::int64_t oh) {
+    constexpr bool kStream = decltype(stream_tag)::value;
+    const T* r[2] = {plane + yt.index(oh, 0) * g.src_stride[3],
+                     plane + yt.index(oh, 1) * g.src_stride[3]};
+    const Acc wy[2] = {yt.weight(oh, 0), yt.weight(oh, 1)};
+    T* o = out_plane + oh * g.dst_stride[3];
+    auto scalar = [&](std::int64_t w) {
+      Acc v = kern::to_acc<Acc>(r[0][xt.index(w, 0)]) * (wy[0] * xt.weight(w, 0));
+      v += kern::to_acc<Acc>(r[0][xt.index(w, 1)]) * (wy[0] * xt.weight(w, 1));
+      v += kern::to_acc<Acc>(r[1][xt.index(w, 0)]) * (wy[1] * xt.weight(w, 0));
+      v += kern::to_acc<Acc>(r[1][xt.index(w, 1)]) * (wy[1] * xt.weight(w, 1));
+      o[w] = kern::from_acc<T>(v);
+    };
+    if (channels_last) {
+      for (std::int64_t w = 0; w < g.out[2]; ++w) {
+        const T* px[4] = {
+            r[0] + xt.index(w, 0) * g.src_stride[4], r[0] + xt.index(w, 1) * g.src_stride[4],
+            r[1] + xt.index(w, 0) * g.src_stride[4], r[1] + xt.index(w, 1) * g.src_stride[4]};
+        const Acc wx[4] = {wy[0] * xt.weight(w, 0), wy[0] * xt.weight(w, 1),
+                           wy[1] * xt.weight(w, 0), wy[1] * xt.weight(w, 1)};
+        combine<kStream>(px, wx, 4, static_cast<std::size_t>(g.c), o + w * g.dst_stride[4]);
+      }
+      return;
+    }
+    const std::size_t k = 2;
+    for (std::int64_t b = 0; b < xb.blocks; ++b) {
+      const auto ub = static_cast<std::size_t>(b);
+      const std::int64_t o0 = b * static_cast<std::int64_t>(lanes);
+      const std::size_t m = b + 1 == xb.blocks ? xb.tail : lanes;
+      if (!xb.vector[ub]) {
+        for (std::size_t l = 0; l < m; ++l)
+          scalar(o0 + static_cast<std::int64_t>(l));
+        continue;
+      }
+      const auto wx0 = hn::LoadU(d, &xb.weight[(ub * k) * lanes]);
+      const auto wx1 = hn::LoadU(d, &xb.weight[(ub * k + 1) * lanes]);
+      const auto wy0 = hn::Set(d, wy[0]), wy1 = hn::Set(d, wy[1]);
+      auto v = hn::Mul(load_tap(d, r[0], xb, ub * k), hn::Mul(wy0, wx0));
+      v = hn::Add(v, hn::Mul(load_tap(d, r[0], xb, ub * k + 1), hn::Mul(wy0, wx1)));
+      v = hn::Add(v, hn::Mul(load_tap(d, r[1], xb, ub * k), hn::Mul(wy1, wx0)));
+      v = hn::Add(v, hn::Mul(load_tap(d, r[1], xb, ub * k + 1), hn::Mul(wy1, wx1)));
+      if (m == lanes) {
+        StoreAcc<kStream>(d, v, o + o0);
+      } else {
+        StoreAccN(d, v, o + o0, m);
+      }
+    }
+  };
   for_each_task(tasks, job.threads, [&](int, std::int64_t unit, std::int64_t r0, std::int64_t r1) {
     const std::int64_t n = channels_last ? unit : unit / g.c;
     const std::int64_t c = channels_last ? 0 : unit % g.c;
     const T* plane = job.src + n * g.src_stride[0] + c * g.src_stride[1];
     T* out_plane = job.dst + n * g.dst_stride[0] + c * g.dst_stride[1];
-    std::vector<Acc> buf(static_cast<std::size_t>(channels_last ? g.c : g.out[2]));
     for (std::int64_t oh = r0; oh < r1; ++oh) {
-      const T* r[2] = {plane + yt.index(oh, 0) * g.src_stride[3],
-                       plane + yt.index(oh, 1) * g.src_stride[3]};
-      const Acc wy[2] = {yt.weight(oh, 0), yt.weight(oh, 1)};
-      T* o = out_plane + oh * g.dst_stride[3];
-      if (channels_last) {
-        for (std::int64_t w = 0; w < g.out[2]; ++w) {
-          const T* px[4] = {
-              r[0] + xt.index(w, 0) * g.src_stride[4], r[0] + xt.index(w, 1) * g.src_stride[4],
-              r[1] + xt.index(w, 0) * g.src_stride[4], r[1] + xt.index(w, 1) * g.src_stride[4]};
-          const Acc wx[4] = {wy[0] * xt.weight(w, 0), wy[0] * xt.weight(w, 1),
-                             wy[1] * xt.weight(w, 0), wy[1] * xt.weight(w, 1)};
-          combine(px, wx, 4, buf.size(), buf.data());
-          store_run(buf.data(), buf.size(), o + w * g.dst_stride[4]);
-        }
-        continue;
-      }
-      const std::size_t k = 2;
-      for (std::int64_t b = 0; b < xb.blocks; ++b) {
-        const auto ub = static_cast<std::size_t>(b);
-        const std::int64_t o0 = b * static_cast<std::int64_t>(lanes);
-        if (!xb.vector[ub]) {
-          for (std::size_t l = 0; l < lanes; ++l) {
-            const std::int64_t w = o0 + static_cast<std::int64_t>(l);
-            buf[static_cast<std::size_t>(w)] =
-                kern::to_acc<Acc>(r[0][xt.index(w, 0)]) * (wy[0] * xt.weight(w, 0));
-            buf[static_cast<std::size_t>(w)] +=
-                kern::to_acc<Acc>(r[0][xt.index(w, 1)]) * (wy[0] * xt.weight(w, 1));
-            buf[static_cast<std::size_t>(w)] +=
-                kern::to_acc<Acc>(r[1][xt.index(w, 0)]) * (wy[1] * xt.weight(w, 0));
-            buf[static_cast<std::size_t>(w)] +=
-                kern::to_acc<Acc>(r[1][xt.index(w, 1)]) * (wy[1] * xt.weight(w, 1));
-          }
-          continue;
-        }
-        const auto wx0 = hn::LoadU(d, &xb.weight[(ub * k) * lanes]);
-        const auto wx1 = hn::LoadU(d, &xb.weight[(ub * k + 1) * lanes]);
-        const auto wy0 = hn::Set(d, wy[0]), wy1 = hn::Set(d, wy[1]);
-        auto v = hn::Mul(load_tap(d, r[0], xb, ub * k), hn::Mul(wy0, wx0));
-        v = hn::Add(v, hn::Mul(load_tap(d, r[0], xb, ub * k + 1), hn::Mul(wy0, wx1)));
-        v = hn::Add(v, hn::Mul(load_tap(d, r[1], xb, ub * k), hn::Mul(wy1, wx0)));
-        v = hn::Add(v, hn::Mul(load_tap(d, r[1], xb, ub * k + 1), hn::Mul(wy1, wx1)));
-        hn::StoreU(v, d, &buf[static_cast<std::size_t>(o0)]);
-      }
-      for (std::int64_t w = xb.blocks * static_cast<std::int64_t>(lanes); w < g.out[2]; ++w) {
-        Acc v = kern::to_acc<Acc>(r[0][xt.index(w, 0)]) * (wy[0] * xt.weight(w, 0));
-        v += kern::to_acc<Acc>(r[0][xt.index(w, 1)]) * (wy[0] * xt.weight(w, 1));
-        v += kern::to_acc<Acc>(r[1][xt.index(w, 0)]) * (wy[1] * xt.weight(w, 0));
-        v += kern::to_acc<Acc>(r[1][xt.index(w, 1)]) * (wy[1] * xt.weight(w, 1));
-        buf[static_cast<std::size_t>(w)] = v;
-      }
       if (job.stream) {
-        store_run<true>(buf.data(), buf.size(), o);
+        row(std::true_type(), plane, out_plane, oh);
       } else {
-        store_run(buf.data(), buf.size(), o);
+        row(std::false_type(), plane, out_plane, oh);
       }
     }
   });
@@ -656,104 +666,144 @@ void run_area(const Job<T>& job, const TapTable<kern::acc_t<T>>& zt,
   const std::int64_t units = channels_last ? g.n : g.n * g.c;
   const std::int64_t rows = g.out[0] * g.out[1];
   const Tasks tasks = make_tasks(units, rows, job.threads);
-  const std::size_t run = static_cast<std::size_t>(channels_last ? g.c : g.out[2]);
-  for_each_task(tasks, job.threads, [&](int, std::int64_t unit, std::int64_t r0, std::int64_t r1) {
-    const std::int64_t n = channels_last ? unit : unit / g.c;
-    const std::int64_t c = channels_last ? 0 : unit % g.c;
-    const T* plane = job.src + n * g.src_stride[0] + c * g.src_stride[1];
-    T* out_plane = job.dst + n * g.dst_stride[0] + c * g.dst_stride[1];
-    std::vector<Acc> buf(run);
+  const std::int64_t cc = channels_last ? g.c : 1;  // elements per output pixel
+  const auto row_len = static_cast<std::size_t>(g.out[2] * cc);
+  const bool dense_out = !channels_last || g.dst_stride[4] == g.c;
+  struct Scratch {
+    std::vector<Acc> buf;  // one output row
     std::vector<const T*> srows;
-    for (std::int64_t r = r0; r < r1; ++r) {
-      const std::int64_t od = r / g.out[1], oh = r % g.out[1];
-      srows.clear();
-      for (int a = 0; a < zt.count[static_cast<std::size_t>(od)]; ++a) {
-        for (int b = 0; b < yt.count[static_cast<std::size_t>(oh)]; ++b)
-          srows.push_back(plane + zt.index(od, a) * g.src_stride[2] +
-                          yt.index(oh, b) * g.src_stride[3]);
-      }
-      const Acc cd = static_cast<Acc>(zt.count[static_cast<std::size_t>(od)]);
-      const Acc ch = static_cast<Acc>(yt.count[static_cast<std::size_t>(oh)]);
-      T* o = out_plane + od * g.dst_stride[2] + oh * g.dst_stride[3];
-      if (channels_last) {
-        for (std::int64_t w = 0; w < g.out[2]; ++w) {
-          const int cw = xt.count[static_cast<std::size_t>(w)];
-          std::size_t i = 0;
-          for (; i + lanes <= run; i += lanes) {
-            auto sum = hn::Zero(d);
-            for (const T* sr : srows) {
-              for (int j = 0; j < cw; ++j)
-                sum = hn::Add(sum, LoadAcc(d, sr + xt.index(w, j) * g.src_stride[4] + i));
-            }
-            sum = divide(d, divide(d, divide(d, sum, cd), ch), static_cast<Acc>(cw));
-            hn::StoreU(sum, d, &buf[i]);
-          }
-          for (; i < run; ++i) {
-            Acc sum = Acc(0);
-            for (const T* sr : srows) {
-              for (int j = 0; j < cw; ++j)
-                sum += kern::to_acc<Acc>(
-                    sr[xt.index(w, j) * g.src_stride[4] + static_cast<std::int64_t>(i)]);
-            }
-            buf[i] = sum / cd / ch / static_cast<Acc>(cw);
-          }
-          store_run(buf.data(), run, o + w * g.dst_stride[4]);
-        }
-        continue;
-      }
-      const std::size_t k = static_cast<std::size_t>(xb.k);
-      for (std::int64_t b = 0; b < xb.blocks; ++b) {
-        const auto ub = static_cast<std::size_t>(b);
-        const std::int64_t o0 = b * static_cast<std::int64_t>(lanes);
-        if (!xb.vector[ub]) {
-          for (std::size_t l = 0; l < lanes; ++l) {
-            const std::int64_t w = o0 + static_cast<std::int64_t>(l);
-            const int cw = xt.count[static_cast<std::size_t>(w)];
-            Acc sum = Acc(0);
-            for (const T* sr : srows) {
-              for (int j = 0; j < cw; ++j)
-                sum += kern::to_acc<Acc>(sr[xt.index(w, j)]);
-            }
-            buf[static_cast<std::size_t>(w)] = sum / cd / ch / static_cast<Acc>(cw);
-          }
-          continue;
-        }
-        auto sum = hn::Zero(d);
-        for (const T* sr : srows) {
-          for (std::size_t j = 0; j < k; ++j) {
-            const auto x = load_tap(d, sr, xb, ub * k + j);
-            if (xb.uniform[ub]) {
-              sum = hn::Add(sum, x);
-            } else {
-              const auto on = hn::Ne(hn::LoadU(d, &xb.active[(ub * k + j) * lanes]), hn::Zero(d));
-              sum = hn::IfThenElse(on, hn::Add(sum, x), sum);
-            }
-          }
-        }
-        // The W count of every lane: the number of taps it uses.
-        auto cw = hn::Zero(d);
-        for (std::size_t j = 0; j < k; ++j)
-          cw = hn::Add(cw, hn::LoadU(d, &xb.active[(ub * k + j) * lanes]));
-        sum = divide(d, divide(d, sum, cd), ch);
-        sum = xb.uniform[ub] ? divide(d, sum, static_cast<Acc>(k)) : hn::Div(sum, cw);
-        hn::StoreU(sum, d, &buf[static_cast<std::size_t>(o0)]);
-      }
-      for (std::int64_t w = xb.blocks * static_cast<std::int64_t>(lanes); w < g.out[2]; ++w) {
-        const int cw = xt.count[static_cast<std::size_t>(w)];
-        Acc sum = Acc(0);
-        for (const T* sr : srows) {
-          for (int j = 0; j < cw; ++j)
-            sum += kern::to_acc<Acc>(sr[xt.index(w, j)]);
-        }
-        buf[static_cast<std::size_t>(w)] = sum / cd / ch / static_cast<Acc>(cw);
-      }
-      if (job.stream) {
-        store_run<true>(buf.data(), run, o);
-      } else {
-        store_run(buf.data(), run, o);
-      }
+  };
+  std::vector<Scratch> scratch(static_cast<std::size_t>(std::max(job.threads, 1)));
+  // The source rows of output row r: its D window times its H window, in summation order.
+  auto source_rows = [&](const T* plane, std::int64_t r, std::vector<const T*>* srows) {
+    const std::int64_t od = r / g.out[1], oh = r % g.out[1];
+    srows->clear();
+    for (int a = 0; a < zt.count[static_cast<std::size_t>(od)]; ++a) {
+      for (int b = 0; b < yt.count[static_cast<std::size_t>(oh)]; ++b)
+        srows->push_back(plane + zt.index(od, a) * g.src_stride[2] +
+                         yt.index(oh, b) * g.src_stride[3]);
     }
-  });
+  };
+  // Output rows whose D and H windows are the same hold the same values.
+  auto same_windows = [&](std::int64_t r, std::int64_t q) {
+    const auto od = static_cast<std::size_t>(r / g.out[1]),
+               oh = static_cast<std::size_t>(r % g.out[1]);
+    const auto qd = static_cast<std::size_t>(q / g.out[1]),
+               qh = static_cast<std::size_t>(q % g.out[1]);
+    return zt.count[od] == zt.count[qd] &&
+           zt.idx[od * static_cast<std::size_t>(zt.k)] ==
+               zt.idx[qd * static_cast<std::size_t>(zt.k)] &&
+           yt.count[oh] == yt.count[qh] &&
+           yt.idx[oh * static_cast<std::size_t>(yt.k)] ==
+               yt.idx[qh * static_cast<std::size_t>(yt.k)];
+  };
+  for_each_task(
+      tasks, job.threads, [&](int worker, std::int64_t unit, std::int64_t r0, std::int64_t r1) {
+        Scratch& sc = scratch[static_cast<std::size_t>(worker)];
+        sc.buf.resize(row_len);
+        std::vector<Acc>& buf = sc.buf;
+        std::vector<const T*>& srows = sc.srows;
+        const std::int64_t n = channels_last ? unit : unit / g.c;
+        const std::int64_t c = channels_last ? 0 : unit % g.c;
+        const T* plane = job.src + n * g.src_stride[0] + c * g.src_stride[1];
+        T* out_plane = job.dst + n * g.dst_stride[0] + c * g.dst_stride[1];
+        for (std::int64_t r = r0; r < r1;) {
+          source_rows(plane, r, &srows);
+          const std::int64_t od = r / g.out[1], oh = r % g.out[1];
+          const Acc cd = static_cast<Acc>(zt.count[static_cast<std::size_t>(od)]);
+          const Acc ch = static_cast<Acc>(yt.count[static_cast<std::size_t>(oh)]);
+          if (channels_last) {
+            const auto run = static_cast<std::size_t>(g.c);
+            for (std::int64_t w = 0; w < g.out[2]; ++w) {
+              const int cw = xt.count[static_cast<std::size_t>(w)];
+              Acc* px = &buf[static_cast<std::size_t>(w * g.c)];
+              std::size_t i = 0;
+              for (; i + lanes <= run; i += lanes) {
+                auto sum = hn::Zero(d);
+                for (const T* sr : srows) {
+                  for (int j = 0; j < cw; ++j)
+                    sum = hn::Add(sum, LoadAcc(d, sr + xt.index(w, j) * g.src_stride[4] + i));
+                }
+                sum = divide(d, divide(d, divide(d, sum, cd), ch), static_cast<Acc>(cw));
+                hn::StoreU(sum, d, px + i);
+              }
+              for (; i < run; ++i) {
+                Acc sum = Acc(0);
+                for (const T* sr : srows) {
+                  for (int j = 0; j < cw; ++j)
+                    sum += kern::to_acc<Acc>(
+                        sr[xt.index(w, j) * g.src_stride[4] + static_cast<std::int64_t>(i)]);
+                }
+                px[i] = sum / cd / ch / static_cast<Acc>(cw);
+              }
+            }
+          } else {
+            const std::size_t k = static_cast<std::size_t>(xb.k);
+            for (std::int64_t b = 0; b < xb.blocks; ++b) {
+              const auto ub = static_cast<std::size_t>(b);
+              const std::int64_t o0 = b * static_cast<std::int64_t>(lanes);
+              const std::size_t m = b + 1 == xb.blocks ? xb.tail : lanes;
+              if (!xb.vector[ub]) {
+                for (std::size_t l = 0; l < m; ++l) {
+                  const std::int64_t w = o0 + static_cast<std::int64_t>(l);
+                  const int cw = xt.count[static_cast<std::size_t>(w)];
+                  Acc sum = Acc(0);
+                  for (const T* sr : srows) {
+                    for (int j = 0; j < cw; ++j)
+                      sum += kern::to_acc<Acc>(sr[xt.index(w, j)]);
+                  }
+                  buf[static_cast<std::size_t>(w)] = sum / cd / ch / static_cast<Acc>(cw);
+                }
+                continue;
+              }
+              auto sum = hn::Zero(d);
+              for (const T* sr : srows) {
+                for (std::size_t j = 0; j < k; ++j) {
+                  const auto x = load_tap(d, sr, xb, ub * k + j);
+                  if (xb.uniform[ub]) {
+                    sum = hn::Add(sum, x);
+                  } else {
+                    const auto on =
+                        hn::Ne(hn::LoadU(d, &xb.active[(ub * k + j) * lanes]), hn::Zero(d));
+                    sum = hn::IfThenElse(on, hn::Add(sum, x), sum);
+                  }
+                }
+              }
+              sum = divide(d, divide(d, sum, cd), ch);
+              if (xb.uniform[ub]) {
+                sum = divide(d, sum, static_cast<Acc>(k));
+              } else {
+                // The W count of every lane: the number of taps it uses.
+                auto cw = hn::Zero(d);
+                for (std::size_t j = 0; j < k; ++j)
+                  cw = hn::Add(cw, hn::LoadU(d, &xb.active[(ub * k + j) * lanes]));
+                sum = hn::Div(sum, cw);
+              }
+              if (m == lanes) {
+                hn::StoreU(sum, d, &buf[static_cast<std::size_t>(o0)]);
+              } else {
+                StoreAccN(d, sum, &buf[static_cast<std::size_t>(o0)], m);
+              }
+            }
+          }
+          // Store the row to r and to every following row of the task with the same windows.
+          const std::int64_t first = r;
+          for (; r < r1 && (r == first || same_windows(first, r)); ++r) {
+            T* o = out_plane + (r / g.out[1]) * g.dst_stride[2] + (r % g.out[1]) * g.dst_stride[3];
+            if (dense_out) {
+              if (job.stream) {
+                store_run<true>(buf.data(), row_len, o);
+              } else {
+                store_run(buf.data(), row_len, o);
+              }
+            } else {
+              for (std::int64_t w = 0; w < g.out[2]; ++w)
+                store_run(&buf[static_cast<std::size_t>(w * g.c)], static_cast<std::size_t>(g.c),
+                          o + w * g.dst_stride[4]);
+            }
+          }
+        }
+      });
 }
 
 // ---- nearest -----------------------------------------------------------------------------------
@@ -817,9 +867,16 @@ void nearest_rows(const TapTable<float>& xt, bool dup2, bool copy,
     for (std::int64_t b = 0; b < blocks->blocks; ++b) {
       if (!blocks->vector[static_cast<std::size_t>(b)]) break;
       const auto x = load_tap(df, fsrc, *blocks, static_cast<std::size_t>(b));
-      for (int k = 0; k < ndst; ++k)
-        StoreVec<kStream>(df, x, reinterpret_cast<F*>(dsts[k] + w));
-      w += n;
+      const auto m =
+          static_cast<std::int64_t>(b + 1 == blocks->blocks ? blocks->tail : hn::Lanes(df));
+      for (int k = 0; k < ndst; ++k) {
+        if (m == n) {
+          StoreVec<kStream>(df, x, reinterpret_cast<F*>(dsts[k] + w));
+        } else {
+          StoreAccN(df, x, reinterpret_cast<F*>(dsts[k] + w), static_cast<std::size_t>(m));
+        }
+      }
+      w += m;
     }
   }
   for (; w < out; ++w) {
@@ -909,6 +966,37 @@ inline Layout layout_of(const kern::InterpGeometry& g) {
   return Layout::kOther;
 }
 
+// NCHW planes whose outputs rows are too short to fill vectors, in tensors whose (D, H, W) planes
+// are dense in both: each plane can then run as one flat row of out_D * out_H * out_W outputs,
+// whose taps are flat indices into the input plane, so that vectors span output rows.
+inline bool flat_planes(const kern::InterpGeometry& g, std::size_t lanes) {
+  if (g.dst_channels_last) return false;
+  const std::int64_t in_plane = g.in[0] * g.in[1] * g.in[2];
+  const std::int64_t out_plane = g.out[0] * g.out[1] * g.out[2];
+  const bool src_dense = g.src_stride[4] == 1 && g.src_stride[3] == g.in[2] &&
+                         (g.in[0] == 1 || g.src_stride[2] == g.in[1] * g.in[2]);
+  const bool dst_dense = g.dst_stride[4] == 1 && g.dst_stride[3] == g.out[2] &&
+                         (g.out[0] == 1 || g.dst_stride[2] == g.out[1] * g.out[2]);
+  // Upscaling keeps every block's taps within a vector of one source row (permutes); spread
+  // taps would need gathers, which lose to row-by-row vectors on short rows.
+  const bool upscale = g.out[2] >= g.in[2] && g.out[1] >= g.in[1] && g.out[0] >= g.in[0];
+  return src_dense && dst_dense && upscale && g.out[2] < static_cast<std::int64_t>(2 * lanes) &&
+         g.out[0] * g.out[1] > 1 && out_plane <= 16384 && in_plane < INT32_MAX;
+}
+
+// The geometry of flat_planes: every plane a row of its elements.
+inline kern::InterpGeometry flat_geometry(const kern::InterpGeometry& g) {
+  kern::InterpGeometry f = g;
+  f.in[2] = g.in[0] * g.in[1] * g.in[2];
+  f.out[2] = g.out[0] * g.out[1] * g.out[2];
+  for (int d = 0; d < 2; ++d) {
+    f.in[d] = f.out[d] = 1;
+    f.src_stride[2 + d] = f.dst_stride[2 + d] = 0;
+  }
+  f.src_stride[4] = f.dst_stride[4] = 1;
+  return f;
+}
+
 template <InterpKind K, class T>
 bool run_fast(const InterpolatePlan& plan, const void* src_v, void* dst_v, int threads) {
   using Acc = kern::acc_t<T>;
@@ -934,6 +1022,27 @@ bool run_fast(const InterpolatePlan& plan, const void* src_v, void* dst_v, int t
     x2.out = xt.out;
     x2.idx = xt.idx;
     using U = hwy::UnsignedFromSize<sizeof(T)>;
+    if (!cl && flat_planes(g, hn::Lanes(hn::ScalableTag<float>()))) {
+      const kern::InterpGeometry f = flat_geometry(g);
+      kern::TapTable<float> unit, flat;
+      unit.out = 1;
+      unit.idx = {0};
+      flat.out = f.out[2];
+      flat.idx.reserve(static_cast<std::size_t>(flat.out));
+      for (std::int64_t od = 0; od < g.out[0]; ++od) {
+        for (std::int64_t oh = 0; oh < g.out[1]; ++oh) {
+          for (std::int64_t ow = 0; ow < g.out[2]; ++ow) {
+            flat.idx.push_back((zt.idx[static_cast<std::size_t>(od)] * g.in[1] +
+                                yt.idx[static_cast<std::size_t>(oh)]) *
+                                   g.in[2] +
+                               xt.idx[static_cast<std::size_t>(ow)]);
+          }
+        }
+      }
+      run_nearest<U>(f, reinterpret_cast<const U*>(src), reinterpret_cast<U*>(dst), threads, unit,
+                     unit, flat, false);
+      return true;
+    }
     run_nearest<U>(g, reinterpret_cast<const U*>(src), reinterpret_cast<U*>(dst), threads, z2, y2,
                    x2, cl);
     return true;
@@ -944,8 +1053,31 @@ bool run_fast(const InterpolatePlan& plan, const void* src_v, void* dst_v, int t
   } else {
     if constexpr (K == InterpKind::kBilinear) {
       if (p.small_2d_output) {
-        run_bilinear_small(job, kern::linear_table<T>(p, 1, false),
-                           kern::linear_table<T>(p, 2, false), cl);
+        const auto yt = kern::linear_table<T>(p, 1, false), xt = kern::linear_table<T>(p, 2, false);
+        if (!cl && flat_planes(g, hn::Lanes(hn::ScalableTag<Acc>()))) {
+          // x00 * w00 + x01 * w01 + x10 * w10 + x11 * w11 as a four-tap row over the plane,
+          // with wab = wy_a * wx_b formed as the per-element body forms it.
+          const kern::InterpGeometry f = flat_geometry(g);
+          kern::TapTable<Acc> unit, flat;
+          flat.out = f.out[2];
+          flat.k = 4;
+          flat.count.assign(static_cast<std::size_t>(flat.out), 4);
+          for (std::int64_t oh = 0; oh < g.out[1]; ++oh) {
+            for (std::int64_t ow = 0; ow < g.out[2]; ++ow) {
+              for (int a = 0; a < 2; ++a) {
+                for (int b = 0; b < 2; ++b) {
+                  flat.idx.push_back(yt.index(oh, a) * g.in[2] + xt.index(ow, b));
+                  flat.w.push_back(yt.weight(oh, a) * xt.weight(ow, b));
+                }
+              }
+            }
+          }
+          job.g = &f;
+          job.dims = 1;
+          run_weighted(job, unit, unit, flat, false);
+          return true;
+        }
+        run_bilinear_small(job, yt, xt, cl);
         return true;
       }
     }

@@ -16,6 +16,7 @@
 // clang-format on
 
 #include <cstdint>
+#include <cstring>
 
 #include "common/hd.hpp"
 
@@ -171,6 +172,15 @@ HWY_INLINE void StoreAcc(D d, hn::Vec<D> v, T* HWY_RESTRICT p) {
     StoreVec<kStream>(d16, hn::DemoteTo(d16, hn::BitCast(di, bits)),
                       reinterpret_cast<std::uint16_t*>(p));
   }
+}
+
+// Stores the first `count` lanes of v as elements of type T at p (count < Lanes(d)): through a
+// buffer, so that no byte past them is written on any target.
+template <class T, class D>
+HWY_INLINE void StoreAccN(D d, hn::Vec<D> v, T* HWY_RESTRICT p, std::size_t count) {
+  T buf[HWY_MAX_BYTES / sizeof(hn::TFromD<D>)];
+  StoreAcc(d, v, buf);
+  std::memcpy(p, buf, count * sizeof(T));
 }
 
 }  // namespace HWY_NAMESPACE
