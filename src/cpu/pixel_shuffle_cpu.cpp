@@ -27,8 +27,11 @@
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "cpu/pixel_shuffle_cpu.cpp"
+#include <hwy/cache_control.h>
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
+
+#include "cpu/simd_convert-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace ups {
@@ -36,10 +39,40 @@ namespace detail {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
+// Outputs at least this large are written with streaming stores (where a vector's destination
+// is aligned): an output far beyond the caches then skips the read-for-ownership of every line,
+// a third of the memory traffic of a copy.
+constexpr std::size_t kStreamBytes = std::size_t(16) << 20;
+
+#if HWY_TARGET != HWY_SCALAR
+// Highway's StoreInterleaved2/3/4 of the vectors v at out; with kStream through an aligned
+// buffer, so that the stores to out can stream (see StoreVec).
+template <bool kStream, class D, class... V>
+HWY_INLINE void StoreInterleaved(D d, hn::TFromD<D>* HWY_RESTRICT out, V... v) {
+  constexpr std::size_t kR = sizeof...(V);
+  if constexpr (!kStream) {
+    if constexpr (kR == 2) {
+      hn::StoreInterleaved2(v..., d, out);
+    } else if constexpr (kR == 3) {
+      hn::StoreInterleaved3(v..., d, out);
+    } else {
+      hn::StoreInterleaved4(v..., d, out);
+    }
+  } else {
+    using U = hn::TFromD<D>;
+    HWY_ALIGN U buf[kR * HWY_LANES(U)];
+    StoreInterleaved<false>(d, buf, v...);
+    const std::size_t n = hn::Lanes(d);
+    for (std::size_t k = 0; k < kR; ++k)
+      StoreVec<true>(d, hn::Load(d, buf + k * n), out + k * n);
+  }
+}
+#endif
+
 // ---- rows ----------------------------------------------------------------------------------
 
 // out[w * r + j] = in[j * in_step + w] for w < n, j < r.
-template <class U>
+template <bool kStream, class U>
 void interleave_row(const U* HWY_RESTRICT in, std::int64_t in_step, std::int64_t r, std::int64_t n,
                     U* HWY_RESTRICT out) {
   if (r == 1) {
@@ -53,19 +86,19 @@ void interleave_row(const U* HWY_RESTRICT in, std::int64_t in_step, std::int64_t
   const U* HWY_RESTRICT in1 = in + in_step;
   if (r == 2) {
     for (; w + lanes <= n; w += lanes)
-      hn::StoreInterleaved2(hn::LoadU(d, in + w), hn::LoadU(d, in1 + w), d, out + 2 * w);
+      StoreInterleaved<kStream>(d, out + 2 * w, hn::LoadU(d, in + w), hn::LoadU(d, in1 + w));
   } else if (r == 3) {
     const U* HWY_RESTRICT in2 = in1 + in_step;
     for (; w + lanes <= n; w += lanes) {
-      hn::StoreInterleaved3(hn::LoadU(d, in + w), hn::LoadU(d, in1 + w), hn::LoadU(d, in2 + w), d,
-                            out + 3 * w);
+      StoreInterleaved<kStream>(d, out + 3 * w, hn::LoadU(d, in + w), hn::LoadU(d, in1 + w),
+                                hn::LoadU(d, in2 + w));
     }
   } else if (r == 4) {
     const U* HWY_RESTRICT in2 = in1 + in_step;
     const U* HWY_RESTRICT in3 = in2 + in_step;
     for (; w + lanes <= n; w += lanes) {
-      hn::StoreInterleaved4(hn::LoadU(d, in + w), hn::LoadU(d, in1 + w), hn::LoadU(d, in2 + w),
-                            hn::LoadU(d, in3 + w), d, out + 4 * w);
+      StoreInterleaved<kStream>(d, out + 4 * w, hn::LoadU(d, in + w), hn::LoadU(d, in1 + w),
+                                hn::LoadU(d, in2 + w), hn::LoadU(d, in3 + w));
     }
   }
 #endif
@@ -79,7 +112,7 @@ void interleave_row(const U* HWY_RESTRICT in, std::int64_t in_step, std::int64_t
 }
 
 // out[j * out_step + w] = in[w * r + j] for w < n, j < r.
-template <class U>
+template <bool kStream, class U>
 void deinterleave_row(const U* HWY_RESTRICT in, std::int64_t r, std::int64_t n, U* HWY_RESTRICT out,
                       std::int64_t out_step) {
   if (r == 1) {
@@ -95,17 +128,17 @@ void deinterleave_row(const U* HWY_RESTRICT in, std::int64_t r, std::int64_t n, 
     for (; w + lanes <= n; w += lanes) {
       hn::Vec<decltype(d)> v0, v1;
       hn::LoadInterleaved2(d, in + 2 * w, v0, v1);
-      hn::StoreU(v0, d, out + w);
-      hn::StoreU(v1, d, out1 + w);
+      StoreVec<kStream>(d, v0, out + w);
+      StoreVec<kStream>(d, v1, out1 + w);
     }
   } else if (r == 3) {
     U* HWY_RESTRICT out2 = out1 + out_step;
     for (; w + lanes <= n; w += lanes) {
       hn::Vec<decltype(d)> v0, v1, v2;
       hn::LoadInterleaved3(d, in + 3 * w, v0, v1, v2);
-      hn::StoreU(v0, d, out + w);
-      hn::StoreU(v1, d, out1 + w);
-      hn::StoreU(v2, d, out2 + w);
+      StoreVec<kStream>(d, v0, out + w);
+      StoreVec<kStream>(d, v1, out1 + w);
+      StoreVec<kStream>(d, v2, out2 + w);
     }
   } else if (r == 4) {
     U* HWY_RESTRICT out2 = out1 + out_step;
@@ -113,10 +146,10 @@ void deinterleave_row(const U* HWY_RESTRICT in, std::int64_t r, std::int64_t n, 
     for (; w + lanes <= n; w += lanes) {
       hn::Vec<decltype(d)> v0, v1, v2, v3;
       hn::LoadInterleaved4(d, in + 4 * w, v0, v1, v2, v3);
-      hn::StoreU(v0, d, out + w);
-      hn::StoreU(v1, d, out1 + w);
-      hn::StoreU(v2, d, out2 + w);
-      hn::StoreU(v3, d, out3 + w);
+      StoreVec<kStream>(d, v0, out + w);
+      StoreVec<kStream>(d, v1, out1 + w);
+      StoreVec<kStream>(d, v2, out2 + w);
+      StoreVec<kStream>(d, v3, out3 + w);
     }
   }
 #endif
@@ -131,7 +164,7 @@ void deinterleave_row(const U* HWY_RESTRICT in, std::int64_t r, std::int64_t n, 
 
 // out_k[c] = in[c * r^2 + k] for c < n, sub-pixel k = i * r + j < r^2 at
 // out + i * row_step + j * px_step.
-template <class U>
+template <bool kStream, class U>
 void deinterleave_pixel(const U* HWY_RESTRICT in, std::int64_t r, std::int64_t n,
                         U* HWY_RESTRICT out, std::int64_t row_step, std::int64_t px_step) {
   if (r == 1) {
@@ -149,10 +182,10 @@ void deinterleave_pixel(const U* HWY_RESTRICT in, std::int64_t r, std::int64_t n
     for (; c + lanes <= n; c += lanes) {
       hn::Vec<decltype(d)> v0, v1, v2, v3;
       hn::LoadInterleaved4(d, in + 4 * c, v0, v1, v2, v3);
-      hn::StoreU(v0, d, out + c);
-      hn::StoreU(v1, d, o01 + c);
-      hn::StoreU(v2, d, o10 + c);
-      hn::StoreU(v3, d, o11 + c);
+      StoreVec<kStream>(d, v0, out + c);
+      StoreVec<kStream>(d, v1, o01 + c);
+      StoreVec<kStream>(d, v2, o10 + c);
+      StoreVec<kStream>(d, v3, o11 + c);
     }
   }
 #endif
@@ -169,7 +202,7 @@ void deinterleave_pixel(const U* HWY_RESTRICT in, std::int64_t r, std::int64_t n
 
 // out[c * r^2 + k] = in_k[c] for c < n, sub-pixel k = i * r + j < r^2 at
 // in + i * row_step + j * px_step.
-template <class U>
+template <bool kStream, class U>
 void interleave_pixel(const U* HWY_RESTRICT in, std::int64_t row_step, std::int64_t px_step,
                       std::int64_t r, std::int64_t n, U* HWY_RESTRICT out) {
   if (r == 1) {
@@ -185,8 +218,8 @@ void interleave_pixel(const U* HWY_RESTRICT in, std::int64_t row_step, std::int6
     const U* HWY_RESTRICT i10 = in + row_step;
     const U* HWY_RESTRICT i11 = i10 + px_step;
     for (; c + lanes <= n; c += lanes) {
-      hn::StoreInterleaved4(hn::LoadU(d, in + c), hn::LoadU(d, i01 + c), hn::LoadU(d, i10 + c),
-                            hn::LoadU(d, i11 + c), d, out + 4 * c);
+      StoreInterleaved<kStream>(d, out + 4 * c, hn::LoadU(d, in + c), hn::LoadU(d, i01 + c),
+                                hn::LoadU(d, i10 + c), hn::LoadU(d, i11 + c));
     }
   }
 #endif
@@ -245,7 +278,7 @@ void for_rows(std::int64_t rows, std::int64_t row_elems, int threads, Body&& bod
   parallel_for(rows, threads, grain, std::forward<Body>(body));
 }
 
-template <class U>
+template <bool kStream, class U>
 void run_fast(const kern::ShuffleGeometry& g, const std::int64_t in[5], Layout layout, const U* src,
               U* dst, int threads) {
   const std::int64_t r = g.r;
@@ -262,7 +295,7 @@ void run_fast(const kern::ShuffleGeometry& g, const std::int64_t in[5], Layout l
         const std::int64_t ih = oh / r, i = oh % r;
         const U* s = src + l0 * ss[0] + l1 * ss[1] + (oc * r + i) * r * ss[2] + ih * ss[3];
         U* d = dst + l0 * ds[0] + l1 * ds[1] + oc * ds[2] + oh * ds[3];
-        interleave_row(s, ss[2], r, in[4], d);
+        interleave_row<kStream>(s, ss[2], r, in[4], d);
       }
     });
   } else if (layout == Layout::kRows) {
@@ -276,22 +309,22 @@ void run_fast(const kern::ShuffleGeometry& g, const std::int64_t in[5], Layout l
                  const std::int64_t oh = ih / r, i = ih % r;
                  const U* s = src + l0 * ss[0] + l1 * ss[1] + c * ss[2] + ih * ss[3];
                  U* d = dst + l0 * ds[0] + l1 * ds[1] + (c * r + i) * r * ds[2] + oh * ds[3];
-                 deinterleave_row(s, r, o[4], d, ds[2]);
+                 deinterleave_row<kStream>(s, r, o[4], d, ds[2]);
                }
              });
   } else if (!g.unshuffle) {
     // One input row (l0, l1, h) of pixels per item, into r output rows of pixels.
-    for_rows(in[0] * in[1] * in[3], in[4] * in[2], threads,
-             [&](std::int64_t begin, std::int64_t end) {
-               for (std::int64_t row = begin; row < end; ++row) {
-                 const std::int64_t h = row % in[3], l = row / in[3];
-                 const std::int64_t l0 = l / in[1], l1 = l % in[1];
-                 const U* s = src + l0 * ss[0] + l1 * ss[1] + h * ss[3];
-                 U* d = dst + l0 * ds[0] + l1 * ds[1] + h * r * ds[3];
-                 for (std::int64_t w = 0; w < in[4]; ++w)
-                   deinterleave_pixel(s + w * ss[4], r, o[2], d + w * r * ds[4], ds[3], ds[4]);
-               }
-             });
+    for_rows(
+        in[0] * in[1] * in[3], in[4] * in[2], threads, [&](std::int64_t begin, std::int64_t end) {
+          for (std::int64_t row = begin; row < end; ++row) {
+            const std::int64_t h = row % in[3], l = row / in[3];
+            const std::int64_t l0 = l / in[1], l1 = l % in[1];
+            const U* s = src + l0 * ss[0] + l1 * ss[1] + h * ss[3];
+            U* d = dst + l0 * ds[0] + l1 * ds[1] + h * r * ds[3];
+            for (std::int64_t w = 0; w < in[4]; ++w)
+              deinterleave_pixel<kStream>(s + w * ss[4], r, o[2], d + w * r * ds[4], ds[3], ds[4]);
+          }
+        });
   } else {
     // One output row (l0, l1, oh) of pixels per item, from r input rows of pixels.
     for_rows(o[0] * o[1] * o[3], o[4] * o[2], threads, [&](std::int64_t begin, std::int64_t end) {
@@ -301,7 +334,7 @@ void run_fast(const kern::ShuffleGeometry& g, const std::int64_t in[5], Layout l
         const U* s = src + l0 * ss[0] + l1 * ss[1] + oh * r * ss[3];
         U* d = dst + l0 * ds[0] + l1 * ds[1] + oh * ds[3];
         for (std::int64_t w = 0; w < o[4]; ++w)
-          interleave_pixel(s + w * r * ss[4], ss[3], ss[4], r, in[2], d + w * ds[4]);
+          interleave_pixel<kStream>(s + w * r * ss[4], ss[3], ss[4], r, in[2], d + w * ds[4]);
       }
     });
   }
@@ -316,7 +349,13 @@ bool PixelShuffleFast(const PixelShufflePlan& plan, const void* src, void* dst, 
   if (layout == Layout::kOther) return false;
   dispatch_by_size(plan.dtype, [&](auto type_tag) {
     using U = typename decltype(type_tag)::type;
-    run_fast<U>(g, in, layout, static_cast<const U*>(src), static_cast<U*>(dst), threads);
+    const U* s = static_cast<const U*>(src);
+    U* d = static_cast<U*>(dst);
+    if (static_cast<std::size_t>(plan.total) * sizeof(U) >= kStreamBytes) {
+      run_fast<true>(g, in, layout, s, d, threads);
+    } else {
+      run_fast<false>(g, in, layout, s, d, threads);
+    }
   });
   return true;
 }

@@ -352,6 +352,27 @@ TEST_CASE("pixel_shuffle fast paths: every factor, size and layout of the SIMD p
   }
 }
 
+TEST_CASE("pixel_shuffle fast paths: outputs large enough for streaming stores",
+          "[pixel_shuffle][fast]") {
+  // 16 MiB and more of output are written with streaming stores where a vector's destination is
+  // aligned; rows of an odd width mix aligned and unaligned ones.
+  std::mt19937_64 rng(17);
+  for (bool unshuffle : {false, true}) {
+    for (Layout l : {Layout::kContiguous, Layout::kChannelsLast}) {
+      for (std::int64_t w : {512, 509}) {
+        ShuffleCase c;
+        c.unshuffle = unshuffle;
+        c.dtype = DType::kF64;
+        c.r = 2;
+        c.in_shape = unshuffle ? Shape{1, 16, 132, 2 * w} : Shape{1, 64, 66, w};
+        c.src_layout = c.dst_layout = l;
+        c.threads = 2;
+        check_shuffle(c, rng());
+      }
+    }
+  }
+}
+
 // ---- max_unpool ------------------------------------------------------------------------------
 
 enum class Indices { kPooled, kWindow, kUniform, kWithInvalid };
