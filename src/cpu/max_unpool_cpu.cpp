@@ -116,12 +116,13 @@ inline bool plan_walk(const MaxUnpoolPlan& plan, int threads, std::int64_t elem_
   }
   w->units = w->by_pixel ? g.n : g.n * g.c;
   w->shift = 0;
-  while (w->shift < 20 && (w->step * elem_size << w->shift) < kZeroBlockBytes)
-    ++w->shift;
-  w->blocks = ((g.plane_out - 1) >> w->shift) + 1;
-  // The block maps take a bit per block; beyond a few MiB of them a separate fill does as well.
-  if (w->zeroing == Zeroing::kBlocks && w->blocks > (std::int64_t(1) << 24)) {
-    w->zeroing = Zeroing::kSeparate;
+  w->blocks = 0;
+  if (w->zeroing == Zeroing::kBlocks) {  // step is C here
+    while (w->shift < 20 && (w->step * elem_size << w->shift) < kZeroBlockBytes)
+      ++w->shift;
+    w->blocks = ((g.plane_out - 1) >> w->shift) + 1;
+    // The block maps take a bit per block; beyond a few MiB of them a separate fill does as well.
+    if (w->blocks > (std::int64_t(1) << 24)) w->zeroing = Zeroing::kSeparate;
   }
   w->vector = w->zeroing == Zeroing::kBlocks && g.src_stride[1] == 1 && g.idx_stride[1] == 1;
 
@@ -241,7 +242,7 @@ struct Share {
     for (; i + n <= bytes; i += n)
       hn::StoreU(hn::Zero(d8), d8, p + i);
 #endif
-    std::memset(p + i, 0, bytes - i);
+    if (i < bytes) std::memset(p + i, 0, bytes - i);
   }
   // Zeroes the positions [from, to) that no index named, which the scatter does not revisit.
   void zero_uncached(std::int64_t from, std::int64_t to) const {

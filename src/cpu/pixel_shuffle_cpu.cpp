@@ -15,7 +15,8 @@
 //    sub-pixel k = i * r + j is input channel c * r^2 + k. So each input pixel's channel run is
 //    deinterleaved by r^2 into r^2 output pixels (LoadInterleaved4 for r = 2), and the unshuffle
 //    interleaves r^2 input pixels into one output pixel (StoreInterleaved4).
-// Tasks are runs of whole rows. Other layouts copy a row at a time with the source offsets of
+// Tasks are runs of whole rows. Outputs of 16 MiB and more are written with streaming stores.
+// Other layouts copy a row at a time with the source offsets of
 // shuffle_run (the odometer the CUDA fast path uses) when the output's innermost dim is W or C,
 // and run the per-element body otherwise.
 #include <algorithm>
