@@ -41,6 +41,8 @@ struct InterpParams {
   // PyTorch's 3-D adaptive average pooling sums f16/bf16 in the element type itself, except for
   // a 1x1x1 output, which it computes as a mean (accumulated in f32).
   bool area_sum_in_element_type;
+  // 1.0 / out per dim, for area windows computed without 64-bit division (adaptive_window).
+  double inv_out[3];
 };
 
 // f16 and bf16 storage types. PyTorch's CPU kernels round some intermediates (interpolation
@@ -226,6 +228,23 @@ UPS_HD std::int64_t adaptive_end(std::int64_t dst, std::int64_t out, std::int64_
   return q + (mul_div_rem_nonzero(dst + 1, in, out, q) ? 1 : 0);
 }
 
+// adaptive_start and adaptive_end of dst < out without a 64-bit division, for in and out below
+// 2^31 (every product then fits 63 bits): the quotient of dst * in by out from a double estimate
+// (inv_out = 1.0 / out), which is exact or one off, corrected with exact products.
+UPS_HD void adaptive_window(std::int64_t dst, std::int64_t out, std::int64_t in, double inv_out,
+                            std::int64_t* start, std::int64_t* end) {
+  auto quotient = [&](std::int64_t a) {  // floor(a * in / out)
+    const std::int64_t prod = a * in;
+    std::int64_t q = static_cast<std::int64_t>(static_cast<double>(prod) * inv_out);
+    if (q * out > prod) --q;
+    if ((q + 1) * out <= prod) ++q;
+    return q;
+  };
+  *start = quotient(dst);
+  const std::int64_t q = quotient(dst + 1);
+  *end = q + (q * out != (dst + 1) * in ? 1 : 0);
+}
+
 // Pillow-style anti-aliasing filters (PyTorch's upsample_antialias): a triangle of support 1 for
 // bilinear and Keys cubic with a = -0.5 (Pillow's choice, not -0.75) for bicubic.
 template <class Acc>
@@ -247,24 +266,17 @@ struct AaWindow {
   bool cubic;
   // PyTorch's _compute_indices_min_size_weights_aa: the filter argument adds 0.5 and scales in
   // f64 (double literals) before it is rounded to Acc, and each weight is divided by the sum.
-  // Neither backend contracts a*b+c (interpolate.cu is built with --fmad=false, the CPU
-  // sources with -ffp-contract=off), so both round every other step identically. This argument
-  // is the exception: it is computed in f64 on the host only; the device computes it in Acc,
-  // because f64 is slow on many GPUs. So anti-aliased CUDA results can differ from the CPU's in
-  // the last bits.
+  // Both backends compute it so (in f64 on the device too: backends read weights from per-dim
+  // tables built once per call, so the f64 cost is per output coordinate, not per element), and
+  // neither contracts a*b+c (interpolate.cu is built with --fmad=false, the CPU sources with
+  // -ffp-contract=off), so both round every step identically.
   UPS_HD Acc raw_weight(std::int64_t j) const {
-#if defined(__CUDA_ARCH__)
-    const Acc x = (static_cast<Acc>(j + xmin) - center + Acc(0.5)) * invscale;
-#else
     const Acc x =
         static_cast<Acc>((static_cast<double>(static_cast<Acc>(j + xmin) - center) + 0.5) *
                          static_cast<double>(invscale));
-#endif
     return aa_filter(x, cubic);
   }
-  UPS_HD Acc weight(std::int64_t j) const {
-    return raw_weight(j) / total;
-  }
+  UPS_HD Acc weight(std::int64_t j) const { return raw_weight(j) / total; }
 };
 
 template <class Acc>
@@ -325,6 +337,7 @@ inline InterpParams<Acc> make_interp_params(const InterpGeometry& g, const doubl
   for (int d = 0; d < 3; ++d) {
     p.scale[d] = area_pixel_compute_scale<Acc>(g.in[d], g.out[d], align_corners, user_scale[d]);
     p.nearest_scale[d] = compute_scales_value<float>(user_scale[d], g.in[d], g.out[d]);
+    p.inv_out[d] = g.out[d] > 0 ? 1.0 / static_cast<double>(g.out[d]) : 0.0;
   }
   p.small_2d_output = g.spatial_dims == 2 && g.out[1] + g.out[2] <= 128;
   p.area_sum_in_element_type =

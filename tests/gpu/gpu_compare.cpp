@@ -95,7 +95,7 @@ bool copies_elements(InterpMode mode) {
 }
 
 bool must_match_bitwise(const InterpCase& c) {
-  return copies_elements(c.options.mode) || (!kCudaFusesMultiplyAdd && !c.options.antialias);
+  return copies_elements(c.options.mode) || !kCudaFusesMultiplyAdd;
 }
 
 // Why the two backends may differ at all: they run the same per-element body (interp_math.hpp),

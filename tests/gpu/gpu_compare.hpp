@@ -30,11 +30,10 @@ std::string describe(const InterpCase& c);
 // Whether the library's interpolate kernels are built with nvcc's --fmad=true, which fuses
 // a*b+c into one rounding where the CPU backend rounds twice. The build (CMakeLists.txt,
 // UPS_INTERP_CUDA_FMAD) compiles kernels/interpolate/interpolate.cu with --fmad=false and the
-// CPU sources with -ffp-contract=off, so neither backend contracts and both round identically,
-// except for the anti-aliasing filter argument, which the host computes in f64 and the device
-// in the accumulation type (AaWindow::raw_weight). So every call without antialias must match
-// bit for bit; anti-aliased results may differ in the last bits (accumulation_bound says how
-// far), and so may every non-copying mode if the kernels are built with --fmad=true.
+// CPU sources with -ffp-contract=off, so neither backend contracts and both round identically
+// (the anti-aliasing filter argument is computed in f64 by both, AaWindow::raw_weight). So every
+// call must match bit for bit; only if the kernels were built with --fmad=true could the
+// non-copying modes differ in the last bits (accumulation_bound says how far).
 #ifndef UPS_TEST_INTERP_CUDA_FMAD
 #error "the build must define UPS_TEST_INTERP_CUDA_FMAD (0 or 1)"
 #endif
