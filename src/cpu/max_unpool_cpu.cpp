@@ -73,12 +73,37 @@ struct Walk {
   std::int64_t bands;                // per unit
   int shift;                         // kBlocks: a block holds 2^shift positions
   std::int64_t blocks;               // kBlocks: blocks of a plane
+  // How the input is walked: rows of row_len positions, rows_h rows per step of D, and the
+  // element steps of src and indices along a row, between rows and between steps of D. When
+  // the spatial dims of both are flat, a plane is one row.
+  std::int64_t row_len, rows_h;
+  std::int64_t s_w, s_h, s_d, i_w, i_h, i_d;
 };
 
 // kBlocks: the size of a block, small enough to be still in the L1 cache when the scatter
 // writes to it. kWatermark: the least that is zeroed at once.
 constexpr std::int64_t kZeroBlockBytes = 256;
 constexpr std::int64_t kWatermarkBytes = 4096;
+// Below these sizes the fill goes first after all (measured): with pixels of a few channels the
+// block checks cost more per element than the second pass over the output, and with planes of a
+// few lines the fused fill's set-up per plane does.
+constexpr std::int64_t kSmallPixelBytes = 128;
+constexpr std::int64_t kSmallPlaneBytes = 512;
+
+// Whether spatial dims of `sizes` (D, H, W) with strides `st` (D, H, W) are flat with the given
+// step: position (d * H + h) * W + w lies at that position times the step.
+inline bool flat_dims(const std::int64_t sizes[3], const std::int64_t st[3], std::int64_t step) {
+  return (sizes[2] == 1 || st[2] == step) && (sizes[1] == 1 || st[1] == step * sizes[2]) &&
+         (sizes[0] == 1 || st[0] == step * sizes[1] * sizes[2]);
+}
+
+// The step of flat spatial dims: the stride of the innermost one with more than one element.
+inline std::int64_t flat_step_of(const std::int64_t sizes[3], const std::int64_t st[3]) {
+  for (int d = 2; d >= 0; --d) {
+    if (sizes[d] > 1) return st[d];
+  }
+  return 1;
+}
 
 // Whether the output's spatial dims are flat with the given step: position v = (d * OH + h) *
 // OW + w lies v * step elements after the plane's origin.
@@ -102,11 +127,12 @@ inline bool plan_walk(const MaxUnpoolPlan& plan, int threads, std::int64_t elem_
   if (g.c > 1 && g.dst_stride[1] == 1 && flat_with(g, g.c)) {
     // Channels-last output: the output of one n is one dense run.
     w->by_pixel = true;
-    w->zeroing = Zeroing::kBlocks;
+    w->zeroing = g.c * elem_size <= kSmallPixelBytes ? Zeroing::kSeparate : Zeroing::kBlocks;
     w->step = g.c;
   } else if (flat_with(g, 1)) {
     w->by_pixel = false;
-    w->zeroing = Zeroing::kWatermark;
+    w->zeroing =
+        g.plane_out * elem_size <= kSmallPlaneBytes ? Zeroing::kSeparate : Zeroing::kWatermark;
     w->step = 1;
   } else {
     w->step = flat_step(g);
@@ -125,6 +151,26 @@ inline bool plan_walk(const MaxUnpoolPlan& plan, int threads, std::int64_t elem_
     if (w->blocks > (std::int64_t(1) << 24)) w->zeroing = Zeroing::kSeparate;
   }
   w->vector = w->zeroing == Zeroing::kBlocks && g.src_stride[1] == 1 && g.idx_stride[1] == 1;
+
+  const std::int64_t* ss = g.src_stride + 2;
+  const std::int64_t* is = g.idx_stride + 2;
+  const std::int64_t s_step = flat_step_of(g.in, ss), i_step = flat_step_of(g.in, is);
+  if (flat_dims(g.in, ss, s_step) && flat_dims(g.in, is, i_step)) {
+    w->row_len = g.plane_in;
+    w->rows_h = 1;
+    w->s_w = s_step;
+    w->i_w = i_step;
+    w->s_h = w->s_d = w->i_h = w->i_d = 0;
+  } else {
+    w->row_len = g.in[2];
+    w->rows_h = g.in[1];
+    w->s_w = ss[2];
+    w->s_h = ss[1];
+    w->s_d = ss[0];
+    w->i_w = is[2];
+    w->i_h = is[1];
+    w->i_d = is[0];
+  }
 
   w->outer = 0;
   while (w->outer < 2 && g.in[w->outer] == 1)
@@ -156,6 +202,11 @@ inline Band band_of(const kern::UnpoolGeometry& g, const Walk& w, std::int64_t k
   b.lo = k == 0 ? 0 : t_lo * t_out / t_in * w.inner_out;
   b.hi = k + 1 == w.bands ? g.plane_out : t_hi * t_out / t_in * w.inner_out;
   return b;
+}
+
+// Units per task: about eight tasks per thread, so that uneven units balance out.
+inline std::int64_t units_per_task(std::int64_t units, int threads) {
+  return std::max<std::int64_t>(1, units / (8 * static_cast<std::int64_t>(std::max(threads, 1))));
 }
 
 // The largest logical position with an invalid index seen so far, shared by the tasks.
@@ -210,6 +261,7 @@ namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 using unpool::Band;
 using unpool::LastBad;
+using unpool::units_per_task;
 using unpool::Walk;
 using unpool::Zeroing;
 
@@ -246,7 +298,9 @@ struct Share {
   }
   // Zeroes the positions [from, to) that no index named, which the scatter does not revisit.
   void zero_uncached(std::int64_t from, std::int64_t to) const {
-    std::memset(out + from * step, 0, static_cast<std::size_t>((to - from) * step) * sizeof(T));
+    if (from < to) {
+      std::memset(out + from * step, 0, static_cast<std::size_t>((to - from) * step) * sizeof(T));
+    }
   }
 
   // kWatermark: makes position v zero (v >= z).
@@ -266,9 +320,20 @@ struct Share {
       zero_block(block);
     }
   }
+  // Zeroes a block, and prefetches for writing the block four further on: the next pixels of a
+  // row pooled with stride 2 write there, and the prefetch overlaps the read-for-ownership of
+  // its lines with the work on this one.
   HWY_NOINLINE void zero_block(std::uint64_t block) const {
+    const std::int64_t size = std::int64_t(1) << shift;
     const std::int64_t from = lo + static_cast<std::int64_t>(block << shift);
-    zero(from, std::min(hi, from + (std::int64_t(1) << shift)));
+    const std::int64_t ahead = from + 4 * size;
+    if (ahead + size <= hi) {
+      const auto* p = reinterpret_cast<const char*>(out + ahead * step);
+      const auto bytes = static_cast<std::size_t>(size * step) * sizeof(T);
+      for (std::size_t i = 0; i < bytes; i += 64)
+        __builtin_prefetch(p + i, 1);
+    }
+    zero(from, std::min(hi, from + size));
   }
   std::int64_t block_count() const {
     return ((hi - lo) + (std::int64_t(1) << shift) - 1) >> shift;
@@ -427,15 +492,62 @@ struct Scatter {
   std::atomic<bool>* escaped;  // a band met a valid index outside its share
   LastBad* last_bad;
 
-  // One task: the input positions [b.q_lo, b.q_hi) of `unit`; `zeroed` is the task's block map
-  // (kBlocks).
+  // The units [u0, u1): the input positions [b.q_lo, b.q_hi) of each; `zeroed` is the task's
+  // block map (kBlocks).
   template <Zeroing Z>
-  void run(std::int64_t unit, const Band& b, std::uint64_t* zeroed) const {
+  void run(std::int64_t u0, std::int64_t u1, const Band& b, std::uint64_t* zeroed) const {
+    // The unit's (n, c), stepped rather than divided out for every unit.
+    std::int64_t n = w.by_pixel ? u0 : u0 / g.c;
+    std::int64_t c0 = w.by_pixel ? 0 : u0 % g.c;
+    if constexpr (Z == Zeroing::kSeparate) {
+      if (!w.by_pixel && w.row_len == g.plane_in && w.bands == 1) {
+        return run_planes(u0, u1, n, c0);
+      }
+    }
+    for (std::int64_t u = u0; u < u1; ++u) {
+      run_unit<Z>(n, c0, b, zeroed);
+      if (w.by_pixel || ++c0 == g.c) {
+        c0 = 0;
+        ++n;
+      }
+    }
+  }
+
+  // Whole planes [u0, u1), the first one (n, c0), each one row of flat input, into a zero-filled
+  // output: the loop of run_unit without its per-unit set-up, for many small planes.
+  void run_planes(std::int64_t u0, std::int64_t u1, std::int64_t n, std::int64_t c0) const {
     const std::int64_t* ss = g.src_stride;
     const std::int64_t* is = g.idx_stride;
     const std::int64_t* ds = g.dst_stride;
-    const std::int64_t n = w.by_pixel ? unit : unit / g.c;
-    const std::int64_t c0 = w.by_pixel ? 0 : unit % g.c;
+    const std::int64_t s_w = w.s_w, i_w = w.i_w, step = w.step, len = g.plane_in;
+    const auto plane_out = static_cast<std::uint64_t>(g.plane_out);
+    std::int64_t bad = -1;
+    for (std::int64_t u = u0; u < u1; ++u) {
+      const T* HWY_RESTRICT s = src + n * ss[0] + c0 * ss[1];
+      const std::int64_t* HWY_RESTRICT ix = idx + n * is[0] + c0 * is[1];
+      T* HWY_RESTRICT out = dst + n * ds[0] + c0 * ds[1];
+      for (std::int64_t k = 0; k < len; ++k) {
+        const std::int64_t v = ix[k * i_w];
+        if (__builtin_expect(static_cast<std::uint64_t>(v) >= plane_out, 0)) {
+          bad = u * len + k;  // the logical position: planes are in C order
+          continue;
+        }
+        out[v * step] = s[k * s_w];
+      }
+      if (++c0 == g.c) {
+        c0 = 0;
+        ++n;
+      }
+    }
+    if (bad >= 0) last_bad->add(bad);
+  }
+
+  // The input positions [b.q_lo, b.q_hi) of unit (n, c0) (c0 = 0 by pixel).
+  template <Zeroing Z>
+  void run_unit(std::int64_t n, std::int64_t c0, const Band& b, std::uint64_t* zeroed) const {
+    const std::int64_t* ss = g.src_stride;
+    const std::int64_t* is = g.idx_stride;
+    const std::int64_t* ds = g.dst_stride;
     const T* s_unit = src + n * ss[0] + c0 * ss[1];
     const std::int64_t* i_unit = idx + n * is[0] + c0 * is[1];
     Share<T> sh{dst + n * ds[0] + c0 * ds[1],
@@ -455,20 +567,33 @@ struct Scatter {
     }
     // Channels a pixel moves with SIMD.
     const std::int64_t lanes = vector_lanes();
-    const std::int64_t full =
-        Z == Zeroing::kBlocks && w.vector && lanes > 0 ? g.c / lanes * lanes : 0;
+    const std::int64_t full = Z == Zeroing::kBlocks && w.vector && lanes > 0 && g.c >= 4 * lanes
+                                  ? g.c / lanes * lanes
+                                  : 0;
+    if constexpr (Z == Zeroing::kWatermark) {
+      // A share of a few KiB at most (small planes) is zeroed at once.
+      if (b.hi - b.lo <= sh.least) {
+        sh.zero(b.lo, b.hi);
+        sh.z = b.hi;
+      }
+    }
     std::int64_t bad = -1;  // largest logical position with an invalid index
+    // The input row of position q, counted rather than divided out at every row.
+    std::int64_t w0 = 0, h = 0, d = 0;
+    if (b.q_lo > 0) {
+      w0 = b.q_lo % w.row_len;
+      h = b.q_lo / w.row_len % w.rows_h;
+      d = b.q_lo / w.row_len / w.rows_h;
+    }
     for (std::int64_t q = b.q_lo; q < b.q_hi;) {
-      if (escaped->load(std::memory_order_relaxed)) return;
-      const std::int64_t r = q / g.in[2], w0 = q % g.in[2];
-      const std::int64_t d = r / g.in[1], h = r % g.in[1];
-      const std::int64_t len = std::min(g.in[2] - w0, b.q_hi - q);
-      const T* s_row = s_unit + d * ss[2] + h * ss[3] + w0 * ss[4];
-      const std::int64_t* i_row = i_unit + d * is[2] + h * is[3] + w0 * is[4];
+      if (w.bands > 1 && escaped->load(std::memory_order_relaxed)) return;
+      const std::int64_t len = std::min(w.row_len - w0, b.q_hi - q);
+      const T* s_row = s_unit + d * w.s_d + h * w.s_h + w0 * w.s_w;
+      const std::int64_t* i_row = i_unit + d * w.i_d + h * w.i_h + w0 * w.i_w;
       if (w.by_pixel) {
         for (std::int64_t k = 0; k < len; ++k) {
-          const T* s_px = s_row + k * ss[4];
-          const std::int64_t* i_px = i_row + k * is[4];
+          const T* s_px = s_row + k * w.s_w;
+          const std::int64_t* i_px = i_row + k * w.i_w;
           // The channels left to the scalar loop.
           const std::int64_t from = full > 0 && pixel_vector(sh, s_px, i_px, full) ? full : 0;
           const std::int64_t c = scatter_run<Z>(sh, s_px + from * ss[1], ss[1], i_px + from * is[1],
@@ -477,11 +602,16 @@ struct Scatter {
           if (c >= 0) bad = std::max(bad, (n * g.c + from + c) * g.plane_in + q + k);
         }
       } else {
-        const std::int64_t k = scatter_run<Z>(sh, s_row, ss[4], i_row, is[4], sh.out, 0, len);
+        const std::int64_t k = scatter_run<Z>(sh, s_row, w.s_w, i_row, w.i_w, sh.out, 0, len);
         if (k == kEscaped) return fail();
         if (k >= 0) bad = (n * g.c + c0) * g.plane_in + q + k;
       }
       q += len;
+      w0 = 0;
+      if (++h == w.rows_h) {
+        h = 0;
+        ++d;
+      }
     }
     sh.finish(Z);
     if (bad >= 0) last_bad->add(bad);
@@ -500,18 +630,21 @@ std::int64_t run_fast(const MaxUnpoolPlan& plan, const Walk& walk, const T* src,
   if (walk.zeroing == Zeroing::kSeparate) unpool::zero_fill<T>(plan, dst, threads);
   // Each worker's block map, sized for the largest share (a whole plane).
   std::vector<std::vector<std::uint64_t>> maps(static_cast<std::size_t>(std::max(threads, 1)));
-  run_tasks(walk.units * walk.bands, threads, [&](int worker, std::int64_t task) {
+  // Tasks of several whole units when there are many (small ones): one atomic step per task.
+  const std::int64_t per = walk.bands > 1 ? 1 : units_per_task(walk.units, threads);
+  const std::int64_t groups = (walk.units + per - 1) / per;
+  run_tasks(groups * walk.bands, threads, [&](int worker, std::int64_t task) {
     const Band b = unpool::band_of(g, walk, task % walk.bands);
-    const std::int64_t unit = task / walk.bands;
+    const std::int64_t u0 = task / walk.bands * per, u1 = std::min(walk.units, u0 + per);
     switch (walk.zeroing) {
       case Zeroing::kSeparate:
-        return scatter.template run<Zeroing::kSeparate>(unit, b, nullptr);
+        return scatter.template run<Zeroing::kSeparate>(u0, u1, b, nullptr);
       case Zeroing::kWatermark:
-        return scatter.template run<Zeroing::kWatermark>(unit, b, nullptr);
+        return scatter.template run<Zeroing::kWatermark>(u0, u1, b, nullptr);
       case Zeroing::kBlocks: {
         std::vector<std::uint64_t>& map = maps[static_cast<std::size_t>(worker)];
         map.resize(static_cast<std::size_t>((walk.blocks + 63) / 64));
-        return scatter.template run<Zeroing::kBlocks>(unit, b, map.data());
+        return scatter.template run<Zeroing::kBlocks>(u0, u1, b, map.data());
       }
     }
   });
@@ -525,8 +658,10 @@ std::int64_t run_fast(const MaxUnpoolPlan& plan, const Walk& walk, const T* src,
   LastBad again;
   const Scatter<T> plain{g, whole, src, indices, dst, &escaped, &again};
   unpool::zero_fill<T>(plan, dst, threads);
-  run_tasks(whole.units, threads, [&](int, std::int64_t unit) {
-    plain.template run<Zeroing::kSeparate>(unit, unpool::band_of(g, whole, 0), nullptr);
+  const std::int64_t whole_per = units_per_task(whole.units, threads);
+  run_tasks((whole.units + whole_per - 1) / whole_per, threads, [&](int, std::int64_t task) {
+    const std::int64_t u0 = task * whole_per, u1 = std::min(whole.units, u0 + whole_per);
+    plain.template run<Zeroing::kSeparate>(u0, u1, unpool::band_of(g, whole, 0), nullptr);
   });
   return again.get();
 }
