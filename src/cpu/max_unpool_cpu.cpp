@@ -63,8 +63,8 @@ struct Band {
 
 // How the fast path walks the input and addresses the output.
 struct Walk {
-  bool by_pixel;  // units are n (all channels at each pixel); else (n, c) planes
-  Zeroing zeroing;
+  bool by_pixel;       // units are n (all channels at each pixel); else (n, c) planes
+  Zeroing zeroing;     // how the output is zero-filled
   bool vector;         // by pixel, with the channels of src, indices and dst contiguous
   std::int64_t step;   // elements between consecutive flat output positions of a plane
   std::int64_t units;  // N * C planes, or N
