@@ -17,6 +17,10 @@ std::string concat(Args&&... args) {
   return os.str();
 }
 
+// A boolean environment variable (context.cpp): case-insensitively 1, true, yes, on or 0, false,
+// no, off, empty or unset; anything else means off, with a warning on stderr.
+bool env_flag(const char* name);
+
 [[noreturn]] inline void fail(ErrorCode code, const std::string& message) {
   throw Error(code, message);
 }

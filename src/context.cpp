@@ -13,7 +13,8 @@
 #include "validate.hpp"
 
 namespace ups {
-namespace {
+
+namespace detail {
 
 // A boolean environment variable: case-insensitively "1", "true", "yes" or "on" mean on; "0",
 // "false", "no", "off", the empty string or no variable mean off. Anything else also means off,
@@ -35,9 +36,13 @@ bool env_flag(const char* name) {
   return false;
 }
 
+}  // namespace detail
+
+namespace {
+
 // Read once, on first use, so the warning above appears at most once per process.
 std::atomic<bool>& global_deterministic() {
-  static std::atomic<bool> flag{env_flag("UPS_DETERMINISTIC")};
+  static std::atomic<bool> flag{detail::env_flag("UPS_DETERMINISTIC")};
   return flag;
 }
 

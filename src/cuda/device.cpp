@@ -184,5 +184,10 @@ void cuda_runtime_versions(int* runtime, int* driver) noexcept {
   (void)cudaGetLastError();
 }
 
+bool cuda_wide_index() {
+  static const bool on = env_flag("UPS_CUDA_WIDE_INDEX");
+  return on;
+}
+
 }  // namespace detail
 }  // namespace ups

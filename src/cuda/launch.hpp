@@ -11,6 +11,12 @@
 namespace ups {
 namespace detail {
 
+// UPS_CUDA_WIDE_INDEX=1 in the environment (read once): every kernel with 32- and 64-bit index
+// variants takes the 64-bit one, even where every offset is below 2^31. A diagnostic for index
+// overflow, and how the GPU suite tests the 64-bit variants on small tensors (the ctest
+// gpu:wide-index). device.cpp.
+bool cuda_wide_index();
+
 // Enough blocks to cover `total` elements, capped at a few waves of the current device: the
 // kernels are grid-stride loops, so the cap only bounds launch overhead.
 inline unsigned grid_for(std::int64_t total, int block) {
