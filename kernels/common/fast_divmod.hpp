@@ -20,7 +20,7 @@ struct FastDivmod {
 
   FastDivmod() = default;
   // Host: the magic number of d: multiplier = ceil(2^(32 + shift) / d), shift = ceil(log2 d) - 1.
-  explicit FastDivmod(std::uint32_t d) : divisor(d) {
+  UPS_HD explicit FastDivmod(std::uint32_t d) : divisor(d) {
     if (d <= 1) return;
     std::uint32_t log2 = 0;
     while ((std::uint64_t(1) << log2) < d)

@@ -8,8 +8,11 @@
 
 #if defined(__CUDACC__)
 #define UPS_HD __host__ __device__ __forceinline__
+#define UPS_UNROLL \
+  _Pragma("unroll")  // loops over a compile-time count (registers, not local memory)
 #else
 #define UPS_HD inline
+#define UPS_UNROLL
 #endif
 
 namespace ups {
@@ -59,7 +62,8 @@ UPS_HD half_t float_to_half(float f) {
   std::uint32_t x = bit_cast_hd<std::uint32_t>(f);
   const std::uint16_t sign = static_cast<std::uint16_t>((x >> 16) & 0x8000u);
   x &= 0x7fffffffu;
-  if (x >= 0x7f800000u) return {static_cast<std::uint16_t>(sign | (x > 0x7f800000u ? 0x7e00u : 0x7c00u))};
+  if (x >= 0x7f800000u)
+    return {static_cast<std::uint16_t>(sign | (x > 0x7f800000u ? 0x7e00u : 0x7c00u))};
   if (x >= 0x477ff000u) return {static_cast<std::uint16_t>(sign | 0x7c00u)};  // rounds to inf
   if (x < 0x38800000u) {  // |f| < 2^-14: zero or subnormal half
     if (x < 0x33000000u) return {sign};

@@ -289,15 +289,6 @@ int max_taps(const kern::InterpParams<Acc>& p, int dim) {
   return k;
 }
 
-// The largest element offset a view of these sizes and strides reaches, plus one.
-std::int64_t span(const std::int64_t* sizes, const std::int64_t* strides) {
-  std::int64_t s = 1;
-  for (int d = 0; d < 5; ++d) {
-    if (sizes[d] > 1) s += (sizes[d] - 1) * (strides[d] < 0 ? -strides[d] : strides[d]);
-  }
-  return s;
-}
-
 constexpr int kBlock = 256;
 
 // Launches the tiled kernel; false when its tables would not fit in shared memory.
@@ -319,16 +310,6 @@ bool launch_tiled(const kern::InterpParams<kern::acc_t<T>>& p, const T* src, T* 
   a.planes = g.n * g.c * g.out[0];
   if (a.planes == 0 || g.out[1] == 0 || g.out[2] == 0) return true;
 
-  const std::int64_t in_sizes[5] = {g.n, g.c, g.in[0], g.in[1], g.in[2]};
-  const std::int64_t out_sizes[5] = {g.n, g.c, g.out[0], g.out[1], g.out[2]};
-  const std::int64_t limit = std::numeric_limits<std::int32_t>::max();
-  a.narrow = !cuda_wide_index() && span(in_sizes, g.src_stride) <= limit &&
-             span(out_sizes, g.dst_stride) <= limit && a.planes <= limit && g.in[0] <= limit &&
-             g.in[1] <= limit && g.in[2] <= limit;
-  for (int d = 0; d < 5; ++d) {
-    a.narrow = a.narrow && g.src_stride[d] >= 0 && g.dst_stride[d] >= 0;
-  }
-
   // Block shape: columns first (coalesced stores), then rows, then planes, 256 threads.
   int tx = 1;
   while (tx < 32 && tx < g.out[2])
@@ -339,17 +320,31 @@ bool launch_tiled(const kern::InterpParams<kern::acc_t<T>>& p, const T* src, T* 
   int tz = 1;
   while (tx * ty * tz < kBlock && tz < a.planes)
     tz *= 2;
+  a.tiles_y = (g.out[1] + ty - 1) / ty;
+  const std::int64_t gx = (g.out[2] + tx - 1) / tx;
+  const std::int64_t gy = std::min<std::int64_t>(a.tiles_y, 65535);
+  const std::int64_t gz = std::min<std::int64_t>((a.planes + tz - 1) / tz, 65535);
+  if (gx > kIndex32Max) return false;
+
+  // The 32-bit variant: every offset of both views, every input size (tap indices) and both
+  // grid-stride loops (rows of tiles, planes) in int32.
+  const std::int64_t in_sizes[5] = {g.n, g.c, g.in[0], g.in[1], g.in[2]};
+  const std::int64_t out_sizes[5] = {g.n, g.c, g.out[0], g.out[1], g.out[2]};
+  a.narrow = !cuda_wide_index() && offset_span(in_sizes, g.src_stride, 5) <= kIndex32Max &&
+             offset_span(out_sizes, g.dst_stride, 5) <= kIndex32Max &&
+             loop_fits_32(a.planes, gz * tz) && loop_fits_32(a.tiles_y, gy);
+  for (int d = 0; d < 3; ++d) {
+    a.narrow = a.narrow && g.in[d] <= kIndex32Max;  // a stride of 0 hides a size from the span
+  }
+  for (int d = 0; d < 5; ++d) {
+    a.narrow = a.narrow && g.src_stride[d] >= 0 && g.dst_stride[d] >= 0;
+  }
 
   const std::size_t smem = a.narrow
                                ? tiled_smem<Acc, std::int32_t>(tx, ty, g.out[0], a.kx, a.ky, a.kz)
                                : tiled_smem<Acc, std::int64_t>(tx, ty, g.out[0], a.kx, a.ky, a.kz);
   if (smem > 48 * 1024) return false;
 
-  a.tiles_y = (g.out[1] + ty - 1) / ty;
-  const std::int64_t gx = (g.out[2] + tx - 1) / tx;
-  const std::int64_t gy = std::min<std::int64_t>((g.out[1] + ty - 1) / ty, 65535);
-  const std::int64_t gz = std::min<std::int64_t>((a.planes + tz - 1) / tz, 65535);
-  if (gx > std::numeric_limits<std::int32_t>::max()) return false;
   const dim3 grid(static_cast<unsigned>(gx), static_cast<unsigned>(gy), static_cast<unsigned>(gz));
   const dim3 block(static_cast<unsigned>(tx), static_cast<unsigned>(ty), static_cast<unsigned>(tz));
   if (a.narrow) {

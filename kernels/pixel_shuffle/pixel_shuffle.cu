@@ -2,11 +2,15 @@
 // memory order, so stores are coalesced, and read each element through the same index map as the
 // CPU backend (shuffle_math.hpp); both ops are one pass over the data.
 //
-// - Generic kernel: one output element per grid-stride iteration (kern::shuffle_element).
+// - Generic kernel: one output element per grid-stride iteration (kern::shuffle_element_at).
 // - Vector kernel (ShuffleKernel::kAuto, when the layout allows): one 16-byte store per
 //   iteration, covering V = 16 / sizeof(T) consecutive elements of the output's unit-stride dim;
 //   the coordinates are unravelled once per V elements and the V sources are walked with
-//   kern::ShuffleRun (the same offsets as kern::shuffle_src_offset, without a division each).
+//   kern::ShuffleRunT (the same offsets as kern::shuffle_src_offset, without a division each).
+//
+// Both come in a 32-bit index variant, used when every offset of src and dst and the element
+// count are below 2^31, whose divisions are precomputed multiply-shifts (kern::Divider<int32_t>),
+// and a 64-bit one for larger tensors.
 #include <cuda_runtime.h>
 
 #include <cstdint>
@@ -22,32 +26,37 @@ namespace {
 
 constexpr int kBlock = 256;
 
-template <class T>
-__global__ void shuffle_kernel(kern::ShuffleGeometry g, const T* __restrict__ src,
-                               T* __restrict__ dst, std::int64_t total) {
-  const std::int64_t step = static_cast<std::int64_t>(blockDim.x) * gridDim.x;
-  for (std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total;
-       i += step) {
-    kern::shuffle_element<T>(g, src, dst, i);
+template <class T, class Index>
+__global__ void shuffle_kernel(kern::ShuffleGeometry g, kern::ShuffleDivs<Index> v,
+                               const T* __restrict__ src, T* __restrict__ dst, Index total) {
+  const Index step = static_cast<Index>(blockDim.x) * static_cast<Index>(gridDim.x);
+#pragma unroll 1
+  for (Index i = static_cast<Index>(blockIdx.x) * static_cast<Index>(blockDim.x) +
+                 static_cast<Index>(threadIdx.x);
+       i < total; i += step) {
+    kern::shuffle_element_at<T, Index>(g, v, src, dst, i);
   }
 }
 
 // kInner is the output dim with unit stride (4 = W for NCHW-like outputs, 2 = C for
 // channels-last outputs), a template parameter so that shuffle_run folds to one case.
-template <class T, int kInner>
-__global__ void shuffle_vector_kernel(kern::ShuffleGeometry g, const T* __restrict__ src,
-                                      T* __restrict__ dst, std::int64_t vectors) {
+template <class T, int kInner, class Index>
+__global__ void shuffle_vector_kernel(kern::ShuffleGeometry g, kern::ShuffleDivs<Index> v,
+                                      const T* __restrict__ src, T* __restrict__ dst,
+                                      Index vectors) {
   constexpr int kLanes = 16 / static_cast<int>(sizeof(T));
   union Pack {
     uint4 bits;
     T lanes[kLanes];
   };
-  const std::int64_t step = static_cast<std::int64_t>(blockDim.x) * gridDim.x;
-  for (std::int64_t v = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-       v < vectors; v += step) {
-    const kern::ShuffleCoord c = kern::shuffle_unravel(g, v * kLanes);
+  const Index step = static_cast<Index>(blockDim.x) * static_cast<Index>(gridDim.x);
+#pragma unroll 1
+  for (Index i = static_cast<Index>(blockIdx.x) * static_cast<Index>(blockDim.x) +
+                 static_cast<Index>(threadIdx.x);
+       i < vectors; i += step) {
+    const kern::ShuffleCoordT<Index> c = kern::shuffle_unravel(g, v, i * kLanes);
     T* out = dst + kern::shuffle_dst_offset(g, c);
-    kern::ShuffleRun run = kern::shuffle_run(g, c, kInner);
+    kern::ShuffleRunT<Index> run = kern::shuffle_run(g, v, c, kInner);
     Pack pack;
 #pragma unroll
     for (int k = 0; k < kLanes; ++k) {
@@ -73,28 +82,58 @@ int vector_inner_dim(const PixelShufflePlan& plan, const void* dst, std::int64_t
   return inner;
 }
 
+// Whether the 32-bit variants cover the call: the loop count and the offsets of both views.
+bool fits_32(const kern::ShuffleGeometry& g, std::int64_t total) {
+  if (cuda_wide_index() || !loop_fits_32(total, std::int64_t(grid_for(total, kBlock)) * kBlock)) {
+    return false;
+  }
+  std::int64_t in_size[5];
+  for (int d = 0; d < 5; ++d)
+    in_size[d] = g.out_size[d];
+  const std::int64_t r2 = g.r * g.r;
+  if (g.unshuffle) {
+    in_size[2] /= r2, in_size[3] *= g.r, in_size[4] *= g.r;
+  } else {
+    in_size[2] *= r2, in_size[3] /= g.r, in_size[4] /= g.r;
+  }
+  return offset_span(g.out_size, g.dst_stride, 5) <= kIndex32Max &&
+         offset_span(in_size, g.src_stride, 5) <= kIndex32Max;
+}
+
+template <class T, class Index>
+void launch(const PixelShufflePlan& plan, const T* s, T* d, StreamHandle stream) {
+  const kern::ShuffleGeometry& g = plan.geometry;
+  const kern::ShuffleDivs<Index> v = kern::shuffle_divs<Index>(g);
+  constexpr std::int64_t kLanes = 16 / sizeof(T);
+  const int inner = vector_inner_dim(plan, d, kLanes);
+  const std::int64_t vectors = plan.total / kLanes;
+  if (inner == 4) {
+    shuffle_vector_kernel<T, 4, Index>
+        <<<grid_for(vectors, kBlock), kBlock, 0, stream>>>(g, v, s, d, static_cast<Index>(vectors));
+  } else if (inner == 2) {
+    shuffle_vector_kernel<T, 2, Index>
+        <<<grid_for(vectors, kBlock), kBlock, 0, stream>>>(g, v, s, d, static_cast<Index>(vectors));
+  } else {
+    shuffle_kernel<T, Index><<<grid_for(plan.total, kBlock), kBlock, 0, stream>>>(
+        g, v, s, d, static_cast<Index>(plan.total));
+  }
+  UPS_CUDA_CHECK(cudaGetLastError());
+}
+
 }  // namespace
 
 void pixel_shuffle_cuda(const PixelShufflePlan& plan, const void* src, void* dst,
                         StreamHandle stream) {
+  if (plan.total == 0) return;
   dispatch_by_size(plan.dtype, [&](auto type_tag) {
     using T = typename decltype(type_tag)::type;
     const T* s = static_cast<const T*>(src);
     T* d = static_cast<T*>(dst);
-    constexpr std::int64_t kLanes = 16 / sizeof(T);
-    const int inner = vector_inner_dim(plan, dst, kLanes);
-    const std::int64_t vectors = plan.total / kLanes;
-    if (inner == 4) {
-      shuffle_vector_kernel<T, 4>
-          <<<grid_for(vectors, kBlock), kBlock, 0, stream>>>(plan.geometry, s, d, vectors);
-    } else if (inner == 2) {
-      shuffle_vector_kernel<T, 2>
-          <<<grid_for(vectors, kBlock), kBlock, 0, stream>>>(plan.geometry, s, d, vectors);
+    if (fits_32(plan.geometry, plan.total)) {
+      launch<T, std::int32_t>(plan, s, d, stream);
     } else {
-      shuffle_kernel<T>
-          <<<grid_for(plan.total, kBlock), kBlock, 0, stream>>>(plan.geometry, s, d, plan.total);
+      launch<T, std::int64_t>(plan, s, d, stream);
     }
-    UPS_CUDA_CHECK(cudaGetLastError());
   });
 }
 

@@ -5,8 +5,8 @@
 
 #include <cstdint>
 
+#include "common/divmod.hpp"
 #include "common/hd.hpp"
-#include "pool/divmod.hpp"
 
 namespace ups {
 namespace kern {
@@ -27,49 +27,83 @@ struct ShuffleGeometry {
   int order[5];
 };
 
-struct ShuffleCoord {
-  std::int64_t o[5];  // output coordinates (L0, L1, C, H, W)
+// The divisors of the index map in the body's index type (see Divider): the output sizes in
+// iteration order, r and r * r. Built once per call on the host for the CUDA kernels.
+template <class Index>
+struct ShuffleDivs {
+  Divider<Index> size[5];  // size[k]: out_size[order[k]]
+  Divider<Index> r, r2;
 };
 
+template <class Index>
+UPS_HD ShuffleDivs<Index> shuffle_divs(const ShuffleGeometry& g) {
+  ShuffleDivs<Index> v;
+  for (int k = 0; k < 5; ++k) {
+    const std::int64_t n = g.out_size[g.order[k]];
+    v.size[k] = Divider<Index>(n > 0 ? n : 1, g.narrow);
+  }
+  v.r = Divider<Index>(g.r, g.narrow);
+  v.r2 = Divider<Index>(g.r * g.r, g.narrow);
+  return v;
+}
+
+template <class Index>
+struct ShuffleCoordT {
+  Index o[5];  // output coordinates (L0, L1, C, H, W)
+};
+using ShuffleCoord = ShuffleCoordT<std::int64_t>;
+
 // Output coordinates of the idx-th element in iteration order.
-UPS_HD ShuffleCoord shuffle_unravel(const ShuffleGeometry& g, std::int64_t idx) {
-  ShuffleCoord c{{0, 0, 0, 0, 0}};
+template <class Index>
+UPS_HD ShuffleCoordT<Index> shuffle_unravel(const ShuffleGeometry& g, const ShuffleDivs<Index>& v,
+                                            Index idx) {
+  ShuffleCoordT<Index> c{{0, 0, 0, 0, 0}};
+  UPS_UNROLL
   for (int k = 4; k >= 0; --k) {
     const int d = g.order[k];
-    const DivMod qr = divmod_hd(idx, g.out_size[d], g.narrow);
-    idx = qr.q;
+    Index q, r;
+    v.size[k].divmod(idx, &q, &r);
+    idx = q;
     // Selects rather than c.o[d] = ...: a run-time index would move the coordinates to local
     // memory on the GPU.
+    UPS_UNROLL
     for (int e = 0; e < 5; ++e)
-      c.o[e] = d == e ? qr.r : c.o[e];
+      c.o[e] = d == e ? r : c.o[e];
   }
   return c;
 }
 
-UPS_HD std::int64_t shuffle_dst_offset(const ShuffleGeometry& g, const ShuffleCoord& c) {
-  return c.o[0] * g.dst_stride[0] + c.o[1] * g.dst_stride[1] + c.o[2] * g.dst_stride[2] +
-         c.o[3] * g.dst_stride[3] + c.o[4] * g.dst_stride[4];
+template <class Index>
+UPS_HD Index shuffle_dst_offset(const ShuffleGeometry& g, const ShuffleCoordT<Index>& c) {
+  const std::int64_t* s = g.dst_stride;
+  return c.o[0] * static_cast<Index>(s[0]) + c.o[1] * static_cast<Index>(s[1]) +
+         c.o[2] * static_cast<Index>(s[2]) + c.o[3] * static_cast<Index>(s[3]) +
+         c.o[4] * static_cast<Index>(s[4]);
 }
 
 // Input offset of the output element at `c`.
-UPS_HD std::int64_t shuffle_src_offset(const ShuffleGeometry& g, const ShuffleCoord& c) {
-  const std::int64_t r = g.r;
-  std::int64_t ic, ih, iw;
+template <class Index>
+UPS_HD Index shuffle_src_offset(const ShuffleGeometry& g, const ShuffleDivs<Index>& v,
+                                const ShuffleCoordT<Index>& c) {
+  const Index r = v.r.value();
+  Index ic, ih, iw;
   if (g.unshuffle) {
-    const DivMod c_sub = divmod_hd(c.o[2], r * r, g.narrow);
-    const DivMod i_j = divmod_hd(c_sub.r, r, g.narrow);
-    ic = c_sub.q;
-    ih = c.o[3] * r + i_j.q;
-    iw = c.o[4] * r + i_j.r;
+    Index c_q, c_r, i, j;
+    v.r2.divmod(c.o[2], &c_q, &c_r);
+    v.r.divmod(c_r, &i, &j);
+    ic = c_q;
+    ih = c.o[3] * r + i;
+    iw = c.o[4] * r + j;
   } else {
-    const DivMod h_i = divmod_hd(c.o[3], r, g.narrow);
-    const DivMod w_j = divmod_hd(c.o[4], r, g.narrow);
-    ih = h_i.q;
-    iw = w_j.q;
-    ic = (c.o[2] * r + h_i.r) * r + w_j.r;
+    Index i, j;
+    v.r.divmod(c.o[3], &ih, &i);
+    v.r.divmod(c.o[4], &iw, &j);
+    ic = (c.o[2] * r + i) * r + j;
   }
-  return c.o[0] * g.src_stride[0] + c.o[1] * g.src_stride[1] + ic * g.src_stride[2] +
-         ih * g.src_stride[3] + iw * g.src_stride[4];
+  const std::int64_t* s = g.src_stride;
+  return c.o[0] * static_cast<Index>(s[0]) + c.o[1] * static_cast<Index>(s[1]) +
+         ic * static_cast<Index>(s[2]) + ih * static_cast<Index>(s[3]) +
+         iw * static_cast<Index>(s[4]);
 }
 
 // Source offsets of the output elements c, c + e, c + 2e, ... where e steps output dim `inner`
@@ -82,13 +116,15 @@ UPS_HD std::int64_t shuffle_src_offset(const ShuffleGeometry& g, const ShuffleCo
 //   shuffle,   inner C: ic = oc * r^2 + i * r + j                            ic += r^2
 //   unshuffle, inner C: oc -> (c, i, j): ic = c, ih = oh * r + i, iw = ow * r + j
 //                                                                            digits j | i | c
-struct ShuffleRun {
-  std::int64_t offset;     // source offset of the current element
-  std::int64_t digit[2];   // the bounded digits
-  std::int64_t radix[2];   // 0 when the digit is unused
-  std::int64_t stride[3];  // source offset step of each digit; [2] is the unbounded top digit
+template <class Index>
+struct ShuffleRunT {
+  Index offset;     // source offset of the current element
+  Index digit[2];   // the bounded digits
+  Index radix[2];   // 0 when the digit is unused
+  Index stride[3];  // source offset step of each digit; [2] is the unbounded top digit
 
   UPS_HD void next() {
+    UPS_UNROLL
     for (int k = 0; k < 2; ++k) {
       if (radix[k] == 0) break;
       offset += stride[k];
@@ -99,31 +135,61 @@ struct ShuffleRun {
     offset += stride[2];
   }
 };
+using ShuffleRun = ShuffleRunT<std::int64_t>;
 
-UPS_HD ShuffleRun shuffle_run(const ShuffleGeometry& g, const ShuffleCoord& c, int inner) {
-  const std::int64_t r = g.r;
-  const std::int64_t* ss = g.src_stride;
-  ShuffleRun run{shuffle_src_offset(g, c), {0, 0}, {0, 0}, {0, 0, 0}};
+template <class Index>
+UPS_HD ShuffleRunT<Index> shuffle_run(const ShuffleGeometry& g, const ShuffleDivs<Index>& v,
+                                      const ShuffleCoordT<Index>& c, int inner) {
+  const Index r = v.r.value();
+  const Index s2 = static_cast<Index>(g.src_stride[2]), s3 = static_cast<Index>(g.src_stride[3]),
+              s4 = static_cast<Index>(g.src_stride[4]);
+  ShuffleRunT<Index> run{shuffle_src_offset(g, v, c), {0, 0}, {0, 0}, {0, 0, 0}};
+  Index q, rem;
   if (inner == 4 && !g.unshuffle) {
     run.radix[0] = r;
-    run.digit[0] = divmod_hd(c.o[4], r, g.narrow).r;
-    run.stride[0] = ss[2];
-    run.stride[2] = ss[4];
+    v.r.divmod(c.o[4], &q, &rem);
+    run.digit[0] = rem;
+    run.stride[0] = s2;
+    run.stride[2] = s4;
   } else if (inner == 4) {
-    run.stride[2] = r * ss[4];
+    run.stride[2] = r * s4;
   } else if (!g.unshuffle) {
-    run.stride[2] = r * r * ss[2];
+    run.stride[2] = r * r * s2;
   } else {
-    const DivMod i_j = divmod_hd(divmod_hd(c.o[2], r * r, g.narrow).r, r, g.narrow);
+    v.r2.divmod(c.o[2], &q, &rem);
+    Index i, j;
+    v.r.divmod(rem, &i, &j);
     run.radix[0] = r;
-    run.digit[0] = i_j.r;
-    run.stride[0] = ss[4];
+    run.digit[0] = j;
+    run.stride[0] = s4;
     run.radix[1] = r;
-    run.digit[1] = i_j.q;
-    run.stride[1] = ss[3];
-    run.stride[2] = ss[2];
+    run.digit[1] = i;
+    run.stride[1] = s3;
+    run.stride[2] = s2;
   }
   return run;
+}
+
+// The per-element body at a flat index of the body's index type.
+template <class T, class Index>
+UPS_HD void shuffle_element_at(const ShuffleGeometry& g, const ShuffleDivs<Index>& v,
+                               const T* __restrict__ src, T* __restrict__ dst, Index idx) {
+  const ShuffleCoordT<Index> c = shuffle_unravel(g, v, idx);
+  dst[shuffle_dst_offset(g, c)] = src[shuffle_src_offset(g, v, c)];
+}
+
+// ---- the 64-bit forms the CPU backend and the reference use
+
+UPS_HD ShuffleCoord shuffle_unravel(const ShuffleGeometry& g, std::int64_t idx) {
+  return shuffle_unravel(g, shuffle_divs<std::int64_t>(g), idx);
+}
+
+UPS_HD std::int64_t shuffle_src_offset(const ShuffleGeometry& g, const ShuffleCoord& c) {
+  return shuffle_src_offset(g, shuffle_divs<std::int64_t>(g), c);
+}
+
+UPS_HD ShuffleRun shuffle_run(const ShuffleGeometry& g, const ShuffleCoord& c, int inner) {
+  return shuffle_run(g, shuffle_divs<std::int64_t>(g), c, inner);
 }
 
 // The per-element body: copies output element `idx` (in iteration order) from its source. T is
@@ -131,8 +197,7 @@ UPS_HD ShuffleRun shuffle_run(const ShuffleGeometry& g, const ShuffleCoord& c, i
 template <class T>
 UPS_HD void shuffle_element(const ShuffleGeometry& g, const T* __restrict__ src,
                             T* __restrict__ dst, std::int64_t idx) {
-  const ShuffleCoord c = shuffle_unravel(g, idx);
-  dst[shuffle_dst_offset(g, c)] = src[shuffle_src_offset(g, c)];
+  shuffle_element_at<T, std::int64_t>(g, shuffle_divs<std::int64_t>(g), src, dst, idx);
 }
 
 }  // namespace kern

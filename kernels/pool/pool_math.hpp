@@ -6,7 +6,7 @@
 #include <cstdint>
 
 #include "common/hd.hpp"
-#include "pool/divmod.hpp"
+#include "common/divmod.hpp"
 
 namespace ups {
 namespace kern {

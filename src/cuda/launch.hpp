@@ -17,6 +17,26 @@ namespace detail {
 // gpu:wide-index). device.cpp.
 bool cuda_wide_index();
 
+// 1 + the largest |offset| from element 0 that a view of these sizes and strides reaches (0 when
+// it is empty). A view whose span is at most kIndex32Max fits the 32-bit index variants: every
+// offset, and every partial sum of an offset's terms, lies in (-2^31, 2^31).
+inline std::int64_t offset_span(const std::int64_t* sizes, const std::int64_t* strides, int n) {
+  std::int64_t s = 1;
+  for (int d = 0; d < n; ++d) {
+    if (sizes[d] == 0) return 0;
+    if (sizes[d] > 1) s += (sizes[d] - 1) * (strides[d] < 0 ? -strides[d] : strides[d]);
+  }
+  return s;
+}
+
+constexpr std::int64_t kIndex32Max = 0x7fffffff;
+
+// Whether a grid-stride loop over `total` items that advances by `step` can count in int32: the
+// last increment must not overflow.
+inline bool loop_fits_32(std::int64_t total, std::int64_t step) {
+  return total + step <= kIndex32Max;
+}
+
 // Enough blocks to cover `total` elements, capped at a few waves of the current device: the
 // kernels are grid-stride loops, so the cap only bounds launch overhead.
 inline unsigned grid_for(std::int64_t total, int block) {

@@ -4,8 +4,11 @@
 // messages for bad arguments, and the shuffle / unshuffle maps being inverse to each other.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <limits>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -197,6 +200,60 @@ TEST_CASE("pixel shuffle runs step like the per-element map", "[pixel_shuffle][m
               ++c.o[inner];
             }
           }
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("pixel shuffle index maps in 32-bit form equal the 64-bit form",
+          "[pixel_shuffle][math]") {
+  // The CUDA kernels' 32-bit variants run the same templates with Index = int32_t, whose
+  // divisions are multiply-shifts (kern::Divider<int32_t>): coordinates, offsets and runs must
+  // equal the 64-bit forms, in every iteration order and with negative strides too.
+  std::mt19937_64 rng(23);
+  auto pick = [&](std::int64_t lo, std::int64_t hi) {
+    return lo + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(hi - lo + 1));
+  };
+  for (int iter = 0; iter < 300; ++iter) {
+    ups::kern::ShuffleGeometry g{};
+    g.r = pick(1, 5);
+    g.unshuffle = (iter % 2) == 1;
+    g.narrow = (iter % 3) != 0;
+    const std::int64_t rr = g.r * g.r;
+    g.out_size[0] = pick(1, 3);
+    g.out_size[1] = pick(1, 2);
+    g.out_size[2] = g.unshuffle ? rr * pick(1, 3) : pick(1, 4);
+    g.out_size[3] = g.unshuffle ? pick(1, 4) : g.r * pick(1, 3);
+    g.out_size[4] = g.unshuffle ? pick(1, 4) : g.r * pick(1, 3);
+    int order[5] = {0, 1, 2, 3, 4};
+    std::shuffle(order, order + 5, rng);
+    for (int d = 0; d < 5; ++d) {
+      g.order[d] = order[d];
+      g.src_stride[d] = pick(-50, 50);
+      g.dst_stride[d] = pick(-50, 50);
+    }
+    const auto v32 = ups::kern::shuffle_divs<std::int32_t>(g);
+    const auto v64 = ups::kern::shuffle_divs<std::int64_t>(g);
+    std::int64_t total = 1;
+    for (std::int64_t n : g.out_size)
+      total *= n;
+    INFO("iteration " << iter << " r " << g.r << " unshuffle " << g.unshuffle);
+    for (std::int64_t i = 0; i < total; ++i) {
+      const auto c64 = ups::kern::shuffle_unravel(g, v64, i);
+      const auto c32 = ups::kern::shuffle_unravel(g, v32, static_cast<std::int32_t>(i));
+      for (int d = 0; d < 5; ++d)
+        REQUIRE(c32.o[d] == c64.o[d]);
+      REQUIRE(ups::kern::shuffle_dst_offset(g, c32) == ups::kern::shuffle_dst_offset(g, c64));
+      REQUIRE(ups::kern::shuffle_src_offset(g, v32, c32) ==
+              ups::kern::shuffle_src_offset(g, v64, c64));
+      for (int inner : {2, 4}) {
+        auto r32 = ups::kern::shuffle_run(g, v32, c32, inner);
+        auto r64 = ups::kern::shuffle_run(g, v64, c64, inner);
+        for (std::int64_t o = c64.o[inner]; o < g.out_size[inner]; ++o) {
+          REQUIRE(r32.offset == r64.offset);
+          r32.next();
+          r64.next();
         }
       }
     }
