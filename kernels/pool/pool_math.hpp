@@ -5,8 +5,8 @@
 
 #include <cstdint>
 
-#include "common/hd.hpp"
 #include "common/divmod.hpp"
+#include "common/hd.hpp"
 
 namespace ups {
 namespace kern {
@@ -99,69 +99,91 @@ struct PoolGeometry {
   bool narrow;         // output elements < 2^32: see divmod_hd
 };
 
-struct PoolCoord {
-  std::int64_t n, c, d, h, w;
+template <class Index>
+struct PoolCoordT {
+  Index n, c, d, h, w;
 };
+using PoolCoord = PoolCoordT<std::int64_t>;
+
+// The divisors of unravel_ncdhw in the body's index type (see Divider): C and the three spatial
+// sizes.
+template <class Index>
+struct PoolDivs {
+  Divider<Index> c, s[3];
+};
+
+template <class Index>
+UPS_HD PoolDivs<Index> pool_divs(std::int64_t c, const std::int64_t s[3], bool narrow) {
+  PoolDivs<Index> v;
+  v.c = Divider<Index>(c > 0 ? c : 1, narrow);
+  for (int d = 0; d < 3; ++d)
+    v.s[d] = Divider<Index>(s[d] > 0 ? s[d] : 1, narrow);
+  return v;
+}
 
 // Coordinates of the idx-th element of an (n, c, s[0], s[1], s[2]) tensor in NCDHW order, or in
 // NDHWC order when `channels_last` is set.
-UPS_HD PoolCoord unravel_ncdhw(std::int64_t idx, std::int64_t c, const std::int64_t s[3],
-                               bool channels_last, bool narrow) {
-  PoolCoord o;
-  DivMod qr;
+template <class Index>
+UPS_HD PoolCoordT<Index> unravel_ncdhw(Index idx, const PoolDivs<Index>& v, bool channels_last) {
+  PoolCoordT<Index> o;
+  Index q;
   if (channels_last) {
-    qr = divmod_hd(idx, c, narrow);
-    o.c = qr.r;
-    qr = divmod_hd(qr.q, s[2], narrow);
-    o.w = qr.r;
-    qr = divmod_hd(qr.q, s[1], narrow);
-    o.h = qr.r;
-    qr = divmod_hd(qr.q, s[0], narrow);
-    o.d = qr.r;
-    o.n = qr.q;
+    v.c.divmod(idx, &q, &o.c);
+    v.s[2].divmod(q, &q, &o.w);
+    v.s[1].divmod(q, &q, &o.h);
+    v.s[0].divmod(q, &o.n, &o.d);
   } else {
-    qr = divmod_hd(idx, s[2], narrow);
-    o.w = qr.r;
-    qr = divmod_hd(qr.q, s[1], narrow);
-    o.h = qr.r;
-    qr = divmod_hd(qr.q, s[0], narrow);
-    o.d = qr.r;
-    qr = divmod_hd(qr.q, c, narrow);
-    o.c = qr.r;
-    o.n = qr.q;
+    v.s[2].divmod(idx, &q, &o.w);
+    v.s[1].divmod(q, &q, &o.h);
+    v.s[0].divmod(q, &q, &o.d);
+    v.c.divmod(q, &o.n, &o.c);
   }
   return o;
+}
+
+UPS_HD PoolCoord unravel_ncdhw(std::int64_t idx, std::int64_t c, const std::int64_t s[3],
+                               bool channels_last, bool narrow) {
+  return unravel_ncdhw(idx, pool_divs<std::int64_t>(c, s, narrow), channels_last);
 }
 
 // One window dim: first tap at or after 0 and the end (exclusive) clipped to the input. This is
 // ATen's `start = o * stride - pad; end = min(start + (k - 1) * dilation + 1, in);
 // while (start < 0) start += dilation;`, with the loop in closed form.
-struct PoolSpan {
-  std::int64_t begin, end;
+template <class Index>
+struct PoolSpanT {
+  Index begin, end;
 };
+using PoolSpan = PoolSpanT<std::int64_t>;
 
 // Written so that no intermediate overflows int64 for any arguments the front end accepts (a
 // dilation or stride near 2^63 included): the effective kernel (k - 1) * d + 1 fits int64 (the
-// front end checks it), and begin + eff is formed only when it is below in.
-UPS_HD PoolSpan pool_span(std::int64_t o, std::int64_t in, std::int64_t k, std::int64_t s,
-                          std::int64_t p, std::int64_t d) {
-  std::int64_t begin = o * s - p;
-  const std::int64_t eff = (k - 1) * d + 1;
-  const std::int64_t end = eff >= in - begin ? in : begin + eff;
+// front end checks it), and begin + eff is formed only when it is below in. The 32-bit variants
+// (Index = int32_t) run only where (out - 1) * s + eff, in + p and p fit int32.
+template <class Index>
+UPS_HD PoolSpanT<Index> pool_span_t(Index o, Index in, Index k, Index s, Index p, Index d) {
+  Index begin = o * s - p;
+  const Index eff = (k - 1) * d + 1;
+  const Index end = eff >= in - begin ? in : begin + eff;
   if (begin < 0) {
     // The first tap at or after 0: begin + ceil(-begin / d) * d.
-    const std::int64_t r = (-begin) % d;
+    const Index r = (-begin) % d;
     begin = r == 0 ? 0 : d - r;
   }
   return {begin, end};
 }
 
+UPS_HD PoolSpan pool_span(std::int64_t o, std::int64_t in, std::int64_t k, std::int64_t s,
+                          std::int64_t p, std::int64_t d) {
+  return pool_span_t<std::int64_t>(o, in, k, s, p, d);
+}
+
 // Number of taps begin, begin + d, ... below end.
-UPS_HD std::int64_t pool_taps(const PoolSpan& span, std::int64_t d) {
+template <class Index>
+UPS_HD Index pool_taps(const PoolSpanT<Index>& span, Index d) {
   return span.end > span.begin ? (span.end - span.begin - 1) / d + 1 : 0;
 }
 
-// The per-element body of max_pool: output element `idx` (in iteration order) and its index.
+// The max_pool body: the output element at `o`, and its index.
 //
 // NOTE [max_pool ties, NaN and empty windows]. ATen scans the window in D, H, W order with
 // `if (val > maxval || isnan(val))`, starting from maxval = lowest and maxindex = the first
@@ -170,15 +192,22 @@ UPS_HD std::int64_t pool_taps(const PoolSpan& span, std::int64_t d) {
 // integer minimum) reports its first in-bounds tap; and a window with no in-bounds tap at all
 // (possible with dilation > 1 and padding) reports lowest and the position the first tap would
 // have had, which lies outside the plane. All of this is reproduced exactly.
-template <class T>
-UPS_HD void max_pool_element(const PoolGeometry& g, const T* __restrict__ src, T* __restrict__ dst,
-                             std::int64_t* __restrict__ indices, std::int64_t idx) {
+template <class T, class Index>
+UPS_HD void max_pool_at(const PoolGeometry& g, const PoolCoordT<Index>& o,
+                        const T* __restrict__ src, T* __restrict__ dst,
+                        std::int64_t* __restrict__ indices) {
   using Key = typename PoolKey<T>::type;
-  const PoolCoord o = unravel_ncdhw(idx, g.c, g.out, g.channels_last, g.narrow);
-  const PoolSpan sd = pool_span(o.d, g.in[0], g.kernel[0], g.stride[0], g.pad[0], g.dilation[0]);
-  const PoolSpan sh = pool_span(o.h, g.in[1], g.kernel[1], g.stride[1], g.pad[1], g.dilation[1]);
-  const PoolSpan sw = pool_span(o.w, g.in[2], g.kernel[2], g.stride[2], g.pad[2], g.dilation[2]);
-  const T* plane = src + o.n * g.src_stride[0] + o.c * g.src_stride[1];
+  const auto span = [&](int i, Index x) {
+    return pool_span_t<Index>(x, static_cast<Index>(g.in[i]), static_cast<Index>(g.kernel[i]),
+                              static_cast<Index>(g.stride[i]), static_cast<Index>(g.pad[i]),
+                              static_cast<Index>(g.dilation[i]));
+  };
+  const PoolSpanT<Index> sd = span(0, o.d), sh = span(1, o.h), sw = span(2, o.w);
+  const Index dil_d = static_cast<Index>(g.dilation[0]), dil_h = static_cast<Index>(g.dilation[1]),
+              dil_w = static_cast<Index>(g.dilation[2]);
+  const Index in_h = static_cast<Index>(g.in[1]), in_w = static_cast<Index>(g.in[2]);
+  const std::int64_t* ss = g.src_stride;
+  const T* plane = src + (o.n * static_cast<Index>(ss[0]) + o.c * static_cast<Index>(ss[1]));
 
   T best = PoolLowest<T>::get();
   Key best_key = PoolKey<T>::of(best);
@@ -190,29 +219,40 @@ UPS_HD void max_pool_element(const PoolGeometry& g, const T* __restrict__ src, T
           static_cast<std::uint64_t>(g.in[2]) +
       static_cast<std::uint64_t>(sw.begin));
   // Taps are counted rather than stepped past the end, where begin + k * dilation may overflow.
-  const std::int64_t nd = pool_taps(sd, g.dilation[0]), nh = pool_taps(sh, g.dilation[1]),
-                     nw = pool_taps(sw, g.dilation[2]);
-  for (std::int64_t td = 0; td < nd; ++td) {
-    const std::int64_t d = sd.begin + td * g.dilation[0];
-    for (std::int64_t th = 0; th < nh; ++th) {
-      const std::int64_t h = sh.begin + th * g.dilation[1];
-      const T* row = plane + d * g.src_stride[2] + h * g.src_stride[3];
-      for (std::int64_t tw = 0; tw < nw; ++tw) {
-        const std::int64_t w = sw.begin + tw * g.dilation[2];
-        const T v = row[w * g.src_stride[4]];
+  const Index nd = pool_taps(sd, dil_d), nh = pool_taps(sh, dil_h), nw = pool_taps(sw, dil_w);
+  for (Index td = 0; td < nd; ++td) {
+    const Index d = sd.begin + td * dil_d;
+    for (Index th = 0; th < nh; ++th) {
+      const Index h = sh.begin + th * dil_h;
+      const T* row = plane + (d * static_cast<Index>(ss[2]) + h * static_cast<Index>(ss[3]));
+      for (Index tw = 0; tw < nw; ++tw) {
+        const Index w = sw.begin + tw * dil_w;
+        const T v = row[w * static_cast<Index>(ss[4])];
         const Key key = PoolKey<T>::of(v);
         if (key > best_key || key != key) {  // key != key: NaN (never true for integers)
           best = v;
           best_key = key;
-          best_index = (d * g.in[1] + h) * g.in[2] + w;
+          best_index = static_cast<std::int64_t>((d * in_h + h) * in_w + w);
         }
       }
     }
   }
-  dst[o.n * g.dst_stride[0] + o.c * g.dst_stride[1] + o.d * g.dst_stride[2] +
-      o.h * g.dst_stride[3] + o.w * g.dst_stride[4]] = pool_store(best);
-  indices[o.n * g.idx_stride[0] + o.c * g.idx_stride[1] + o.d * g.idx_stride[2] +
-          o.h * g.idx_stride[3] + o.w * g.idx_stride[4]] = best_index;
+  const std::int64_t* ds = g.dst_stride;
+  const std::int64_t* is = g.idx_stride;
+  dst[o.n * static_cast<Index>(ds[0]) + o.c * static_cast<Index>(ds[1]) +
+      o.d * static_cast<Index>(ds[2]) + o.h * static_cast<Index>(ds[3]) +
+      o.w * static_cast<Index>(ds[4])] = pool_store(best);
+  indices[o.n * static_cast<Index>(is[0]) + o.c * static_cast<Index>(is[1]) +
+          o.d * static_cast<Index>(is[2]) + o.h * static_cast<Index>(is[3]) +
+          o.w * static_cast<Index>(is[4])] = best_index;
+}
+
+// The per-element body of max_pool at a flat index (in iteration order).
+template <class T>
+UPS_HD void max_pool_element(const PoolGeometry& g, const T* __restrict__ src, T* __restrict__ dst,
+                             std::int64_t* __restrict__ indices, std::int64_t idx) {
+  max_pool_at<T, std::int64_t>(g, unravel_ncdhw(idx, g.c, g.out, g.channels_last, g.narrow), src,
+                               dst, indices);
 }
 
 // ---- max_unpool ---------------------------------------------------------------------------------
@@ -232,30 +272,60 @@ struct UnpoolGeometry {
   bool narrow;         // input and output elements < 2^32: see divmod_hd
 };
 
-// Where the idx-th input element (in iteration order) lives and which output plane it feeds.
-struct UnpoolSource {
-  std::int64_t src_off, idx_off;
-  std::int64_t dst_plane_off;  // offset of its (n, c) plane in the output
-  std::int64_t plane;          // n * C + c
-  std::int64_t pos;            // flat position within its input plane
+// The divisors of the unpool bodies in their index type: the input's unravel, and the output's
+// W and H (an index names a flat position within an output plane).
+template <class Index>
+struct UnpoolDivs {
+  PoolDivs<Index> in;
+  Divider<Index> out_w, out_h;
 };
 
-UPS_HD UnpoolSource unpool_source(const UnpoolGeometry& g, std::int64_t idx) {
-  const PoolCoord o = unravel_ncdhw(idx, g.c, g.in, g.channels_last, g.narrow);
-  UnpoolSource s;
-  s.src_off = o.n * g.src_stride[0] + o.c * g.src_stride[1] + o.d * g.src_stride[2] +
-              o.h * g.src_stride[3] + o.w * g.src_stride[4];
-  s.idx_off = o.n * g.idx_stride[0] + o.c * g.idx_stride[1] + o.d * g.idx_stride[2] +
-              o.h * g.idx_stride[3] + o.w * g.idx_stride[4];
-  s.dst_plane_off = o.n * g.dst_stride[0] + o.c * g.dst_stride[1];
-  s.plane = o.n * g.c + o.c;
-  s.pos = (o.d * g.in[1] + o.h) * g.in[2] + o.w;
+template <class Index>
+UPS_HD UnpoolDivs<Index> unpool_divs(const UnpoolGeometry& g) {
+  UnpoolDivs<Index> v;
+  v.in = pool_divs<Index>(g.c, g.in, g.narrow);
+  v.out_w = Divider<Index>(g.out[2] > 0 ? g.out[2] : 1, g.narrow);
+  v.out_h = Divider<Index>(g.out[1] > 0 ? g.out[1] : 1, g.narrow);
+  return v;
+}
+
+// Where the idx-th input element (in iteration order) lives and which output plane it feeds.
+template <class Index>
+struct UnpoolSourceT {
+  Index src_off, idx_off;
+  Index dst_plane_off;  // offset of its (n, c) plane in the output
+  Index plane;          // n * C + c
+  Index pos;            // flat position within its input plane
+};
+using UnpoolSource = UnpoolSourceT<std::int64_t>;
+
+template <class Index>
+UPS_HD UnpoolSourceT<Index> unpool_source(const UnpoolGeometry& g, const UnpoolDivs<Index>& v,
+                                          Index idx) {
+  const PoolCoordT<Index> o = unravel_ncdhw(idx, v.in, g.channels_last);
+  const auto off = [&](const std::int64_t* st) {
+    return o.n * static_cast<Index>(st[0]) + o.c * static_cast<Index>(st[1]) +
+           o.d * static_cast<Index>(st[2]) + o.h * static_cast<Index>(st[3]) +
+           o.w * static_cast<Index>(st[4]);
+  };
+  UnpoolSourceT<Index> s;
+  s.src_off = off(g.src_stride);
+  s.idx_off = off(g.idx_stride);
+  s.dst_plane_off =
+      o.n * static_cast<Index>(g.dst_stride[0]) + o.c * static_cast<Index>(g.dst_stride[1]);
+  s.plane = o.n * static_cast<Index>(g.c) + o.c;
+  s.pos = (o.d * static_cast<Index>(g.in[1]) + o.h) * static_cast<Index>(g.in[2]) + o.w;
   return s;
 }
 
+UPS_HD UnpoolSource unpool_source(const UnpoolGeometry& g, std::int64_t idx) {
+  return unpool_source(g, unpool_divs<std::int64_t>(g), idx);
+}
+
 // The logical (C-order) position of an input element, the unit in which a bad index is reported.
-UPS_HD std::int64_t unpool_logical(const UnpoolGeometry& g, const UnpoolSource& s) {
-  return s.plane * g.plane_in + s.pos;
+template <class Index>
+UPS_HD std::int64_t unpool_logical(const UnpoolGeometry& g, const UnpoolSourceT<Index>& s) {
+  return static_cast<std::int64_t>(s.plane) * g.plane_in + s.pos;
 }
 
 UPS_HD bool unpool_index_valid(const UnpoolGeometry& g, std::int64_t v) {
@@ -263,45 +333,73 @@ UPS_HD bool unpool_index_valid(const UnpoolGeometry& g, std::int64_t v) {
 }
 
 // Offset within an output plane of the valid flat index v.
+template <class Index>
+UPS_HD Index unpool_target(const UnpoolGeometry& g, const UnpoolDivs<Index>& div, Index v) {
+  Index q, w, d, h;
+  div.out_w.divmod(v, &q, &w);
+  div.out_h.divmod(q, &d, &h);
+  return d * static_cast<Index>(g.dst_stride[2]) + h * static_cast<Index>(g.dst_stride[3]) +
+         w * static_cast<Index>(g.dst_stride[4]);
+}
+
 UPS_HD std::int64_t unpool_target(const UnpoolGeometry& g, std::int64_t v) {
-  const DivMod hw = divmod_hd(v, g.out[2], g.narrow);
-  const DivMod dh = divmod_hd(hw.q, g.out[1], g.narrow);
-  return dh.q * g.dst_stride[2] + dh.r * g.dst_stride[3] + hw.r * g.dst_stride[4];
+  return unpool_target(g, unpool_divs<std::int64_t>(g), v);
 }
 
 // The per-element body of max_unpool's scatter: copies input element `idx` (in iteration order)
 // to the output position its index names. Returns -1, or the logical position of the element
 // when its index is outside [0, plane_out) (nothing is written then). T is a storage type of the
 // element's size: the op moves bits and never looks at values.
+template <class T, class Index>
+UPS_HD std::int64_t unpool_element_at(const UnpoolGeometry& g, const UnpoolDivs<Index>& div,
+                                      const T* __restrict__ src,
+                                      const std::int64_t* __restrict__ indices, T* __restrict__ dst,
+                                      Index idx) {
+  const UnpoolSourceT<Index> s = unpool_source(g, div, idx);
+  const std::int64_t v = indices[s.idx_off];
+  if (!unpool_index_valid(g, v)) return unpool_logical(g, s);
+  dst[s.dst_plane_off + unpool_target(g, div, static_cast<Index>(v))] = src[s.src_off];
+  return -1;
+}
+
 template <class T>
 UPS_HD std::int64_t unpool_element(const UnpoolGeometry& g, const T* __restrict__ src,
                                    const std::int64_t* __restrict__ indices, T* __restrict__ dst,
                                    std::int64_t idx) {
-  const UnpoolSource s = unpool_source(g, idx);
-  const std::int64_t v = indices[s.idx_off];
-  if (!unpool_index_valid(g, v)) return unpool_logical(g, s);
-  dst[s.dst_plane_off + unpool_target(g, v)] = src[s.src_off];
-  return -1;
+  return unpool_element_at<T, std::int64_t>(g, unpool_divs<std::int64_t>(g), src, indices, dst,
+                                            idx);
 }
 
 // Deterministic resolution of duplicate indices: each output element has a claim slot that ends
 // up holding 1 + the largest input position (within the plane) that names it; only that element
 // writes. This is the "last position wins" result of PyTorch's sequential CPU loop.
-UPS_HD std::int64_t unpool_slot(const UnpoolGeometry& g, const UnpoolSource& s, std::int64_t v) {
-  return s.plane * g.plane_out + v;
+template <class Index>
+UPS_HD Index unpool_slot(const UnpoolGeometry& g, const UnpoolSourceT<Index>& s, Index v) {
+  return s.plane * static_cast<Index>(g.plane_out) + v;
 }
 
 // Offset of element `idx` (C order over `sizes`) in a tensor with `strides`: used to zero-fill
-// an output that is not dense.
-UPS_HD std::int64_t strided_offset5(std::int64_t idx, const std::int64_t sizes[5],
-                                    const std::int64_t strides[5], bool narrow) {
-  std::int64_t off = 0;
-  for (int d = 4; d >= 0; --d) {
-    const DivMod qr = divmod_hd(idx, sizes[d], narrow);
-    off += qr.r * strides[d];
-    idx = qr.q;
+// an output that is not dense. `sizes` are the divisors of the sizes, innermost first.
+template <class Index>
+UPS_HD Index strided_offset5(Index idx, const Divider<Index> sizes_inner_first[5],
+                             const std::int64_t strides[5]) {
+  Index off = 0;
+  UPS_UNROLL
+  for (int k = 0; k < 5; ++k) {
+    Index q, r;
+    sizes_inner_first[k].divmod(idx, &q, &r);
+    off += r * static_cast<Index>(strides[4 - k]);
+    idx = q;
   }
   return off;
+}
+
+UPS_HD std::int64_t strided_offset5(std::int64_t idx, const std::int64_t sizes[5],
+                                    const std::int64_t strides[5], bool narrow) {
+  Divider<std::int64_t> div[5];
+  for (int k = 0; k < 5; ++k)
+    div[k] = Divider<std::int64_t>(sizes[4 - k], narrow);
+  return strided_offset5<std::int64_t>(idx, div, strides);
 }
 
 }  // namespace kern
