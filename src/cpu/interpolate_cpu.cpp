@@ -432,6 +432,50 @@ struct RowPass {
   }
 };
 
+// One output row of a channels-last 2-D kind with at most two taps per dim (bilinear), each
+// pixel straight from its source pixels: row_j = x[y_j, x_0] * w_0 (+ x[y_j, x_1] * w_1), then
+// out = row_0 * h_0 (+ row_1 * h_1), the reference's operations in its order. Without row
+// results in between, the source pixels stay in L1 and nothing but the output is written; a row
+// result would cost a store and a reload per element, more than the second W pass it saves.
+template <bool kStream, class T, class Acc>
+void cl_two_tap_row(const kern::InterpGeometry& g, const TapTable<Acc>& xt, const T* const* rows,
+                    const Acc* h, int cy, T* HWY_RESTRICT out) {
+  const hn::ScalableTag<Acc> d;
+  const std::size_t lanes = hn::Lanes(d);
+  const auto c = static_cast<std::size_t>(g.c);
+  const std::int64_t ss_w = g.src_stride[4], ds_w = g.dst_stride[4];
+  const auto h0 = hn::Set(d, h[0]);
+  const auto h1 = hn::Set(d, cy == 2 ? h[1] : Acc(0));
+  for (std::int64_t o = 0; o < xt.out; ++o) {
+    const int cx = xt.count[static_cast<std::size_t>(o)];
+    const std::int64_t i0 = xt.index(o, 0) * ss_w, i1 = xt.index(o, cx == 2 ? 1 : 0) * ss_w;
+    const Acc w0 = xt.weight(o, 0), w1 = cx == 2 ? xt.weight(o, 1) : Acc(0);
+    const auto vw0 = hn::Set(d, w0), vw1 = hn::Set(d, w1);
+    const T *a0 = rows[0] + i0, *a1 = rows[0] + i1;
+    const T *b0 = rows[cy == 2 ? 1 : 0] + i0, *b1 = rows[cy == 2 ? 1 : 0] + i1;
+    T* dst = out + o * ds_w;
+    auto row_of = [&](const T* p0, const T* p1, std::size_t i) {
+      auto r = hn::Mul(LoadAcc(d, p0 + i), vw0);
+      return cx == 2 ? hn::Add(r, hn::Mul(LoadAcc(d, p1 + i), vw1)) : r;
+    };
+    std::size_t i = 0;
+    for (; i + lanes <= c; i += lanes) {
+      auto acc = hn::Mul(row_of(a0, a1, i), h0);
+      if (cy == 2) acc = hn::Add(acc, hn::Mul(row_of(b0, b1, i), h1));
+      StoreAcc<kStream>(d, acc, dst + i);
+    }
+    for (; i < c; ++i) {
+      auto row_s = [&](const T* p0, const T* p1) {
+        Acc r = kern::to_acc<Acc>(p0[i]) * w0;
+        return cx == 2 ? r + kern::to_acc<Acc>(p1[i]) * w1 : r;
+      };
+      Acc acc = row_s(a0, a1) * h[0];
+      if (cy == 2) acc = acc + row_s(b0, b1) * h[1];
+      dst[i] = kern::from_acc<T>(acc);
+    }
+  }
+}
+
 // Weighted kinds, NCHW (W innermost in both tensors) or channels-last (C innermost in both).
 template <class T>
 void run_weighted(const Job<T>& job, const TapTable<kern::acc_t<T>>& zt,
@@ -454,6 +498,7 @@ void run_weighted(const Job<T>& job, const TapTable<kern::acc_t<T>>& zt,
   const std::int64_t rows = job.dims == 3 ? g.out[0] : g.out[1];
   const Tasks tasks = make_tasks(units, rows, job.threads);
   const int yslots = yt.k + 1, zslots = zt.k + 1;
+  const bool two_tap_cl = channels_last && job.dims == 2 && xt.k <= 2 && yt.k <= 2;
 
   struct Scratch {
     RowCache<Acc> hcache;  // W-pass results by source row (2-D) or (z, y) (3-D)
@@ -515,7 +560,21 @@ void run_weighted(const Job<T>& job, const TapTable<kern::acc_t<T>>& zt,
 
         s->hcache.clear();
         const Acc* rv[64];
-        if (job.dims == 1) {
+        if (two_tap_cl) {
+          for (std::int64_t oh = r0; oh < r1; ++oh) {
+            const int cy = yt.count[static_cast<std::size_t>(oh)];
+            const T* src_rows[2];
+            for (int j = 0; j < cy; ++j)
+              src_rows[j] = plane + yt.index(oh, j) * g.src_stride[3];
+            const Acc* h = &yt.w[static_cast<std::size_t>(oh * yt.k)];
+            T* o = out_plane + oh * g.dst_stride[3];
+            if (job.stream) {
+              cl_two_tap_row<true>(g, xt, src_rows, h, cy, o);
+            } else {
+              cl_two_tap_row<false>(g, xt, src_rows, h, cy, o);
+            }
+          }
+        } else if (job.dims == 1) {
           for (std::int64_t oh = r0; oh < r1; ++oh)  // unit dims: a single row
             if (job.stream) {
               pass.template operator()<true>(plane, out_plane, g.dst_stride[4]);
@@ -808,6 +867,17 @@ void run_area(const Job<T>& job, const TapTable<kern::acc_t<T>>& zt,
 
 // ---- nearest -----------------------------------------------------------------------------------
 
+// The unsigned lanes x, or the bits of x + 0 in their float view when kAddZero.
+template <bool kAddZero, class DU>
+HWY_INLINE hn::Vec<DU> add_zero(DU du, hn::Vec<DU> x) {
+  if constexpr (kAddZero && sizeof(hn::TFromD<DU>) >= 4) {
+    const hn::RebindToFloat<DU> df;
+    return hn::BitCast(du, hn::Add(hn::BitCast(df, x), hn::Zero(df)));
+  } else {
+    return x;
+  }
+}
+
 // Copies n elements of U, with streaming stores when kStream (see StoreVec).
 template <bool kStream, class U>
 void copy_run(const U* HWY_RESTRICT src, U* HWY_RESTRICT dst, std::int64_t n) {
@@ -829,7 +899,10 @@ void copy_run(const U* HWY_RESTRICT src, U* HWY_RESTRICT dst, std::int64_t n) {
 // element's size). Each vector is made once and stored to every destination. Copies, doubling
 // rows (idx[w] == w / 2) and, for 4- and 8-byte elements, any upscaling pattern (lane
 // permutations of one load, `blocks`) are vectorised.
-template <bool kStream, class U>
+//
+// kAddZero (4- and 8-byte floats) stores x + 0 instead of x: the single-element windows of area
+// (adaptive average) sum from +0, which turns -0 into +0 and quiets signalling NaNs.
+template <bool kStream, bool kAddZero, class U>
 void nearest_rows(const TapTable<float>& xt, bool dup2, bool copy,
                   const XBlocks<hwy::FloatFromSize<(sizeof(U) >= 4 ? sizeof(U) : 4)>>* blocks,
                   const U* HWY_RESTRICT src, U* const* dsts, int ndst) {
@@ -840,7 +913,7 @@ void nearest_rows(const TapTable<float>& xt, bool dup2, bool copy,
     const hn::ScalableTag<U> du;
     const auto n = static_cast<std::int64_t>(hn::Lanes(du));
     for (; w + n <= out; w += n) {
-      const auto x = hn::LoadU(du, src + w);
+      const auto x = add_zero<kAddZero>(du, hn::LoadU(du, src + w));
       for (int k = 0; k < ndst; ++k)
         StoreVec<kStream>(du, x, dsts[k] + w);
     }
@@ -852,7 +925,7 @@ void nearest_rows(const TapTable<float>& xt, bool dup2, bool copy,
       const hn::Rebind<U, decltype(dw)> du;
       const auto n = static_cast<std::int64_t>(hn::Lanes(dw));
       for (; w + 2 * n <= out; w += 2 * n) {
-        const auto x = hn::PromoteTo(dw, hn::LoadU(du, src + w / 2));
+        const auto x = hn::PromoteTo(dw, add_zero<kAddZero>(du, hn::LoadU(du, src + w / 2)));
         const auto y = hn::Or(x, hn::ShiftLeft<8 * sizeof(U)>(x));
         for (int k = 0; k < ndst; ++k)
           StoreVec<kStream>(dw, y, reinterpret_cast<W*>(dsts[k] + w));
@@ -866,7 +939,8 @@ void nearest_rows(const TapTable<float>& xt, bool dup2, bool copy,
     const F* fsrc = reinterpret_cast<const F*>(src);
     for (std::int64_t b = 0; b < blocks->blocks; ++b) {
       if (!blocks->vector[static_cast<std::size_t>(b)]) break;
-      const auto x = load_tap(df, fsrc, *blocks, static_cast<std::size_t>(b));
+      auto x = load_tap(df, fsrc, *blocks, static_cast<std::size_t>(b));
+      if constexpr (kAddZero) x = hn::Add(x, hn::Zero(df));
       const auto m =
           static_cast<std::int64_t>(b + 1 == blocks->blocks ? blocks->tail : hn::Lanes(df));
       for (int k = 0; k < ndst; ++k) {
@@ -880,13 +954,20 @@ void nearest_rows(const TapTable<float>& xt, bool dup2, bool copy,
     }
   }
   for (; w < out; ++w) {
-    const U v = src[idx[w]];
+    U v = src[idx[w]];
+    if constexpr (kAddZero) {
+      using F = hwy::FloatFromSize<sizeof(U)>;
+      F f;
+      std::memcpy(&f, &v, sizeof(U));
+      f = f + F(0);
+      std::memcpy(&v, &f, sizeof(U));
+    }
     for (int k = 0; k < ndst; ++k)
       dsts[k][w] = v;
   }
 }
 
-template <class U>
+template <class U, bool kAddZero = false>
 void run_nearest(const kern::InterpGeometry& g, const U* src, U* dst, int threads,
                  const TapTable<float>& zt, const TapTable<float>& yt, const TapTable<float>& xt,
                  bool channels_last) {
@@ -944,9 +1025,9 @@ void run_nearest(const kern::InterpGeometry& g, const U* src, U* dst, int thread
           }
         }
       } else if (stream) {
-        nearest_rows<true>(xt, dup2, copy, &blocks, s, dsts, ndst);
+        nearest_rows<true, kAddZero>(xt, dup2, copy, &blocks, s, dsts, ndst);
       } else {
-        nearest_rows<false>(xt, dup2, copy, &blocks, s, dsts, ndst);
+        nearest_rows<false, kAddZero>(xt, dup2, copy, &blocks, s, dsts, ndst);
       }
     }
   });
@@ -1048,7 +1129,30 @@ bool run_fast(const InterpolatePlan& plan, const void* src_v, void* dst_v, int t
     return true;
   } else if constexpr (K == InterpKind::kArea) {
     if (kern::IsHalfLike<T>::value && p.area_sum_in_element_type) return false;
-    run_area(job, kern::area_table(p, 0), kern::area_table(p, 1), kern::area_table(p, 2), cl);
+    const auto zt = kern::area_table(p, 0), yt = kern::area_table(p, 1),
+               xt = kern::area_table(p, 2);
+    if constexpr (std::is_floating_point_v<T>) {
+      // Integer upscaling: every window is one element, whose average is 0 + x, which the
+      // nearest rows produce (doubling, copies and permutes) with kAddZero.
+      const auto single = [](const kern::TapTable<Acc>& t) {
+        return t.k == 1 &&
+               std::all_of(t.count.begin(), t.count.end(), [](int c) { return c == 1; });
+      };
+      if (!cl && single(zt) && single(yt) && single(xt)) {
+        kern::TapTable<float> z2, y2, x2;
+        z2.out = zt.out;
+        z2.idx = zt.idx;
+        y2.out = yt.out;
+        y2.idx = yt.idx;
+        x2.out = xt.out;
+        x2.idx = xt.idx;
+        using U = hwy::UnsignedFromSize<sizeof(T)>;
+        run_nearest<U, true>(g, reinterpret_cast<const U*>(src), reinterpret_cast<U*>(dst), threads,
+                             z2, y2, x2, false);
+        return true;
+      }
+    }
+    run_area(job, zt, yt, xt, cl);
     return true;
   } else {
     if constexpr (K == InterpKind::kBilinear) {

@@ -483,6 +483,7 @@ TEST_CASE("interpolate fast paths on larger planes and many threads", "[interpol
       {InterpMode::kBicubic, true, {1, 3, 100, 128}, {0.25, 0.6}},
       {InterpMode::kArea, false, {2, 3, 64, 96}, {0.5, 0.5}},
       {InterpMode::kArea, false, {2, 3, 64, 96}, {0.4, 2.0}},
+      {InterpMode::kArea, false, {2, 3, 40, 37}, {2.0, 3.0}},  // single-element windows
       {InterpMode::kLinear, false, {2, 4, 517}, {1.9}},
       {InterpMode::kTrilinear, false, {1, 2, 9, 33, 41}, {2.0, 2.0, 2.0}},
       {InterpMode::kTrilinear, false, {1, 2, 9, 33, 41}, {0.6, 1.5, 0.5}},
