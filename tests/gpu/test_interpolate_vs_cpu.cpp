@@ -83,6 +83,26 @@ TEST_CASE("CUDA matches the CPU backend for large N x C and small planes",
   run_all(ups_test::batch_cases(1000), (2 * 2 * 5 + 2 * 2 * 8 + 2 * 2 * 16 + 3 * 4) * kLayouts);
 }
 
+// The channels-last kernel runs when C fills 32 bytes, with 16-byte accesses when C is a multiple
+// of their lanes: C = 16 packs f32, f64 and f16/bf16; C = 10 packs f64 and runs f32 one element
+// at a time; C = 20 packs f32 and f64 and runs f16/bf16 singly; C = 5 runs f64 singly. Narrower
+// rows (u8, and f16 with C = 10) take the tiled kernel.
+TEST_CASE("CUDA channels-last kernel matches the CPU backend for packed and single accesses",
+          "[gpu][interpolate][channels_last]") {
+  for (std::int64_t c : {16, 10, 20, 5}) {
+    INFO("C = " << c);
+    run_all(ups_test::sweep_cases(InterpMode::kNearest, 1, c, 5000 + c), 3 * kSpecs * 5 * kLayouts);
+    run_all(ups_test::sweep_cases(InterpMode::kLinear, 1, c, 5100 + c), kSpecs * 4 * 2 * kLayouts);
+    run_all(ups_test::sweep_cases(InterpMode::kBilinear, 1, c, 5200 + c),
+            kSpecs * 4 * 2 * 2 * kLayouts);
+    run_all(ups_test::sweep_cases(InterpMode::kBicubic, 1, c, 5300 + c),
+            kSpecs * 4 * 2 * 2 * kLayouts);
+    run_all(ups_test::sweep_cases(InterpMode::kTrilinear, 1, c, 5400 + c),
+            kSpecs * 4 * 2 * kLayouts);
+    run_all(ups_test::sweep_cases(InterpMode::kArea, 1, c, 5500 + c), 3 * kSpecs * 4 * kLayouts);
+  }
+}
+
 // A batch of 0 is a no-op: no launch (a zero-sized grid would be a launch error), no write.
 TEST_CASE("CUDA interpolate with a batch of 0 is a no-op", "[gpu][interpolate][empty]") {
   ups_test::CudaStream stream;
