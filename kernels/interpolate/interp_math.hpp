@@ -268,8 +268,8 @@ struct AaWindow {
   // f64 (double literals) before it is rounded to Acc, and each weight is divided by the sum.
   // Both backends compute it so (in f64 on the device too: backends read weights from per-dim
   // tables built once per call, so the f64 cost is per output coordinate, not per element), and
-  // neither contracts a*b+c (interpolate.cu is built with --fmad=false, the CPU sources with
-  // -ffp-contract=off), so both round every step identically.
+  // neither contracts a*b+c (the interpolate .cu files are built with --fmad=false, the CPU sources
+  // with -ffp-contract=off), so both round every step identically.
   UPS_HD Acc raw_weight(std::int64_t j) const {
     const Acc x =
         static_cast<Acc>((static_cast<double>(static_cast<Acc>(j + xmin) - center) + 0.5) *
