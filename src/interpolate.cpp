@@ -284,6 +284,38 @@ std::string supported_dtypes(const InterpModeTraits& t) {
   return out;
 }
 
+// The plan of a call whose input view is `in` and output view `out` (for the backward:
+// grad_input and grad_output).
+detail::InterpolatePlan make_plan(const TensorView& in, const TensorView& out, const Resolved& r,
+                                  const ModeRow& row, const InterpolateOptions& options) {
+  detail::InterpolatePlan plan{};
+  plan.kind = options.antialias ? row.aa_kind : row.kind;
+  plan.align_corners = options.align_corners.value_or(false);
+  plan.dtype = in.dtype;
+  plan.total = detail::checked_numel(r.out_shape, "interpolate output");
+  kern::InterpGeometry& g = plan.geometry;
+  const int rank = in.ndim;
+  const int pad = 5 - rank;  // unit D (and H) dims for 1-D and 2-D inputs
+  g.n = in.sizes[0];
+  g.c = in.sizes[1];
+  for (int d = 0; d < 3; ++d) {
+    const int axis = d - pad + 2;  // axis in the caller's view, < 2 when the dim is padded
+    const bool real = axis >= 2;
+    g.in[d] = real ? in.sizes[axis] : 1;
+    g.out[d] = real ? out.sizes[axis] : 1;
+    g.src_stride[2 + d] = real ? in.strides[axis] : 0;
+    g.dst_stride[2 + d] = real ? out.strides[axis] : 0;
+    plan.user_scale[d] = real ? r.index_scale[static_cast<std::size_t>(axis - 2)] : 0.0;
+  }
+  for (int d = 0; d < 2; ++d) {
+    g.src_stride[d] = in.strides[d];
+    g.dst_stride[d] = out.strides[d];
+  }
+  g.dst_channels_last = detail::is_channels_last(out);
+  g.spatial_dims = rank - 2;
+  return plan;
+}
+
 }  // namespace
 
 Shape interpolate_output_shape(const Shape& input_shape, const InterpolateOptions& options) {
@@ -310,33 +342,8 @@ void interpolate(const Context& ctx, const TensorView& src, const TensorView& ds
   detail::check_no_self_overlap(dst, "dst");
   detail::check_no_overlap(src, dst);
 
-  detail::InterpolatePlan plan{};
-  plan.kind = options.antialias ? row.aa_kind : row.kind;
-  plan.align_corners = options.align_corners.value_or(false);
-  plan.dtype = src.dtype;
-  plan.total = detail::checked_numel(r.out_shape, "interpolate output");
+  const detail::InterpolatePlan plan = make_plan(src, dst, r, row, options);
   if (plan.total == 0) return;  // N == 0
-
-  kern::InterpGeometry& g = plan.geometry;
-  const int rank = src.ndim;
-  const int pad = 5 - rank;  // unit D (and H) dims for 1-D and 2-D inputs
-  g.n = src.sizes[0];
-  g.c = src.sizes[1];
-  for (int d = 0; d < 3; ++d) {
-    const int axis = d - pad + 2;  // axis in the caller's view, < 2 when the dim is padded
-    const bool real = axis >= 2;
-    g.in[d] = real ? src.sizes[axis] : 1;
-    g.out[d] = real ? dst.sizes[axis] : 1;
-    g.src_stride[2 + d] = real ? src.strides[axis] : 0;
-    g.dst_stride[2 + d] = real ? dst.strides[axis] : 0;
-    plan.user_scale[d] = real ? r.index_scale[static_cast<std::size_t>(axis - 2)] : 0.0;
-  }
-  for (int d = 0; d < 2; ++d) {
-    g.src_stride[d] = src.strides[d];
-    g.dst_stride[d] = dst.strides[d];
-  }
-  g.dst_channels_last = detail::is_channels_last(dst);
-  g.spatial_dims = rank - 2;
 
   if (ctx.device() == Device::kCPU) {
     detail::interpolate_cpu(plan, src.data, dst.data, ctx.num_threads());
@@ -344,6 +351,59 @@ void interpolate(const Context& ctx, const TensorView& src, const TensorView& ds
     const detail::CudaDeviceScope scope(ctx, {{"src", &src}, {"dst", &dst}});
     detail::interpolate_cuda(plan, src.data, dst.data, ctx.stream());
   }
+}
+
+void interpolate_backward(const Context& ctx, const TensorView& grad_output,
+                          const TensorView& grad_input, const InterpolateOptions& options) {
+  detail::check_enum(options.mode, "options.mode");
+  detail::check_view(grad_output, "grad_output");
+  detail::check_view(grad_input, "grad_input");
+  const Resolved r = resolve(grad_input.shape(), options);
+  const ModeRow& row = row_of(options.mode, "options.mode");
+  UPS_CHECK(row.traits.supports(grad_input.dtype) && grad_input.dtype != DType::kU8,
+            ErrorCode::kUnsupportedDType, "interpolate_backward: mode '", row.traits.name,
+            "' has no gradient for dtype ", to_string(grad_input.dtype),
+            " (supported: f32, f64, f16, bf16)");
+  UPS_CHECK(grad_output.dtype == grad_input.dtype, ErrorCode::kUnsupportedDType,
+            "interpolate_backward: grad_output has dtype ", to_string(grad_output.dtype),
+            " but grad_input has dtype ", to_string(grad_input.dtype));
+  UPS_CHECK(grad_output.shape() == r.out_shape, ErrorCode::kShapeMismatch,
+            "interpolate_backward: expected grad_output of shape ", shape_to_string(r.out_shape),
+            " (the output of interpolate for an input of shape ",
+            shape_to_string(grad_input.shape()), ") but got ",
+            shape_to_string(grad_output.shape()));
+  detail::check_device(ctx, grad_output, "grad_output");
+  detail::check_device(ctx, grad_input, "grad_input");
+  detail::check_no_self_overlap(grad_input, "grad_input");
+  detail::check_no_overlap(grad_output, grad_input);
+
+  const detail::InterpolatePlan plan = make_plan(grad_input, grad_output, r, row, options);
+  if (plan.total == 0) return;  // N == 0
+  if (ctx.device() == Device::kCPU) {
+    detail::interpolate_backward_cpu(plan, grad_output.data, grad_input.data, ctx.num_threads());
+  } else {
+    const detail::CudaDeviceScope scope(
+        ctx, {{"grad_output", &grad_output}, {"grad_input", &grad_input}});
+    detail::interpolate_backward_cuda(ctx, plan, grad_output.data, grad_input.data);
+  }
+}
+
+std::size_t interpolate_backward_workspace_size(const Context& ctx, const Shape& input_shape,
+                                                DType dtype, const InterpolateOptions& options) {
+  detail::check_enum(options.mode, "options.mode");
+  const Resolved r = resolve(input_shape, options);
+  if (ctx.device() == Device::kCPU) return 0;
+  const ModeRow& row = row_of(options.mode, "options.mode");
+  // The tables depend on the shapes and options only: views without data stand in for the
+  // tensors.
+  detail::check_enum(dtype, "dtype");
+  UPS_CHECK(
+      dtype == DType::kF32 || dtype == DType::kF64 || dtype == DType::kF16 || dtype == DType::kBF16,
+      ErrorCode::kUnsupportedDType, "interpolate_backward: no gradient for dtype ",
+      to_string(dtype), " (supported: f32, f64, f16, bf16)");
+  const TensorView in = TensorView::contiguous(nullptr, dtype, Device::kCUDA, input_shape);
+  const TensorView out = TensorView::contiguous(nullptr, dtype, Device::kCUDA, r.out_shape);
+  return detail::interpolate_backward_cuda_workspace(make_plan(in, out, r, row, options));
 }
 
 }  // namespace ups

@@ -4,6 +4,7 @@
 // instantiate exactly the same set of bodies (u8 only for the nearest kinds).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <type_traits>
 
@@ -29,6 +30,15 @@ void interpolate_cpu(const InterpolatePlan& plan, const void* src, void* dst, in
 
 // Enqueues the interpolate kernel on `stream`. Throws ups::Error on launch failure.
 void interpolate_cuda(const InterpolatePlan& plan, const void* src, void* dst, StreamHandle stream);
+
+// interpolate_backward: grad_input (the plan's input view, `src`) from grad_output (its output
+// view, `dst`). The CUDA side takes its scratch from the context (src/cuda/scratch.hpp).
+void interpolate_backward_cpu(const InterpolatePlan& plan, const void* grad_out, void* grad_in,
+                              int threads);
+void interpolate_backward_cuda(const Context& ctx, const InterpolatePlan& plan,
+                               const void* grad_out, void* grad_in);
+// Bytes of scratch interpolate_backward_cuda needs for `plan` (its transposed tables).
+std::size_t interpolate_backward_cuda_workspace(const InterpolatePlan& plan);
 
 template <kern::InterpKind K>
 using KindTag = std::integral_constant<kern::InterpKind, K>;

@@ -23,6 +23,7 @@
 /// depend on the layout.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -131,5 +132,50 @@ UPS_EXPORT Shape interpolate_output_shape(const Shape& input_shape,
 /// @throws ups::Error for invalid options, shapes, dtypes or devices, and for CUDA failures.
 UPS_EXPORT void interpolate(const Context& ctx, const TensorView& src, const TensorView& dst,
                             const InterpolateOptions& options);
+
+/// @brief The gradient of interpolate(): from @p grad_output, the gradient of the loss with
+/// respect to interpolate's output, computes @p grad_input, the gradient with respect to its
+/// input (what `torch.autograd.grad` returns for `F.interpolate`).
+///
+/// @p grad_input has the shape of interpolate's input and @p grad_output the shape
+/// interpolate_output_shape(grad_input.shape(), options); @p options are those of the forward
+/// call, with the same rules (align_corners, size versus scale_factor, recompute_scale_factor,
+/// antialias). Dtypes: f32, f64, f16 and bf16 (the gradient of a u8 interpolation is not
+/// defined); f16 and bf16 accumulate in f32 and round once per element.
+///
+/// Every mode, antialias and area included, uses the forward's taps: output o of a dim reads
+/// input i with weight w (nearest: weight 1; area: 1 / window size). The gradient is their
+/// transpose, computed as a gather: every grad_input element is written once, as
+///
+///     grad_input[z, y, x] = sum_od wz * (sum_oh wy * (sum_ow wx * grad_output[od, oh, ow]))
+///
+/// over the outputs (od, oh, ow) whose taps read (z, y, x), each sum in increasing output order,
+/// starting from 0. The per-dim lists of those outputs come from inverting each dim's tap table
+/// once per call. Nothing is accumulated with atomics, so the result is the same, bit for bit,
+/// on every run and for any thread count, and the CPU and CUDA backends agree bit for bit (both
+/// round every product and sum separately). PyTorch scatters the same terms into grad_input in
+/// another order (with atomics on CUDA), so results differ from PyTorch's in the last bits.
+///
+/// Nearest modes use PyTorch's backward index rule for every rank (nearest_idx, with its 1x and
+/// 2x shortcuts); the linear and cubic weights are those of PyTorch's backward kernels, kept in
+/// the accumulation type.
+///
+/// On CUDA the op needs scratch memory for the inverted tables (see
+/// interpolate_backward_workspace_size()), which it takes from ctx.workspace() when set and
+/// otherwise from ups's stream-ordered pool on ctx.stream(); it copies the tables to the device
+/// on ctx.stream() and does not synchronise the host.
+///
+/// @throws ups::Error for invalid options, shapes, dtypes or devices, and for CUDA failures.
+UPS_EXPORT void interpolate_backward(const Context& ctx, const TensorView& grad_output,
+                                     const TensorView& grad_input,
+                                     const InterpolateOptions& options);
+
+/// @brief Bytes of scratch memory interpolate_backward() needs on @p ctx for a grad_input of
+/// shape @p input_shape and dtype @p dtype: 0 on the CPU; on CUDA the transposed tap tables of
+/// the three dims, plus up to 255 bytes of alignment slack. Validates as
+/// interpolate_output_shape() does. Needs no GPU.
+UPS_EXPORT std::size_t interpolate_backward_workspace_size(const Context& ctx,
+                                                           const Shape& input_shape, DType dtype,
+                                                           const InterpolateOptions& options);
 
 }  // namespace ups
