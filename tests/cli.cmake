@@ -18,6 +18,8 @@ if(TARGET ups_cli)
       "pixel-shuffle:test_cli_pool.py:PixelShuffleTests"
       "pool-shuffle-errors:test_cli_pool.py:PoolShuffleErrorTests"
       "pool-shuffle-commands:test_cli_pool.py:PoolShuffleCommandTests"
+      "interpolate-backward:test_cli_backward.py:InterpolateBackwardTests"
+      "interpolate-backward-errors:test_cli_backward.py:InterpolateBackwardErrorTests"
       "bench:test_cli_bench.py:BenchTests"
       "bench-errors:test_cli_bench.py:BenchErrorTests"
       "bench-report:test_cli_bench.py:BenchReportTests"

@@ -129,6 +129,8 @@ const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       {"interpolate", "resample an array like torch.nn.functional.interpolate",
        interpolate_description(), interpolate_spec, run_interpolate},
+      {"interpolate-backward", "gradient of interpolate with respect to its input",
+       interpolate_backward_description(), interpolate_backward_spec, run_interpolate_backward},
       {"conv-transpose", "transposed convolution like torch.nn.ConvTranspose1d/2d/3d",
        kConvTransposeDescription, conv_transpose_spec, run_conv_transpose},
       {"max-pool", "max pooling with indices like torch.nn.MaxPool1d/2d/3d", kMaxPoolDescription,

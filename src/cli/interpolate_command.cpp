@@ -86,7 +86,10 @@ const char* interpolate_description() {
   return text.c_str();
 }
 
-ArgSpec interpolate_spec() {
+namespace {
+
+// The options interpolate and interpolate-backward share (the forward call's arguments).
+ArgSpec& add_interpolate_options(ArgSpec& spec) {
   const auto any = [](const InterpModeTraits&) { return true; };
   // A mode that takes only some of the ranks 3 to 5 names them.
   const auto rank = [](const InterpModeTraits& t) {
@@ -94,10 +97,7 @@ ArgSpec interpolate_spec() {
     if (t.min_rank == t.max_rank) return " (rank " + std::to_string(t.min_rank) + ")";
     return " (rank " + std::to_string(t.min_rank) + " to " + std::to_string(t.max_rank) + ")";
   };
-  ArgSpec spec;
-  spec.positional("IN", "input .npy file of rank 3 (N, C, W), 4 (N, C, H, W)\nor 5 (N, C, D, H, W)")
-      .positional("OUT", "output .npy file (replaced atomically, left untouched on errors)")
-      .option("--mode", "M", wrap(mode_list(" or ", any, rank), kHelpWidth), true)
+  spec.option("--mode", "M", wrap(mode_list(" or ", any, rank), kHelpWidth), true)
       .option("--size", "S[,S...]",
               "output spatial size: one value for all spatial dims,\nor one per dim")
       .option("--scale", "F[,F...]",
@@ -116,6 +116,16 @@ ArgSpec interpolate_spec() {
       .flag("--recompute-scale-factor",
             "derive the index scale from the sizes (in / out), not from --scale")
       .flag("--verbose", "print the shapes, the device used and the time taken");
+  return spec;
+}
+
+}  // namespace
+
+ArgSpec interpolate_spec() {
+  ArgSpec spec;
+  spec.positional("IN", "input .npy file of rank 3 (N, C, W), 4 (N, C, H, W)\nor 5 (N, C, D, H, W)")
+      .positional("OUT", "output .npy file (replaced atomically, left untouched on errors)");
+  add_interpolate_options(spec);
   add_device_options(spec, true);
   return spec;
 }
@@ -159,6 +169,93 @@ int run_interpolate(const ParsedArgs& args) {
                 to_string(opt.mode), to_string(src.dtype()), shape_to_string(src.shape()).c_str(),
                 shape_to_string(out_shape).c_str(), to_string(ctx.device()), ms,
                 file.path().c_str());
+  }
+  return 0;
+}
+
+const char* interpolate_backward_description() {
+  static const std::string text =
+      wrap(
+          "Computes the gradient of ups interpolate with respect to its input, as "
+          "torch.autograd.grad does for torch.nn.functional.interpolate: GRAD_OUT holds the "
+          "gradient with respect to the interpolation's output, GRAD_IN receives the gradient "
+          "with respect to its input, whose shape --input-size gives. The options are those of "
+          "the forward call, with the same rules; GRAD_OUT must have the shape the forward call "
+          "produces. float32, float64 and float16 .npy files in C order. Every mode is a gather "
+          "without atomics: the result is the same, bit for bit, on every run, for any thread "
+          "count, with or without --deterministic.",
+          84) +
+      "\n"
+      "\n"
+      "example:\n"
+      "  ups interpolate-backward grad_big.npy grad_image.npy --input-size 1,3,64,64 \\\n"
+      "      --mode bilinear --scale 2";
+  return text.c_str();
+}
+
+ArgSpec interpolate_backward_spec() {
+  ArgSpec spec;
+  spec.positional("GRAD_OUT", "gradient with respect to the interpolation's output (.npy)")
+      .positional("GRAD_IN",
+                  "output .npy file: the gradient with respect to its input\n"
+                  "(replaced atomically, left untouched on errors)")
+      .option("--input-size", "N,C,...",
+              "shape of the interpolation's input (and of GRAD_IN):\nrank 3, 4 or 5", true);
+  add_interpolate_options(spec);
+  spec.flag("--deterministic",
+            "set the determinism flag (every interpolate backward is\ndeterministic anyway)");
+  add_device_options(spec, true);
+  return spec;
+}
+
+int run_interpolate_backward(const ParsedArgs& args) {
+  InterpolateOptions opt;
+  try {
+    opt.mode = parse_interp_mode(*args.get("--mode"));
+  } catch (const Error& e) {
+    throw UsageError(std::string("--mode: ") + e.what());
+  }
+  if (const auto s = args.get("--size")) {
+    opt.size = parse_int_tuple(*s, "--size", 0, std::numeric_limits<std::int64_t>::max());
+  }
+  if (const auto s = args.get("--scale")) opt.scale_factor = parse_real_tuple(*s, "--scale");
+  if (args.has("--align-corners")) opt.align_corners = true;
+  opt.antialias = args.has("--antialias");
+  opt.recompute_scale_factor = args.has("--recompute-scale-factor");
+  const Shape in_shape = parse_int_tuple(*args.get("--input-size"), "--input-size", 0,
+                                         std::numeric_limits<std::int64_t>::max());
+  Context ctx = make_context(args, true);
+  if (args.has("--deterministic")) ctx.set_deterministic(true);
+
+  HostArray grad_out = read_npy(args.positional("GRAD_OUT"));
+  const Shape out_shape = interpolate_output_shape(in_shape, opt);
+  if (grad_out.shape() != out_shape) {
+    throw Error(ErrorCode::kShapeMismatch,
+                "GRAD_OUT has shape " + shape_to_string(grad_out.shape()) +
+                    " but the interpolation of an input of shape " + shape_to_string(in_shape) +
+                    " gives " + shape_to_string(out_shape));
+  }
+  AtomicFile file(args.positional("GRAD_IN"));
+  HostArray grad_in(grad_out.dtype(), in_shape);
+
+  const auto start = std::chrono::steady_clock::now();
+  {
+    Staging staging(ctx);
+    const TensorView go = staging.input(grad_out.view());
+    const TensorView gi = staging.output(grad_in.view());
+    interpolate_backward(ctx, go, gi, opt);
+    staging.finish();
+  }
+  const double ms = elapsed_ms(start);
+
+  write_npy(file, grad_in.dtype(), grad_in.shape(), grad_in.data());
+  file.commit();
+  if (args.has("--verbose")) {
+    std::printf(
+        "interpolate-backward (%s): %s %s -> %s on %s in %.3f ms (including copies); wrote "
+        "'%s'\n",
+        to_string(opt.mode), to_string(grad_out.dtype()), shape_to_string(out_shape).c_str(),
+        shape_to_string(in_shape).c_str(), to_string(ctx.device()), ms, file.path().c_str());
   }
   return 0;
 }

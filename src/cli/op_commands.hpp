@@ -21,6 +21,12 @@ const char* interpolate_description();
 ArgSpec interpolate_spec();
 /// @brief Runs `ups interpolate`.
 int run_interpolate(const ParsedArgs& args);
+/// @brief Paragraphs of `ups interpolate-backward --help`.
+const char* interpolate_backward_description();
+/// @brief The arguments of `ups interpolate-backward`.
+ArgSpec interpolate_backward_spec();
+/// @brief Runs `ups interpolate-backward`.
+int run_interpolate_backward(const ParsedArgs& args);
 /// @brief Prints the interpolation examples of the tutorial, numbering them from @p number
 /// (which it advances).
 void demo_interpolate(std::ostream& os, Context& ctx, int& number);
