@@ -58,6 +58,7 @@ in the same run; each case also reports bw_fraction = gbps / copy_gbps.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -208,6 +209,15 @@ class Case:
                 kw["align_corners"] = bool(p.get("align_corners", False))
             if p.get("antialias"):
                 kw["antialias"] = True
+            if p.get("backward"):
+                # The gradient with respect to the input, from a gradient of the output's shape:
+                # torch.autograd.grad over the recorded graph (kept for every call).
+                torch = self.torch
+                with torch.inference_mode(False), torch.enable_grad():
+                    xg = x.clone().requires_grad_(True)
+                    y = F.interpolate(xg, **kw)
+                    g = self.random(list(y.shape), self.cl).clone()
+                return lambda: torch.autograd.grad(y, xg, g, retain_graph=True)[0]
             return lambda: F.interpolate(x, **kw)
         if self.op == "conv-transpose":
             w, b = self.inputs["w"], self.inputs.get("b")
@@ -292,6 +302,8 @@ class OpenCV:
         import numpy as np
         cv2 = self.cv2
         c, p = case.c, case.p
+        if p.get("backward"):
+            raise Skip("cv2 has no gradients")
         if case.op != "interpolate":
             raise Skip("no %s function (cv2.dnn layers are not compared)" % case.op)
         if c["dtype"] != "f32":
@@ -500,6 +512,8 @@ class OnnxRuntime:
 
     def prepare(self, case):
         import numpy as np
+        if case.p.get("backward"):
+            raise Skip("ONNX Runtime's inference sessions compute no gradients")
         helper, ort = self.onnx.helper, self.ort
         node, inits, arrays, what = self.node(case)
         elem = self.elem(case.c["dtype"])
@@ -692,11 +706,20 @@ def main(argv=None, peers=None, prog=None, description=None):
     with torch.inference_mode():
         for c in cases:
             case = Case(torch, F, c, device)
-            ref_call = case.torch_call()
+            backward = bool(c["params"].get("backward"))
+            grad_mode = torch.inference_mode(False) if backward else contextlib.nullcontext()
+            with grad_mode:
+                ref_call = case.torch_call()
+            if backward:
+                forward_call = ref_call
+
+                def ref_call(call=forward_call):
+                    with torch.inference_mode(False), torch.enable_grad():
+                        return call()
             ref = None
             if "torch" in args.peers or others:
                 ref = ref_call()
-                if list(ref.shape) != c["out_shape"]:
+                if list(ref.shape) != (c["shape"] if backward else c["out_shape"]):
                     sys.exit("%s: %s: PyTorch gives shape %s, ups %s"
                              % (name, c["case"], list(ref.shape), c["out_shape"]))
             if "torch" in args.peers:
@@ -739,6 +762,8 @@ def main(argv=None, peers=None, prog=None, description=None):
 
 def call_name(c):
     op = c["op"]
+    if c["params"].get("backward"):
+        return "torch.autograd.grad of F.interpolate"
     return {"interpolate": "F.interpolate", "conv-transpose": "F.conv_transpose%dd",
             "max-unpool": "F.max_unpool%dd", "pixel-shuffle": "F.pixel_shuffle",
             "pixel-unshuffle": "F.pixel_unshuffle"}[op].replace(

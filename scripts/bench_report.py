@@ -128,6 +128,11 @@ def fmt_list(v):
     return ",".join(str(x) for x in v)
 
 
+def group(rec):
+    """The op a case is reported under: backward passes apart from the forward op."""
+    return rec["op"] + (" backward" if rec["params"].get("backward") else "")
+
+
 def label(rec):
     """A short description of a case's op options."""
     p = rec["params"]
@@ -192,8 +197,8 @@ def ratio(r):
 def ops_of(rows):
     ops = []
     for row in rows:
-        if row.u["op"] not in ops:
-            ops.append(row.u["op"])
+        if group(row.u) not in ops:
+            ops.append(group(row.u))
     return ops
 
 
@@ -223,7 +228,7 @@ def cpu_table(rows, peers, notes):
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in rows:
         u = row.u
-        cells = [u["op"], label(u), "[%s]" % fmt_list(u["shape"]), u["dtype"], short_layout(u),
+        cells = [group(u), label(u), "[%s]" % fmt_list(u["shape"]), u["dtype"], short_layout(u),
                  ms(u["median_ms"])]
         for p in peers:
             if p in row.peers:
@@ -244,7 +249,7 @@ def cpu_summary(rows, peers):
              "ups slower than the best peer | best peer (cases) |",
              "|---|---|---|---|---|---|---|"]
     for op in ops_of(rows) + ["all"]:
-        sel = [r for r in rows if op == "all" or r.u["op"] == op]
+        sel = [r for r in rows if op == "all" or group(r.u) == op]
         counts = {}
         for r in sel:
             if r.best:
@@ -272,7 +277,7 @@ def cuda_table(rows):
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in rows:
         u, t = row.u, row.torch
-        cells = [u["op"], label(u), "[%s]" % fmt_list(u["shape"]), u["dtype"], short_layout(u),
+        cells = [group(u), label(u), "[%s]" % fmt_list(u["shape"]), u["dtype"], short_layout(u),
                  ms(u["median_ms"]), ms(t["median_ms"]), ratio(row.vs_torch),
                  "%.1f" % u["gbps"], "%.1f" % t["gbps"], "%.0f%%" % (100 * u["bw_fraction"]),
                  "%.0f%%" % (100 * t["bw_fraction"])]
@@ -284,7 +289,7 @@ def cuda_summary(rows):
     lines = ["| op | cases | geometric mean of PyTorch / ups | cases where ups is slower |",
              "|---|---|---|---|"]
     for op in ops_of(rows) + ["all"]:
-        sel = [r.vs_torch for r in rows if op == "all" or r.u["op"] == op]
+        sel = [r.vs_torch for r in rows if op == "all" or group(r.u) == op]
         lines.append("| %s | %d | %s | %d |" % ("**all**" if op == "all" else op, len(sel),
                                                  gm_text(sel), sum(1 for r in sel if r < 1)))
     return "\n".join(lines)
@@ -307,7 +312,7 @@ def plot(panels, path, device, meta):
     hi = max(math.ceil(max(logs)), 1)
     cuda = device == "cuda"
     for ax, (threads, rows) in zip(axes[0], panels):
-        names = ["%s %s [%s] %s %s" % (r.u["op"], label(r.u), fmt_list(r.u["shape"]),
+        names = ["%s %s [%s] %s %s" % (group(r.u), label(r.u), fmt_list(r.u["shape"]),
                                        r.u["dtype"], short_layout(r.u)) for r in rows]
         y = list(range(len(rows)))[::-1]
         bars = [r.vs_torch if cuda else r.vs_best for r in rows]

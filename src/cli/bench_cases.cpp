@@ -18,7 +18,7 @@ const std::vector<ParamInfo>& param_table() {
       {"--padding", ParamKind::kInts},     {"--output-padding", ParamKind::kInts},
       {"--dilation", ParamKind::kInts},    {"--groups", ParamKind::kInt},
       {"--bias", ParamKind::kFlag},        {"--algo", ParamKind::kWord},
-      {"--factor", ParamKind::kInt},
+      {"--factor", ParamKind::kInt},       {"--backward", ParamKind::kFlag},
   };
   return table;
 }
@@ -34,7 +34,7 @@ struct OpInfo {
 const std::vector<OpInfo>& op_table() {
   static const std::vector<OpInfo> table = {
       {"interpolate",
-       {"--mode", "--size", "--scale", "--align-corners", "--antialias"},
+       {"--mode", "--size", "--scale", "--align-corners", "--antialias", "--backward"},
        {"--mode"}},
       {"conv-transpose",
        {"--weight-shape", "--stride", "--padding", "--output-padding", "--dilation", "--groups",
@@ -222,6 +222,14 @@ std::vector<BenchCase> default_suite(Device device) {
     std::vector<std::pair<std::string, std::string>> p = {{"--mode", "bilinear"}, {"--size", "6"}};
     s.push_back(make_case("interpolate", {64, 512, 16, 16}, f32, false, std::move(p)));
   }
+  // Backward passes (the gradient with respect to the input) of the common training cases.
+  const std::pair<std::string, std::string> back = {"--backward", ""};
+  for (const char* mode : {"nearest", "bilinear", "bicubic"})
+    interp(image, f32, false, mode, "2", {back});
+  interp(image, f32, true, "bilinear", "2", {back});
+  interp(image, bf16, false, "bilinear", "2", {back});
+  interp({2, 16, 32, 64, 64}, f32, false, "trilinear", "2", {back});
+  interp(image, f32, false, "area", "0.5", {back});
 
   // Transposed-convolution decoder layers.
   auto deconv = [&](Shape shape, DType dtype, bool cl,

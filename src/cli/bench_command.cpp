@@ -36,13 +36,15 @@ const char* const kBenchDescription =
     "minimal traffic (every input read once, every output written once; max-unpool also\n"
     "reads its int64 indices). Without OP it runs the default suite: every interpolate mode\n"
     "at 2x and at a fractional scale, contiguous and channels-last, f32 and bf16, small\n"
-    "spatial sizes with large N * C, transposed-convolution decoder layers, and max-unpool\n"
-    "and pixel-shuffle on large tensors (CUDA runs them with an 8 times larger batch).\n"
+    "spatial sizes with large N * C, interpolate backward passes, transposed-convolution\n"
+    "decoder layers, and max-unpool and pixel-shuffle on large tensors (CUDA runs them\n"
+    "with an 8 times larger batch).\n"
     "\n"
     "The op options are those of the op's own command (interpolate: --mode, --size,\n"
-    "--scale, --align-corners, --antialias; conv-transpose: --weight-shape, --stride,\n"
-    "--padding, --output-padding, --dilation, --groups, --bias, --algo; max-unpool:\n"
-    "--kernel-size, --stride, --padding; pixel-shuffle and pixel-unshuffle: --factor).\n"
+    "--scale, --align-corners, --antialias, and --backward to time interpolate_backward;\n"
+    "conv-transpose: --weight-shape, --stride, --padding, --output-padding, --dilation,\n"
+    "--groups, --bias, --algo; max-unpool: --kernel-size, --stride, --padding;\n"
+    "pixel-shuffle and pixel-unshuffle: --factor).\n"
     "Only the op call is timed. On the CPU with steady_clock and --threads threads; on CUDA\n"
     "with events around every run, with buffer sets rotated (or the L2 cache overwritten)\n"
     "so that the cache is not what is measured. The copy bandwidth (CPU: memcpy of 256 MiB\n"
@@ -69,6 +71,9 @@ ArgSpec bench_spec() {
       .option("--scale", "F[,F...]", "interpolate: scale factor")
       .flag("--align-corners", "interpolate: align_corners=True")
       .flag("--antialias", "interpolate: anti-alias (bilinear and bicubic)")
+      .flag("--backward",
+            "interpolate: time the backward pass (the gradient with respect\n"
+            "to the input, from a gradient of the output's shape)")
       .option("--weight-shape", "C_in,C_out/G,K...",
               "conv-transpose: shape of the weight (random data)")
       .option("--stride", "S[,S...]", "conv-transpose, max-unpool: stride")

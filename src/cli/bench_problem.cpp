@@ -129,17 +129,26 @@ void build_interpolate(Problem& p, const BenchCase& c, const SetPolicy& policy) 
   p.bytes = in_bytes + out_bytes;
   policy.apply(p, in_bytes + out_bytes);
 
-  const auto host = random_data(c.dtype, numel_of(c.shape), 1);
+  // The backward reads a gradient of the output's shape and writes one of the input's.
+  const bool backward = c.has("--backward");
+  const auto host = backward ? random_data(c.dtype, numel_of(p.out_shape), 1)
+                             : random_data(c.dtype, numel_of(c.shape), 1);
   std::vector<TensorView> src, dst;
   for (std::size_t k = 0; k < p.sets; ++k) {
-    Buffer& s = p.allocate(in_bytes);
-    s.upload(host.data());
-    src.push_back(view_of(s, p.ctx.device(), c.dtype, c.shape, c.channels_last));
-    dst.push_back(
-        view_of(p.allocate(out_bytes), p.ctx.device(), c.dtype, p.out_shape, c.channels_last));
+    Buffer& in = p.allocate(in_bytes);
+    Buffer& out = p.allocate(out_bytes);
+    (backward ? out : in).upload(host.data());
+    src.push_back(view_of(in, p.ctx.device(), c.dtype, c.shape, c.channels_last));
+    dst.push_back(view_of(out, p.ctx.device(), c.dtype, p.out_shape, c.channels_last));
   }
   Problem* self = &p;
-  p.run = [self, src, dst, opt](std::size_t k) { interpolate(self->ctx, src[k], dst[k], opt); };
+  if (backward) {
+    p.run = [self, src, dst, opt](std::size_t k) {
+      interpolate_backward(self->ctx, dst[k], src[k], opt);
+    };
+  } else {
+    p.run = [self, src, dst, opt](std::size_t k) { interpolate(self->ctx, src[k], dst[k], opt); };
+  }
 }
 
 void build_conv_transpose(Problem& p, const BenchCase& c, const SetPolicy& policy) {

@@ -1,5 +1,6 @@
 // CPU backend of ups::interpolate_backward: three gather passes over the transposed tap tables
-// of kernels/interpolate/interp_backward.hpp, one (N, C) plane per task.
+// of kernels/interpolate/interp_backward.hpp, one (N, C) plane per task, or one image per task
+// with channels-last tensors (C innermost in both), whose loops then run along C.
 //
 // grad_input[z, y, x] = sum_od wz * (sum_oh wy * (sum_ow wx * grad_output[od, oh, ow])), each
 // sum over a transposed table's list in increasing output order, from 0. The W pass turns every
@@ -53,6 +54,25 @@ void combine_rows(const kern::InvTable<Acc>& t, const Acc* in, std::int64_t in_s
   }
 }
 
+// Channels-last: out[i * cc + ch] = sum over the list of i of w * row[o * stride + ch], for the
+// cc channels of every pixel, in the same order per element as gather_row (so both layouts give
+// the same bits); the loop over channels vectorises.
+template <class T, class Acc>
+void gather_pixels(const kern::InvTable<Acc>& t, const T* row, std::int64_t stride, std::int64_t cc,
+                   Acc* out) {
+  for (std::int64_t i = 0; i < t.in; ++i) {
+    Acc* dst = out + i * cc;
+    std::fill(dst, dst + cc, Acc(0));
+    for (std::int64_t e = t.start[static_cast<std::size_t>(i)];
+         e < t.start[static_cast<std::size_t>(i + 1)]; ++e) {
+      const Acc w = t.w[static_cast<std::size_t>(e)];
+      const T* src = row + t.out[static_cast<std::size_t>(e)] * stride;
+      for (std::int64_t ch = 0; ch < cc; ++ch)
+        dst[ch] = dst[ch] + w * kern::to_acc<Acc>(src[ch]);
+    }
+  }
+}
+
 template <InterpKind K, class T>
 void run(const InterpolatePlan& plan, const T* grad_out, T* grad_in, int threads) {
   using Acc = kern::acc_t<T>;
@@ -64,48 +84,67 @@ void run(const InterpolatePlan& plan, const T* grad_out, T* grad_in, int threads
   const kern::InvTable<Acc>& tx = tables.dim[2];
   const std::int64_t in_d = g.in[0], in_h = g.in[1], in_w = g.in[2];
   const std::int64_t out_d = g.out[0], out_h = g.out[1];
-  const std::int64_t planes = g.n * g.c;
   const std::int64_t* gs = g.dst_stride;  // grad_output
   const std::int64_t* is = g.src_stride;  // grad_input
+  // Channels-last (C innermost in both tensors): a task is an image and every pixel a run of C
+  // values; otherwise a task is an (N, C) plane of single values.
+  const bool cl = g.c > 1 && gs[1] == 1 && is[1] == 1;
+  const std::int64_t cc = cl ? g.c : 1;
+  const std::int64_t units = cl ? g.n : g.n * g.c;
+  const std::int64_t row_len = in_w * cc;
 
-  // Per worker: the W pass (out_D * out_H rows of in_W), the H pass (out_D * in_H rows) and,
-  // for 3-D kinds, the D pass (in_D * in_H rows).
+  // Per worker: the W pass (out_D * out_H rows), the H pass (out_D * in_H rows) and, for 3-D
+  // kinds, the D pass (in_D * in_H rows), each row in_W pixels of cc values.
   struct Scratch {
     std::vector<Acc> a, b, c;
   };
   std::vector<Scratch> scratch(static_cast<std::size_t>(std::max(threads, 1)));
-  run_tasks(planes, threads, [&](int worker, std::int64_t plane) {
+  run_tasks(units, threads, [&](int worker, std::int64_t unit) {
     Scratch& s = scratch[static_cast<std::size_t>(worker)];
-    s.a.resize(static_cast<std::size_t>(out_d * out_h * in_w));
-    s.b.resize(static_cast<std::size_t>(out_d * in_h * in_w));
-    const std::int64_t n = plane / g.c, c = plane % g.c;
+    s.a.resize(static_cast<std::size_t>(out_d * out_h * row_len));
+    s.b.resize(static_cast<std::size_t>(out_d * in_h * row_len));
+    const std::int64_t n = cl ? unit : unit / g.c, c = cl ? 0 : unit % g.c;
     const T* go = grad_out + n * gs[0] + c * gs[1];
     T* gi = grad_in + n * is[0] + c * is[1];
     for (std::int64_t od = 0; od < out_d; ++od) {
-      for (std::int64_t oh = 0; oh < out_h; ++oh)
-        gather_row(tx, go + od * gs[2] + oh * gs[3], gs[4], s.a.data() + (od * out_h + oh) * in_w);
+      for (std::int64_t oh = 0; oh < out_h; ++oh) {
+        const T* row = go + od * gs[2] + oh * gs[3];
+        Acc* dst = s.a.data() + (od * out_h + oh) * row_len;
+        if (cl) {
+          gather_pixels(tx, row, gs[4], cc, dst);
+        } else {
+          gather_row(tx, row, gs[4], dst);
+        }
+      }
     }
     for (std::int64_t od = 0; od < out_d; ++od) {
       if (ty.identity) {
-        std::copy(s.a.data() + od * out_h * in_w, s.a.data() + (od + 1) * out_h * in_w,
-                  s.b.data() + od * in_h * in_w);
+        std::copy(s.a.data() + od * out_h * row_len, s.a.data() + (od + 1) * out_h * row_len,
+                  s.b.data() + od * in_h * row_len);
       } else {
-        combine_rows(ty, s.a.data() + od * out_h * in_w, in_w, s.b.data() + od * in_h * in_w, in_w,
-                     in_w);
+        combine_rows(ty, s.a.data() + od * out_h * row_len, row_len,
+                     s.b.data() + od * in_h * row_len, row_len, row_len);
       }
     }
     const Acc* result = s.b.data();
     if (!tz.identity) {
-      s.c.resize(static_cast<std::size_t>(in_d * in_h * in_w));
-      combine_rows(tz, s.b.data(), in_h * in_w, s.c.data(), in_h * in_w, in_h * in_w);
+      s.c.resize(static_cast<std::size_t>(in_d * in_h * row_len));
+      combine_rows(tz, s.b.data(), in_h * row_len, s.c.data(), in_h * row_len, in_h * row_len);
       result = s.c.data();
     }
     for (std::int64_t z = 0; z < in_d; ++z) {
       for (std::int64_t y = 0; y < in_h; ++y) {
-        const Acc* r = result + (z * in_h + y) * in_w;
+        const Acc* r = result + (z * in_h + y) * row_len;
         T* dst = gi + z * is[2] + y * is[3];
-        for (std::int64_t x = 0; x < in_w; ++x)
-          dst[x * is[4]] = kern::from_acc<T>(r[x]);
+        if (cl) {
+          for (std::int64_t x = 0; x < in_w; ++x) {
+            for (std::int64_t ch = 0; ch < cc; ++ch)
+              dst[x * is[4] + ch] = kern::from_acc<T>(r[x * cc + ch]);
+          }
+        } else {
+          for (std::int64_t x = 0; x < in_w; ++x)
+            dst[x * is[4]] = kern::from_acc<T>(r[x]);
+        }
       }
     }
   });
