@@ -29,6 +29,8 @@ struct InvTable {
   // Every input is read by exactly one output with weight 1 (a unit dim, or a same-size
   // nearest dim): the dim's pass is a copy.
   bool identity = false;
+  // The length of every list when all have the same, else 0 (integer scale factors).
+  int fixed_len = 0;
 };
 
 // Whether kind K weights dim `dim` (0 = D, 1 = H, 2 = W); the other dims are unit dims of the
@@ -118,6 +120,11 @@ InvTable<Acc> invert_table(const TapTable<Acc>& t, std::int64_t in) {
       v.w[e] = t.w.empty() ? Acc(1) : t.weight(o, j);
     }
   }
+  const std::int64_t len0 = in > 0 ? v.start[1] : 0;
+  bool fixed = in > 0 && len0 > 0 && len0 <= 4;
+  for (std::int64_t i = 0; fixed && i < in; ++i)
+    fixed = v.start[static_cast<std::size_t>(i + 1)] - v.start[static_cast<std::size_t>(i)] == len0;
+  v.fixed_len = fixed ? static_cast<int>(len0) : 0;
   v.identity = t.out == in;
   for (std::int64_t i = 0; v.identity && i < in; ++i) {
     v.identity =

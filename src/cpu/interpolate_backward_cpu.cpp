@@ -22,9 +22,35 @@ namespace {
 
 using kern::InterpKind;
 
+// gather_row for a table whose every list has kLen entries (so entry e of input i is i * kLen +
+// e): a fixed trip count, which the compiler unrolls and vectorises.
+template <int kLen, class T, class Acc>
+void gather_row_fixed(const kern::InvTable<Acc>& t, const T* row, std::int64_t stride, Acc* out) {
+  const std::int64_t* outs = t.out.data();
+  const Acc* w = t.w.data();
+  for (std::int64_t i = 0; i < t.in; ++i) {
+    Acc acc = Acc(0);
+    for (int e = 0; e < kLen; ++e)
+      acc = acc + w[i * kLen + e] * kern::to_acc<Acc>(row[outs[i * kLen + e] * stride]);
+    out[i] = acc;
+  }
+}
+
 // out[i] = sum over the list of i of w * row[o * stride], from 0, for i < t.in.
 template <class T, class Acc>
 void gather_row(const kern::InvTable<Acc>& t, const T* row, std::int64_t stride, Acc* out) {
+  switch (t.fixed_len) {
+    case 1:
+      return gather_row_fixed<1>(t, row, stride, out);
+    case 2:
+      return gather_row_fixed<2>(t, row, stride, out);
+    case 3:
+      return gather_row_fixed<3>(t, row, stride, out);
+    case 4:
+      return gather_row_fixed<4>(t, row, stride, out);
+    default:
+      break;
+  }
   const std::int64_t* start = t.start.data();
   const std::int64_t* outs = t.out.data();
   const Acc* w = t.w.data();
