@@ -31,6 +31,9 @@ struct InvTable {
   bool identity = false;
   // The length of every list when all have the same, else 0 (integer scale factors).
   int fixed_len = 0;
+  // With fixed_len: input i's list is outputs i * fixed_len + e, in order (nearest and area at
+  // integer upscaling factors).
+  bool blocked = false;
 };
 
 // Whether kind K weights dim `dim` (0 = D, 1 = H, 2 = W); the other dims are unit dims of the
@@ -125,6 +128,9 @@ InvTable<Acc> invert_table(const TapTable<Acc>& t, std::int64_t in) {
   for (std::int64_t i = 0; fixed && i < in; ++i)
     fixed = v.start[static_cast<std::size_t>(i + 1)] - v.start[static_cast<std::size_t>(i)] == len0;
   v.fixed_len = fixed ? static_cast<int>(len0) : 0;
+  v.blocked = fixed;
+  for (std::size_t e = 0; v.blocked && e < v.out.size(); ++e)
+    v.blocked = v.out[e] == static_cast<std::int64_t>(e);
   v.identity = t.out == in;
   for (std::int64_t i = 0; v.identity && i < in; ++i) {
     v.identity =

@@ -28,6 +28,16 @@ template <int kLen, class T, class Acc>
 void gather_row_fixed(const kern::InvTable<Acc>& t, const T* row, std::int64_t stride, Acc* out) {
   const std::int64_t* outs = t.out.data();
   const Acc* w = t.w.data();
+  if (t.blocked && stride == 1) {
+    // Input i reads outputs i * kLen + e: contiguous loads, no index table.
+    for (std::int64_t i = 0; i < t.in; ++i) {
+      Acc acc = Acc(0);
+      for (int e = 0; e < kLen; ++e)
+        acc = acc + w[i * kLen + e] * kern::to_acc<Acc>(row[i * kLen + e]);
+      out[i] = acc;
+    }
+    return;
+  }
   for (std::int64_t i = 0; i < t.in; ++i) {
     Acc acc = Acc(0);
     for (int e = 0; e < kLen; ++e)
