@@ -1,14 +1,13 @@
-// CPU backend of ups::max_pool_backward and ups::max_unpool_backward: parallel loops over the
-// shared per-element bodies of kernels/pool/pool_math.hpp. Each element of grad_input is written
-// by one iteration with a fixed order of additions, so the result does not depend on the number
-// of threads.
+// CPU backend of ups::max_pool_backward: a parallel check of the indices, then a parallel loop
+// over the shared gather body of kernels/pool/pool_math.hpp. Each element of grad_input is
+// written by one iteration with a fixed order of additions, so the result does not depend on the
+// number of threads.
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
 
 #include "cpu/parallel.hpp"
 #include "max_pool_plan.hpp"
-#include "max_unpool_plan.hpp"
 
 namespace ups {
 namespace detail {
@@ -53,36 +52,6 @@ void max_pool_backward_cpu(const MaxPoolBackwardPlan& plan, const void* grad_out
       }
     });
   });
-}
-
-void max_unpool_backward_cpu(const MaxUnpoolPlan& plan, const void* grad_output,
-                             const std::int64_t* indices, void* grad_input, int threads,
-                             MaxUnpoolStatus* status) {
-  const kern::UnpoolGeometry& g = plan.geometry;
-  std::atomic<std::int64_t> bad{-1};
-  dispatch_by_size(plan.dtype, [&](auto type_tag) {
-    using T = typename decltype(type_tag)::type;
-    const T* go = static_cast<const T*>(grad_output);
-    T* gi = static_cast<T*>(grad_input);
-    parallel_for(plan.total_in, threads, [&](std::int64_t begin, std::int64_t end) {
-      std::int64_t local = -1;
-      for (std::int64_t i = begin; i < end; ++i) {
-        local = std::max(local, kern::unpool_backward_element<T>(g, go, indices, gi, i));
-      }
-      if (local >= 0) atomic_max(bad, local);
-    });
-  });
-  *status = MaxUnpoolStatus{};
-  status->position = bad.load();
-  status->index = 0;
-  if (status->position >= 0) {
-    kern::UnpoolGeometry c = g;
-    c.channels_last = false;  // positions are C-order
-    status->index = indices[kern::unpool_source(c, status->position).idx_off];
-  }
-  for (int i = 0; i < 3; ++i)
-    status->volume[i] = plan.volume[i];
-  status->volume_dims = plan.volume_dims;
 }
 
 }  // namespace detail
