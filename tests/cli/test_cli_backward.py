@@ -57,6 +57,9 @@ POOL_CASES = [
     ("2d-dilation-ceil", (2, 1, 7, 8), [3], [2], [1], [2], True),
     ("2d-per-dim", (1, 3, 5, 9), [2, 3], [1, 2], [1, 0], [1, 2], False),
     ("3d", (1, 2, 4, 5, 6), [2], [1], [1], None, True),
+    # Windows that share a tap are dilation / gcd(stride, dilation) apart: 2 and 3 here.
+    ("1d-dilation", (1, 2, 13), [3], [1], [1], [2], False),
+    ("2d-dilation", (1, 1, 9, 10), [2, 3], [2, 1], [0, 1], [3, 3], True),
 ]
 
 
