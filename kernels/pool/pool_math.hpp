@@ -413,10 +413,15 @@ UPS_HD bool max_pool_backward_index_ok(const PoolBackwardGeometry& g, const Pool
   }
   const std::int64_t plane = g.in[0] * g.in[1] * g.in[2];
   if (v < 0 || v >= plane) return false;
-  const std::int64_t pos[3] = {v / (g.in[1] * g.in[2]), (v / g.in[2]) % g.in[1], v % g.in[2]};
+  // The plane (and so v) fits Index wherever the 32-bit variants run.
+  const Index x = static_cast<Index>(v);
+  const Index in_h = static_cast<Index>(g.in[1]), in_w = static_cast<Index>(g.in[2]);
+  const Index pos[3] = {x / (in_h * in_w), (x / in_w) % in_h, x % in_w};
   for (int i = 0; i < 3; ++i) {
-    const std::int64_t b = sp[i].begin, e = sp[i].end;
-    if (pos[i] < b || pos[i] >= e || (pos[i] - b) % g.dilation[i] != 0) return false;
+    const Index b = sp[i].begin, e = sp[i].end;
+    if (pos[i] < b || pos[i] >= e || (pos[i] - b) % static_cast<Index>(g.dilation[i]) != 0) {
+      return false;
+    }
   }
   return true;
 }
