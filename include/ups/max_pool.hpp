@@ -90,10 +90,12 @@ UPS_EXPORT void max_pool(const Context& ctx, const TensorView& src, const Tensor
 /// [0, kernel)), taken in increasing (od, oh, ow) order, of the grad_output of those whose index
 /// names (d, h, w). f16 and bf16 add in f32 and round once; f32 and f64 add in their own type;
 /// integers wrap modulo 2^bits. PyTorch's CPU kernel scatters `grad_input[index] +=
-/// grad_output` in increasing output order, which adds the same terms in the same order; where
-/// several windows pick one input element the f32/f64 result may still differ from another
-/// implementation's summation order by rounding, and f16/bf16 results by one rounding of the
-/// f32 sum.
+/// grad_output` in increasing output order, which adds the same terms in the same order: f32 and
+/// f64 results equal PyTorch's CPU results bit for bit, and so do f16/bf16 results wherever an
+/// element receives at most one window's gradient; where several windows pick one element,
+/// PyTorch rounds to f16/bf16 after every addition and ups once, so the two may differ in the
+/// last place. (A summation in another order, as other implementations may use, can differ by
+/// rounding in every dtype.)
 ///
 /// **Determinism.** Every grad_input element is computed by one thread (or loop iteration) in a
 /// fixed order, without atomics, so the result is bit for bit the same from run to run, for any
@@ -108,11 +110,12 @@ UPS_EXPORT void max_pool(const Context& ctx, const TensorView& src, const Tensor
 /// and max_pool() reports an index outside it; its index is ignored and its gradient goes
 /// nowhere (PyTorch's CPU kernel adds it wherever the index points, or drops it when that lies
 /// outside the plane). On the CPU an error is raised before grad_input is written. On CUDA
-/// the op enqueues a check kernel and the gather on ctx.stream(), then copies a status record
-/// to the host and **synchronises ctx.stream()** to report an invalid index (its only host
-/// wait); grad_input is then unspecified. The record is 64 bytes of scratch memory (319 with
-/// the alignment slack, see max_unpool_workspace_size()) taken from ctx.workspace() or, without
-/// a workspace, from ups's stream-ordered pool within ctx.workspace_limit().
+/// the op enqueues a check kernel and the gather on ctx.stream(), then, on every call, copies
+/// a status record to the host and **synchronises ctx.stream()** (its only host wait) and throws
+/// if an index was invalid, leaving grad_input unspecified. The record is 64 bytes of scratch
+/// memory, 319 bytes with the slack that aligns it to 256 bytes, taken from ctx.workspace() (which
+/// must then be that large) or, without a workspace, from ups's stream-ordered pool within
+/// ctx.workspace_limit().
 ///
 /// @throws ups::Error for invalid options, shapes, dtypes or devices, for an invalid index, when
 /// scratch memory is unavailable, and for CUDA failures.
