@@ -70,6 +70,16 @@ void max_unpool_cuda(const MaxUnpoolPlan& plan, const void* src, const std::int6
 void max_unpool_read_status_cuda(const MaxUnpoolStatus* status, MaxUnpoolStatus* out,
                                  StreamHandle stream);
 
+// max_unpool_backward: the geometry's src strides are grad_input's, its dst strides (and
+// dst_sizes) grad_output's. The CPU pass fills `status`; the CUDA one records into `status`
+// when given (deferred check), else synchronises and throws.
+void max_unpool_backward_cpu(const MaxUnpoolPlan& plan, const void* grad_output,
+                             const std::int64_t* indices, void* grad_input, int threads,
+                             MaxUnpoolStatus* status);
+void max_unpool_backward_cuda(const MaxUnpoolPlan& plan, const void* grad_output,
+                              const std::int64_t* indices, void* grad_input, const Context& ctx,
+                              MaxUnpoolStatus* status);
+
 // The "Found an invalid max index" error of a filled status record.
 [[noreturn]] void throw_invalid_max_index(const MaxUnpoolStatus& status);
 

@@ -71,21 +71,30 @@ Shape resolve_unshuffle(const Shape& in, std::int64_t r) {
   return out;
 }
 
+// The names of the op and its tensors in messages: the forward ops' src and dst, or the backward
+// ops' grad_output and grad_input.
+struct Names {
+  const char* op;
+  const char* src;
+  const char* dst;
+};
+
 void run(const Context& ctx, const TensorView& src, const TensorView& dst, std::int64_t r,
-         ShuffleKernel kernel, bool unshuffle) {
-  const char* op = unshuffle ? "pixel_unshuffle" : "pixel_shuffle";
+         ShuffleKernel kernel, bool unshuffle, const Names& names) {
+  const char* op = names.op;
   detail::check_enum(kernel, "kernel");
-  detail::check_view(src, "src");
-  detail::check_view(dst, "dst");
+  detail::check_view(src, names.src);
+  detail::check_view(dst, names.dst);
   const Shape out_shape =
       unshuffle ? resolve_unshuffle(src.shape(), r) : resolve_shuffle(src.shape(), r);
-  UPS_CHECK(dst.dtype == src.dtype, ErrorCode::kUnsupportedDType, op, ": dst has dtype ",
-            to_string(dst.dtype), " but src has dtype ", to_string(src.dtype));
-  UPS_CHECK(dst.shape() == out_shape, ErrorCode::kShapeMismatch, op, ": expected dst of shape ",
-            shape_to_string(out_shape), " but got ", shape_to_string(dst.shape()));
-  detail::check_device(ctx, src, "src");
-  detail::check_device(ctx, dst, "dst");
-  detail::check_no_self_overlap(dst, "dst");
+  UPS_CHECK(dst.dtype == src.dtype, ErrorCode::kUnsupportedDType, op, ": ", names.dst,
+            " has dtype ", to_string(dst.dtype), " but ", names.src, " has dtype ",
+            to_string(src.dtype));
+  UPS_CHECK(dst.shape() == out_shape, ErrorCode::kShapeMismatch, op, ": expected ", names.dst,
+            " of shape ", shape_to_string(out_shape), " but got ", shape_to_string(dst.shape()));
+  detail::check_device(ctx, src, names.src);
+  detail::check_device(ctx, dst, names.dst);
+  detail::check_no_self_overlap(dst, names.dst);
   detail::check_no_overlap(src, dst);
 
   const std::int64_t total = detail::checked_numel(out_shape, "pixel_shuffle output");
@@ -141,7 +150,7 @@ void run(const Context& ctx, const TensorView& src, const TensorView& dst, std::
   if (ctx.device() == Device::kCPU) {
     detail::pixel_shuffle_cpu(plan, src.data, dst.data, ctx.num_threads());
   } else {
-    const detail::CudaDeviceScope scope(ctx, {{"src", &src}, {"dst", &dst}});
+    const detail::CudaDeviceScope scope(ctx, {{names.src, &src}, {names.dst, &dst}});
     detail::pixel_shuffle_cuda(plan, src.data, dst.data, ctx.stream());
   }
 }
@@ -158,12 +167,48 @@ Shape pixel_unshuffle_output_shape(const Shape& input_shape, std::int64_t downsc
 
 void pixel_shuffle(const Context& ctx, const TensorView& src, const TensorView& dst,
                    std::int64_t upscale_factor, ShuffleKernel kernel) {
-  run(ctx, src, dst, upscale_factor, kernel, false);
+  run(ctx, src, dst, upscale_factor, kernel, false, {"pixel_shuffle", "src", "dst"});
 }
 
 void pixel_unshuffle(const Context& ctx, const TensorView& src, const TensorView& dst,
                      std::int64_t downscale_factor, ShuffleKernel kernel) {
-  run(ctx, src, dst, downscale_factor, kernel, true);
+  run(ctx, src, dst, downscale_factor, kernel, true, {"pixel_unshuffle", "src", "dst"});
+}
+
+namespace {
+
+// The backward of a shuffle is the inverse shuffle of grad_output into grad_input. grad_input
+// has the forward input's shape: it is validated by the forward's rules first, then grad_output
+// must have the forward output's shape.
+void run_backward(const Context& ctx, const TensorView& grad_output, const TensorView& grad_input,
+                  std::int64_t r, bool unshuffle_forward) {
+  const char* op = unshuffle_forward ? "pixel_unshuffle_backward" : "pixel_shuffle_backward";
+  detail::check_view(grad_output, "grad_output");
+  detail::check_view(grad_input, "grad_input");
+  const Shape out_shape = unshuffle_forward ? resolve_unshuffle(grad_input.shape(), r)
+                                            : resolve_shuffle(grad_input.shape(), r);
+  UPS_CHECK(grad_output.dtype == grad_input.dtype, ErrorCode::kUnsupportedDType, op,
+            ": grad_output has dtype ", to_string(grad_output.dtype), " but grad_input has dtype ",
+            to_string(grad_input.dtype));
+  UPS_CHECK(grad_output.shape() == out_shape, ErrorCode::kShapeMismatch, op,
+            ": expected grad_output of shape ", shape_to_string(out_shape), " (the ",
+            unshuffle_forward ? "pixel_unshuffle" : "pixel_shuffle",
+            " output shape for grad_input of shape ", shape_to_string(grad_input.shape()),
+            ") but got ", shape_to_string(grad_output.shape()));
+  run(ctx, grad_output, grad_input, r, ShuffleKernel::kAuto, !unshuffle_forward,
+      {op, "grad_output", "grad_input"});
+}
+
+}  // namespace
+
+void pixel_shuffle_backward(const Context& ctx, const TensorView& grad_output,
+                            const TensorView& grad_input, std::int64_t upscale_factor) {
+  run_backward(ctx, grad_output, grad_input, upscale_factor, false);
+}
+
+void pixel_unshuffle_backward(const Context& ctx, const TensorView& grad_output,
+                              const TensorView& grad_input, std::int64_t downscale_factor) {
+  run_backward(ctx, grad_output, grad_input, downscale_factor, true);
 }
 
 }  // namespace ups

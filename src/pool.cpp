@@ -593,7 +593,191 @@ void max_unpool_check(const Context& ctx, const MaxUnpoolStatus* status) {
   if (st.position >= 0) detail::throw_invalid_max_index(st);
 }
 
+// ---- backward passes ----------------------------------------------------------------------------
+
+namespace {
+
+std::int64_t gcd64(std::int64_t a, std::int64_t b) {
+  while (b != 0) {
+    const std::int64_t t = a % b;
+    a = b;
+    b = t;
+  }
+  return a;
+}
+
+}  // namespace
+
+void max_pool_backward(const Context& ctx, const TensorView& grad_output, const TensorView& indices,
+                       const TensorView& grad_input, const MaxPoolOptions& options) {
+  detail::check_view(grad_output, "grad_output");
+  detail::check_view(indices, "indices");
+  detail::check_view(grad_input, "grad_input");
+  // grad_input has the forward input's shape: the forward's rules apply to it.
+  const PoolResolved r = resolve_pool(grad_input.shape(), options);
+  UPS_CHECK(grad_output.dtype == grad_input.dtype, ErrorCode::kUnsupportedDType,
+            "max_pool_backward: grad_output has dtype ", to_string(grad_output.dtype),
+            " but grad_input has dtype ", to_string(grad_input.dtype));
+  UPS_CHECK(indices.dtype == DType::kI64, ErrorCode::kUnsupportedDType,
+            "max_pool_backward: indices must have dtype i64, but got ", to_string(indices.dtype));
+  UPS_CHECK(grad_output.shape() == r.out_shape, ErrorCode::kShapeMismatch,
+            "max_pool_backward: expected grad_output of shape ", shape_to_string(r.out_shape),
+            " (the max_pool output shape for grad_input of shape ",
+            shape_to_string(grad_input.shape()), ") but got ",
+            shape_to_string(grad_output.shape()));
+  UPS_CHECK(indices.shape() == r.out_shape, ErrorCode::kShapeMismatch,
+            "max_pool_backward: expected indices of shape ", shape_to_string(r.out_shape),
+            " (the shape of grad_output) but got ", shape_to_string(indices.shape()));
+  detail::check_device(ctx, grad_output, "grad_output");
+  detail::check_device(ctx, indices, "indices");
+  detail::check_device(ctx, grad_input, "grad_input");
+  detail::check_no_self_overlap(grad_input, "grad_input");
+  detail::check_no_overlap(grad_output, grad_input);
+  detail::check_no_overlap(indices, grad_input);
+
+  detail::MaxPoolBackwardPlan plan{};
+  plan.dtype = grad_input.dtype;
+  plan.dims = r.k;
+  plan.total_in = detail::checked_numel(grad_input.shape(), "max_pool_backward grad_input");
+  plan.total_out = detail::checked_numel(r.out_shape, "max_pool_backward grad_output");
+  if (plan.total_in == 0) return;  // N == 0
+  kern::PoolBackwardGeometry& g = plan.geometry;
+  const View5 gi5 = to_view5(grad_input, r.k, r.batched);
+  const View5 go5 = to_view5(grad_output, r.k, r.batched);
+  const View5 i5 = to_view5(indices, r.k, r.batched);
+  g.n = gi5.size[0];
+  g.c = gi5.size[1];
+  for (int d = 0; d < 3; ++d) {
+    g.in[d] = r.in.v[d];
+    g.out[d] = r.out.v[d];
+    g.kernel[d] = r.kernel.v[d];
+    g.stride[d] = r.stride.v[d];
+    g.pad[d] = r.pad.v[d];
+    g.dilation[d] = r.dilation.v[d];
+    g.cover_step[d] = g.dilation[d] / gcd64(g.stride[d], g.dilation[d]);
+  }
+  for (int d = 0; d < 5; ++d) {
+    g.gin_stride[d] = gi5.stride[d];
+    g.gout_stride[d] = go5.stride[d];
+    g.idx_stride[d] = i5.stride[d];
+  }
+  g.channels_last = channels_innermost(gi5);
+  g.narrow = plan.total_in < (std::int64_t(1) << 32) && plan.total_out < (std::int64_t(1) << 32);
+
+  if (ctx.device() == Device::kCPU) {
+    detail::PoolIndexStatus st{};
+    detail::max_pool_backward_cpu(plan, grad_output.data,
+                                  static_cast<const std::int64_t*>(indices.data), grad_input.data,
+                                  ctx.num_threads(), &st);
+    if (st.position >= 0) detail::throw_invalid_pool_index(plan, st);
+  } else {
+    const detail::CudaDeviceScope scope(
+        ctx, {{"grad_output", &grad_output}, {"indices", &indices}, {"grad_input", &grad_input}});
+    detail::max_pool_backward_cuda(plan, grad_output.data,
+                                   static_cast<const std::int64_t*>(indices.data), grad_input.data,
+                                   ctx);
+  }
+}
+
+void max_unpool_backward(const Context& ctx, const TensorView& grad_output,
+                         const TensorView& indices, const TensorView& grad_input,
+                         const MaxUnpoolOptions& options, MaxUnpoolStatus* status) {
+  detail::check_view(grad_output, "grad_output");
+  detail::check_view(indices, "indices");
+  detail::check_view(grad_input, "grad_input");
+  // grad_input and indices have the forward input's shape: the forward's rules apply to it.
+  const UnpoolResolved r = resolve_unpool(grad_input.shape(), options, &indices);
+  UPS_CHECK(grad_output.dtype == grad_input.dtype, ErrorCode::kUnsupportedDType,
+            "max_unpool_backward: grad_output has dtype ", to_string(grad_output.dtype),
+            " but grad_input has dtype ", to_string(grad_input.dtype));
+  UPS_CHECK(grad_output.shape() == r.out_shape, ErrorCode::kShapeMismatch,
+            "max_unpool_backward: expected grad_output of shape ", shape_to_string(r.out_shape),
+            " (the max_unpool output shape for grad_input of shape ",
+            shape_to_string(grad_input.shape()), ") but got ",
+            shape_to_string(grad_output.shape()));
+  detail::check_device(ctx, grad_output, "grad_output");
+  detail::check_device(ctx, indices, "indices");
+  detail::check_device(ctx, grad_input, "grad_input");
+  detail::check_no_self_overlap(grad_input, "grad_input");
+  detail::check_no_overlap(grad_output, grad_input);
+  detail::check_no_overlap(indices, grad_input);
+
+  detail::MaxUnpoolPlan plan{};
+  plan.dtype = grad_input.dtype;
+  plan.total_in = detail::checked_numel(grad_input.shape(), "max_unpool_backward grad_input");
+  plan.total_out = detail::checked_numel(r.out_shape, "max_unpool_backward grad_output");
+  kern::UnpoolGeometry& g = plan.geometry;
+  const View5 gi5 = to_view5(grad_input, r.k, r.batched);
+  const View5 i5 = to_view5(indices, r.k, r.batched);
+  const View5 go5 = to_view5(grad_output, r.k, r.batched);
+  g.n = gi5.size[0];
+  g.c = gi5.size[1];
+  for (int d = 0; d < 3; ++d) {
+    g.in[d] = r.in.v[d];
+    g.out[d] = r.out.v[d];
+  }
+  g.plane_in = g.in[0] * g.in[1] * g.in[2];
+  g.plane_out = g.out[0] * g.out[1] * g.out[2];
+  for (int d = 0; d < 5; ++d) {
+    g.src_stride[d] = gi5.stride[d];
+    g.idx_stride[d] = i5.stride[d];
+    g.dst_stride[d] = go5.stride[d];
+    plan.dst_sizes[d] = go5.size[d];
+  }
+  g.channels_last = channels_innermost(gi5);
+  g.narrow = plan.total_in < (std::int64_t(1) << 32) && plan.total_out < (std::int64_t(1) << 32);
+  plan.volume[0] = plan.volume[1] = plan.volume[2] = 0;
+  if (r.k == 1) {
+    plan.volume[0] = r.out.v[2];
+    plan.volume[1] = 1;
+    plan.volume_dims = 2;
+  } else {
+    for (int j = 0; j < r.k; ++j)
+      plan.volume[j] = r.out.v[3 - r.k + j];
+    plan.volume_dims = r.k;
+  }
+  // An empty grad_output with a non-empty grad_input: every index is invalid (PyTorch's forward
+  // is a no-op there, but its gradient would gather from nothing).
+  if (ctx.device() == Device::kCPU) {
+    MaxUnpoolStatus st{};
+    if (plan.total_in > 0) {
+      detail::max_unpool_backward_cpu(plan, grad_output.data,
+                                      static_cast<const std::int64_t*>(indices.data),
+                                      grad_input.data, ctx.num_threads(), &st);
+    } else {
+      st.position = -1;
+    }
+    if (status != nullptr) {
+      *status = st;
+    } else if (st.position >= 0) {
+      detail::throw_invalid_max_index(st);
+    }
+  } else {
+    const detail::CudaDeviceScope scope(
+        ctx, {{"grad_output", &grad_output}, {"indices", &indices}, {"grad_input", &grad_input}});
+    detail::max_unpool_backward_cuda(plan, grad_output.data,
+                                     static_cast<const std::int64_t*>(indices.data),
+                                     grad_input.data, ctx, status);
+  }
+}
+
 namespace detail {
+
+void throw_invalid_pool_index(const MaxPoolBackwardPlan& plan, const PoolIndexStatus& status) {
+  const kern::PoolBackwardGeometry& g = plan.geometry;
+  const std::int64_t plane = g.in[0] * g.in[1] * g.in[2];
+  std::ostringstream os;
+  os << "max_pool_backward: invalid max index " << status.index << " at position "
+     << status.position << " of indices (C order): ";
+  if (status.index < 0 || status.index >= plane) {
+    os << "outside the input plane of size ";
+    for (int d = 3 - plan.dims; d < 3; ++d)
+      os << (d > 3 - plan.dims ? "x" : "") << g.in[d];
+  } else {
+    os << "not an element of its pooling window";
+  }
+  fail(ErrorCode::kInvalidArgument, os.str());
+}
 
 void throw_invalid_max_index(const MaxUnpoolStatus& status) {
   std::ostringstream os;

@@ -75,4 +75,52 @@ UPS_EXPORT Shape max_pool_output_shape(const Shape& input_shape, const MaxPoolOp
 UPS_EXPORT void max_pool(const Context& ctx, const TensorView& src, const TensorView& dst,
                          const TensorView& indices, const MaxPoolOptions& options);
 
+/// @brief The gradient of max_pool(): @p grad_input from @p grad_output and the forward's
+/// @p indices (PyTorch's `max_pool{1,2,3}d_with_indices_backward`).
+///
+/// Shapes follow the forward's rules: @p grad_input has the forward input's shape (validated as
+/// max_pool() validates src), @p grad_output and @p indices have
+/// max_pool_output_shape(grad_input.shape(), options); @p indices is i64 and @p grad_output has
+/// the dtype of @p grad_input. Every dtype of max_pool() is supported. Any strides are accepted;
+/// @p grad_input must not overlap itself or the inputs. A batch of 0 is a no-op.
+///
+/// **Formulation (a gather).** Each grad_input element (n, c, d, h, w) is written exactly once:
+/// it is the sum, over the output windows that have (d, h, w) among their taps (along each dim,
+/// the windows o with o * stride - padding + t * dilation = position for a tap t in
+/// [0, kernel)), taken in increasing (od, oh, ow) order, of the grad_output of those whose index
+/// names (d, h, w). f16 and bf16 add in f32 and round once; f32 and f64 add in their own type;
+/// integers wrap modulo 2^bits. PyTorch's CPU kernel scatters `grad_input[index] +=
+/// grad_output` in increasing output order, which adds the same terms in the same order: f32 and
+/// f64 results equal PyTorch's CPU results bit for bit, and so do f16/bf16 results wherever an
+/// element receives at most one window's gradient; where several windows pick one element,
+/// PyTorch rounds to f16/bf16 after every addition and ups once, so the two may differ in the
+/// last place. (A summation in another order, as other implementations may use, can differ by
+/// rounding in every dtype.)
+///
+/// **Determinism.** Every grad_input element is computed by one thread (or loop iteration) in a
+/// fixed order, without atomics, so the result is bit for bit the same from run to run, for any
+/// number of CPU threads and on CUDA, whether ctx.deterministic() is set or not.
+///
+/// **Indices.** Each index must name a tap of its own window inside the input plane (as every
+/// index of max_pool() does). Otherwise the op throws ups::Error (kInvalidArgument)
+/// "max_pool_backward: invalid max index I at position P of indices (C order): outside the input
+/// plane of size HxW" (or "not an element of its pooling window"), naming the invalid index at the
+/// largest C-order position; a bad index is never read or written through. Exception: a window with
+/// no in-bounds tap (possible with dilation and padding) has the maximum -inf whatever the input,
+/// and max_pool() reports an index outside it; its index is ignored and its gradient goes
+/// nowhere (PyTorch's CPU kernel adds it wherever the index points, or drops it when that lies
+/// outside the plane). On the CPU an error is raised before grad_input is written. On CUDA
+/// the op enqueues a check kernel and the gather on ctx.stream(), then, on every call, copies
+/// a status record to the host and **synchronises ctx.stream()** (its only host wait) and throws
+/// if an index was invalid, leaving grad_input unspecified. The record is 64 bytes of scratch
+/// memory, 319 bytes with the slack that aligns it to 256 bytes, taken from ctx.workspace() (which
+/// must then be that large) or, without a workspace, from ups's stream-ordered pool within
+/// ctx.workspace_limit().
+///
+/// @throws ups::Error for invalid options, shapes, dtypes or devices, for an invalid index, when
+/// scratch memory is unavailable, and for CUDA failures.
+UPS_EXPORT void max_pool_backward(const Context& ctx, const TensorView& grad_output,
+                                  const TensorView& indices, const TensorView& grad_input,
+                                  const MaxPoolOptions& options);
+
 }  // namespace ups

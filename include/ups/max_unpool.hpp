@@ -65,8 +65,8 @@
 /// on a 256-byte boundary wherever the caller's workspace starts. The op takes it from
 /// ctx.workspace() when the context has one (which must then be large enough), and otherwise
 /// allocates it from ups's stream-ordered pool on ctx.stream() (see cuda_scratch_reserved())
-/// when it fits ctx.workspace_limit(), else it fails with kOutOfMemory. With a caller status and determinism off the op needs no scratch and
-/// never allocates.
+/// when it fits ctx.workspace_limit(), else it fails with kOutOfMemory. With a caller status and
+/// determinism off the op needs no scratch and never allocates.
 #pragma once
 
 #include <cstddef>
@@ -137,6 +137,33 @@ UPS_EXPORT std::size_t max_unpool_workspace_size(const Context& ctx, const Shape
 UPS_EXPORT void max_unpool(const Context& ctx, const TensorView& src, const TensorView& indices,
                            const TensorView& dst, const MaxUnpoolOptions& options,
                            MaxUnpoolStatus* status = nullptr);
+
+/// @brief The gradient of max_unpool(): @p grad_input from @p grad_output, a gather by index
+/// (the backward of PyTorch's `max_unpool{1,2,3}d`).
+///
+/// grad_input[n, c, i] = grad_output[n, c, plane position indices[n, c, i]]. @p grad_input and
+/// @p indices have the unpool input's shape (validated by the forward's rules, indices i64),
+/// @p grad_output the shape max_unpool_output_shape(grad_input.shape(), options) and the dtype
+/// of @p grad_input. Every dtype of max_unpool() is supported; the op only moves bits. Any
+/// strides are accepted; @p grad_input must not overlap itself or the inputs.
+///
+/// Deterministic whether ctx.deterministic() is set or not: every grad_input element is written
+/// by exactly one thread, and duplicate indices simply read the same grad_output element (each
+/// duplicate gets that gradient, as in PyTorch).
+///
+/// Invalid indices are handled as in max_unpool(): an index outside [0, output plane size) is
+/// never read through; its grad_input element is set to zero and the op reports PyTorch's
+/// "Found an invalid max index: I (output volumes are of size HxW)", naming the invalid index at
+/// the largest C-order position. With @p status null the check is synchronous (on CUDA the op
+/// synchronises ctx.stream() and needs the 64-byte status record as scratch, see "Scratch
+/// memory"); with a caller-owned @p status it is deferred to max_unpool_check() and the CUDA
+/// op is fully stream-ordered.
+/// @throws ups::Error for invalid options, shapes, dtypes or devices, for an invalid index
+///         (synchronous check only), when scratch memory is unavailable, and for CUDA failures.
+UPS_EXPORT void max_unpool_backward(const Context& ctx, const TensorView& grad_output,
+                                    const TensorView& indices, const TensorView& grad_input,
+                                    const MaxUnpoolOptions& options,
+                                    MaxUnpoolStatus* status = nullptr);
 
 /// @brief Reads a status record filled by max_unpool() and throws the error it describes.
 ///

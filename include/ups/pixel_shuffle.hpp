@@ -69,4 +69,27 @@ UPS_EXPORT void pixel_unshuffle(const Context& ctx, const TensorView& src, const
                                 std::int64_t downscale_factor,
                                 ShuffleKernel kernel = ShuffleKernel::kAuto);
 
+/// @brief The gradient of pixel_shuffle(): rearranges (*, C, H * r, W * r) @p grad_output into
+/// (*, C * r^2, H, W) @p grad_input, i.e. pixel_unshuffle(grad_output) (PyTorch's
+/// `pixel_shuffle` backward).
+///
+/// @p grad_input has the forward input's shape and is validated by pixel_shuffle()'s rules
+/// (same messages); @p grad_output must then have pixel_shuffle_output_shape(grad_input.shape(),
+/// upscale_factor) and the dtype of @p grad_input. Same dtypes, layouts and stream behaviour as
+/// pixel_shuffle(). A pure copy: bit-exact and deterministic whether ctx.deterministic() is set
+/// or not (every element is written by exactly one thread).
+/// @throws ups::Error naming grad_output or grad_input for invalid factors, shapes, dtypes or
+/// devices, and for CUDA failures.
+UPS_EXPORT void pixel_shuffle_backward(const Context& ctx, const TensorView& grad_output,
+                                       const TensorView& grad_input, std::int64_t upscale_factor);
+
+/// @brief The gradient of pixel_unshuffle(): rearranges (*, C * r^2, H, W) @p grad_output into
+/// (*, C, H * r, W * r) @p grad_input, i.e. pixel_shuffle(grad_output). @p grad_input is
+/// validated by pixel_unshuffle()'s rules, then @p grad_output must have
+/// pixel_unshuffle_output_shape(grad_input.shape(), downscale_factor). Same contract as
+/// pixel_shuffle_backward().
+UPS_EXPORT void pixel_unshuffle_backward(const Context& ctx, const TensorView& grad_output,
+                                         const TensorView& grad_input,
+                                         std::int64_t downscale_factor);
+
 }  // namespace ups

@@ -255,6 +255,204 @@ UPS_HD void max_pool_element(const PoolGeometry& g, const T* __restrict__ src, T
                                dst, indices);
 }
 
+// ---- max_pool backward --------------------------------------------------------------------------
+
+// The gradient of max_pool as a gather: each grad_input element (n, c, d, h, w) sums, in
+// increasing (od, oh, ow) order, grad_output of every output window that has (d, h, w) among its
+// taps and whose index names (d, h, w). Every grad_input element is written by exactly one
+// thread, with a fixed order of additions, so the result is deterministic. PyTorch's CPU kernel
+// (cpu_max_pool_backward) scatters instead: grad_input[index] += grad_output, in increasing
+// output order, which is the same set of terms added in the same order.
+struct PoolBackwardGeometry {
+  std::int64_t n, c;
+  std::int64_t in[3];   // D, H, W of grad_input (the forward's input)
+  std::int64_t out[3];  // D, H, W of grad_output and indices (the forward's output)
+  std::int64_t kernel[3], stride[3], pad[3], dilation[3];
+  // dilation / gcd(stride, dilation): along a dim, the windows whose taps include one input
+  // position are this many apart.
+  std::int64_t cover_step[3];
+  std::int64_t gin_stride[5];   // N, C, D, H, W, in elements
+  std::int64_t gout_stride[5];  // N, C, OD, OH, OW
+  std::int64_t idx_stride[5];   // N, C, OD, OH, OW
+  bool channels_last;           // iterate grad_input as N, D, H, W, C
+  bool narrow;                  // every element count < 2^32: see divmod_hd
+};
+
+// The accumulator of the gradient sums: f16 and bf16 sum in f32 and round once at the end; f32
+// and f64 in their own type; integers in uint64_t, which wraps (modulo 2^64, then the conversion
+// back keeps the low bits: the sum modulo 2^bits, as two's complement wrapping would give).
+template <class T>
+struct PoolGradAcc {
+  using type = std::uint64_t;
+  UPS_HD static type in(T v) { return static_cast<type>(v); }
+  UPS_HD static T out(type v) { return static_cast<T>(v); }
+};
+template <>
+struct PoolGradAcc<float> {
+  using type = float;
+  UPS_HD static float in(float v) { return v; }
+  UPS_HD static float out(float v) { return v; }
+};
+template <>
+struct PoolGradAcc<double> {
+  using type = double;
+  UPS_HD static double in(double v) { return v; }
+  UPS_HD static double out(double v) { return v; }
+};
+template <>
+struct PoolGradAcc<half_t> {
+  using type = float;
+  UPS_HD static float in(half_t v) { return half_to_float(v); }
+  UPS_HD static half_t out(float v) { return float_to_half(v); }
+};
+template <>
+struct PoolGradAcc<bf16_t> {
+  using type = float;
+  UPS_HD static float in(bf16_t v) { return bf16_to_float(v); }
+  UPS_HD static bf16_t out(float v) { return float_to_bf16(v); }
+};
+
+// Along one dim, the output windows o whose taps include input position p: o * stride - pad +
+// t * dilation == p for some tap t in [0, kernel) and 0 <= o < out. They form the progression
+// first, first + step, ..., of `count` terms (step = dilation / gcd(stride, dilation)).
+template <class Index>
+struct PoolCoverT {
+  Index first, count, step;
+};
+
+// No intermediate overflows where pool_span_t does not: q = p + pad <= in + pad, reach =
+// (kernel - 1) * dilation < the effective kernel, and o * stride <= q.
+template <class Index>
+UPS_HD PoolCoverT<Index> pool_cover_t(Index p, Index out, Index k, Index s, Index pad, Index d,
+                                      Index step) {
+  const Index q = p + pad;
+  const Index reach = (k - 1) * d;
+  // Windows [lo, hi] have their span [o * s, o * s + reach] (shifted by pad) around q.
+  Index lo = q > reach ? (q - reach - 1) / s + 1 : 0;
+  Index hi = q / s;
+  if (hi > out - 1) hi = out - 1;
+  if (d != 1) {
+    // The first window of the run that has a tap at q: the residues of o * s modulo d repeat
+    // with period `step`, so if none of the first `step` windows has one, none has.
+    Index tries = 0;
+    while (lo <= hi && tries < step && (q - lo * s) % d != 0) {
+      ++lo;
+      ++tries;
+    }
+    if (lo <= hi && (q - lo * s) % d != 0) lo = hi + 1;
+  }
+  const Index count = lo <= hi ? (hi - lo) / step + 1 : 0;
+  return {lo, count, step};
+}
+
+// The grad_input element at p: the gather described above.
+template <class T, class Index>
+UPS_HD void max_pool_backward_at(const PoolBackwardGeometry& g, const PoolCoordT<Index>& p,
+                                 const T* __restrict__ grad_output,
+                                 const std::int64_t* __restrict__ indices,
+                                 T* __restrict__ grad_input) {
+  using Acc = PoolGradAcc<T>;
+  const auto cover = [&](int i, Index x) {
+    return pool_cover_t<Index>(x, static_cast<Index>(g.out[i]), static_cast<Index>(g.kernel[i]),
+                               static_cast<Index>(g.stride[i]), static_cast<Index>(g.pad[i]),
+                               static_cast<Index>(g.dilation[i]),
+                               static_cast<Index>(g.cover_step[i]));
+  };
+  const PoolCoverT<Index> cd = cover(0, p.d), ch = cover(1, p.h), cw = cover(2, p.w);
+  const std::int64_t target = static_cast<std::int64_t>(
+      (p.d * static_cast<Index>(g.in[1]) + p.h) * static_cast<Index>(g.in[2]) + p.w);
+  const std::int64_t* os = g.gout_stride;
+  const std::int64_t* is = g.idx_stride;
+  const T* go = grad_output + (p.n * static_cast<Index>(os[0]) + p.c * static_cast<Index>(os[1]));
+  const std::int64_t* ix =
+      indices + (p.n * static_cast<Index>(is[0]) + p.c * static_cast<Index>(is[1]));
+  typename Acc::type sum = 0;
+  for (Index jd = 0; jd < cd.count; ++jd) {
+    const Index od = cd.first + jd * cd.step;
+    for (Index jh = 0; jh < ch.count; ++jh) {
+      const Index oh = ch.first + jh * ch.step;
+      for (Index jw = 0; jw < cw.count; ++jw) {
+        const Index ow = cw.first + jw * cw.step;
+        const Index io = od * static_cast<Index>(is[2]) + oh * static_cast<Index>(is[3]) +
+                         ow * static_cast<Index>(is[4]);
+        if (ix[io] != target) continue;
+        sum += Acc::in(go[od * static_cast<Index>(os[2]) + oh * static_cast<Index>(os[3]) +
+                          ow * static_cast<Index>(os[4])]);
+      }
+    }
+  }
+  const std::int64_t* gs = g.gin_stride;
+  grad_input[p.n * static_cast<Index>(gs[0]) + p.c * static_cast<Index>(gs[1]) +
+             p.d * static_cast<Index>(gs[2]) + p.h * static_cast<Index>(gs[3]) +
+             p.w * static_cast<Index>(gs[4])] = Acc::out(sum);
+}
+
+template <class T>
+UPS_HD void max_pool_backward_element(const PoolBackwardGeometry& g,
+                                      const T* __restrict__ grad_output,
+                                      const std::int64_t* __restrict__ indices,
+                                      T* __restrict__ grad_input, std::int64_t idx) {
+  max_pool_backward_at<T, std::int64_t>(g, unravel_ncdhw(idx, g.c, g.in, g.channels_last, g.narrow),
+                                        grad_output, indices, grad_input);
+}
+
+// Whether index v of the output window at o is one the backward pass accepts: a tap of that
+// window (inside the input plane), or anything at all when the window has no in-bounds tap (its
+// maximum is -inf whatever the input, so its gradient goes nowhere; PyTorch's CPU kernel would
+// add it at whatever position the index names).
+template <class Index>
+UPS_HD bool max_pool_backward_index_ok(const PoolBackwardGeometry& g, const PoolCoordT<Index>& o,
+                                       std::int64_t v) {
+  const Index oc[3] = {o.d, o.h, o.w};
+  PoolSpanT<Index> sp[3];
+  for (int i = 0; i < 3; ++i) {
+    sp[i] = pool_span_t<Index>(oc[i], static_cast<Index>(g.in[i]), static_cast<Index>(g.kernel[i]),
+                               static_cast<Index>(g.stride[i]), static_cast<Index>(g.pad[i]),
+                               static_cast<Index>(g.dilation[i]));
+    if (pool_taps(sp[i], static_cast<Index>(g.dilation[i])) == 0) return true;
+  }
+  const std::int64_t plane = g.in[0] * g.in[1] * g.in[2];
+  if (v < 0 || v >= plane) return false;
+  // The plane (and so v) fits Index wherever the 32-bit variants run.
+  const Index x = static_cast<Index>(v);
+  const Index in_h = static_cast<Index>(g.in[1]), in_w = static_cast<Index>(g.in[2]);
+  const Index pos[3] = {x / (in_h * in_w), (x / in_w) % in_h, x % in_w};
+  for (int i = 0; i < 3; ++i) {
+    const Index b = sp[i].begin, e = sp[i].end;
+    if (pos[i] < b || pos[i] >= e || (pos[i] - b) % static_cast<Index>(g.dilation[i]) != 0) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// The offset in indices, and the C-order position, of output window o.
+template <class Index>
+UPS_HD Index pool_backward_idx_offset(const PoolBackwardGeometry& g, const PoolCoordT<Index>& o) {
+  const std::int64_t* is = g.idx_stride;
+  return o.n * static_cast<Index>(is[0]) + o.c * static_cast<Index>(is[1]) +
+         o.d * static_cast<Index>(is[2]) + o.h * static_cast<Index>(is[3]) +
+         o.w * static_cast<Index>(is[4]);
+}
+
+template <class Index>
+UPS_HD std::int64_t pool_backward_logical(const PoolBackwardGeometry& g,
+                                          const PoolCoordT<Index>& o) {
+  return (((static_cast<std::int64_t>(o.n) * g.c + o.c) * g.out[0] + o.d) * g.out[1] + o.h) *
+             g.out[2] +
+         o.w;
+}
+
+// The check of the output window at flat index idx (C order): -1, or its C-order position when
+// its index is not accepted.
+UPS_HD std::int64_t max_pool_backward_check_element(const PoolBackwardGeometry& g,
+                                                    const std::int64_t* __restrict__ indices,
+                                                    std::int64_t idx) {
+  const PoolCoord o = unravel_ncdhw(idx, g.c, g.out, false, g.narrow);
+  const std::int64_t v = indices[pool_backward_idx_offset(g, o)];
+  return max_pool_backward_index_ok(g, o, v) ? -1 : idx;
+}
+
 // ---- max_unpool ---------------------------------------------------------------------------------
 
 // Input (and indices) of logical shape (N, C, D, H, W); output (N, C, OD, OH, OW). An index is a
@@ -368,6 +566,36 @@ UPS_HD std::int64_t unpool_element(const UnpoolGeometry& g, const T* __restrict_
                                    std::int64_t idx) {
   return unpool_element_at<T, std::int64_t>(g, unpool_divs<std::int64_t>(g), src, indices, dst,
                                             idx);
+}
+
+// The per-element body of max_unpool's backward pass, a gather: grad_input element `idx` (in
+// iteration order; the geometry's src strides are grad_input's and its dst strides
+// grad_output's) takes the grad_output element its index names. An invalid index writes zero
+// and returns the element's logical position (never reading through it); otherwise -1.
+template <class T, class Index>
+UPS_HD std::int64_t unpool_backward_element_at(const UnpoolGeometry& g,
+                                               const UnpoolDivs<Index>& div,
+                                               const T* __restrict__ grad_output,
+                                               const std::int64_t* __restrict__ indices,
+                                               T* __restrict__ grad_input, Index idx) {
+  const UnpoolSourceT<Index> s = unpool_source(g, div, idx);
+  const std::int64_t v = indices[s.idx_off];
+  if (!unpool_index_valid(g, v)) {
+    grad_input[s.src_off] = T(0);
+    return unpool_logical(g, s);
+  }
+  grad_input[s.src_off] =
+      grad_output[s.dst_plane_off + unpool_target(g, div, static_cast<Index>(v))];
+  return -1;
+}
+
+template <class T>
+UPS_HD std::int64_t unpool_backward_element(const UnpoolGeometry& g,
+                                            const T* __restrict__ grad_output,
+                                            const std::int64_t* __restrict__ indices,
+                                            T* __restrict__ grad_input, std::int64_t idx) {
+  return unpool_backward_element_at<T, std::int64_t>(g, unpool_divs<std::int64_t>(g), grad_output,
+                                                     indices, grad_input, idx);
 }
 
 // Deterministic resolution of duplicate indices: each output element has a claim slot that ends

@@ -61,6 +61,18 @@ ArgSpec max_unpool_spec();
 int run_max_pool(const ParsedArgs& args);
 /// @brief Runs `ups max-unpool`.
 int run_max_unpool(const ParsedArgs& args);
+/// @brief Paragraphs of `ups max-pool-backward --help`.
+extern const char* const kMaxPoolBackwardDescription;
+/// @brief Paragraphs of `ups max-unpool-backward --help`.
+extern const char* const kMaxUnpoolBackwardDescription;
+/// @brief The arguments of `ups max-pool-backward`.
+ArgSpec max_pool_backward_spec();
+/// @brief The arguments of `ups max-unpool-backward`.
+ArgSpec max_unpool_backward_spec();
+/// @brief Runs `ups max-pool-backward`.
+int run_max_pool_backward(const ParsedArgs& args);
+/// @brief Runs `ups max-unpool-backward`.
+int run_max_unpool_backward(const ParsedArgs& args);
 /// @brief Prints the tutorial's MaxPool2d / MaxUnpool2d example, numbered @p number (which it
 /// advances).
 void demo_pool(std::ostream& os, Context& ctx, int& number);

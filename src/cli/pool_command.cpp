@@ -49,6 +49,32 @@ const char* const kMaxUnpoolDescription =
     "  ups max-unpool pooled.npy indices.npy restored.npy --kernel-size 2\n"
     "  ups max-unpool y.npy i.npy x.npy --kernel-size 3 --stride 2 --padding 1 --output-size 9,9";
 
+const char* const kMaxPoolBackwardDescription =
+    "The gradient of ups max-pool (torch.nn.MaxPool1d/2d/3d's backward): reads GRAD_OUT, the\n"
+    "gradient of the pooled output, and INDICES, the int64 ('<i8') positions ups max-pool\n"
+    "wrote, both of the pooled shape, and writes GRAD_IN, the gradient of the input, of shape\n"
+    "--input-size (N, C and the spatial sizes of the pooling's input). Each element of GRAD_IN\n"
+    "is the sum, over the windows whose index names it, of their gradients, added in the\n"
+    "windows' order (float16 in float32, rounded once), so the result is the same on every\n"
+    "run, device and thread count. Every index must name an element of its own window. The\n"
+    "pooling options are those of ups max-pool.\n"
+    "\n"
+    "example:\n"
+    "  ups max-pool x.npy y.npy i.npy --kernel-size 3 --stride 2 --padding 1\n"
+    "  ups max-pool-backward gy.npy i.npy gx.npy --input-size 1,3,32,32 --kernel-size 3 \\\n"
+    "      --stride 2 --padding 1";
+
+const char* const kMaxUnpoolBackwardDescription =
+    "The gradient of ups max-unpool (torch.nn.MaxUnpool1d/2d/3d's backward): reads GRAD_OUT,\n"
+    "the gradient of the unpooled output, and INDICES, the int64 ('<i8') positions given to\n"
+    "ups max-unpool, and writes GRAD_IN, of the shape of INDICES: each element is the element\n"
+    "of GRAD_OUT that its index names within its (n, c) plane. GRAD_OUT must have the shape\n"
+    "ups max-unpool would write for an input of the shape of INDICES with the same options.\n"
+    "An index outside the output plane is an error, and GRAD_IN is then left untouched.\n"
+    "\n"
+    "example:\n"
+    "  ups max-unpool-backward gy.npy indices.npy gx.npy --kernel-size 2";
+
 // Empty problems run on the host views with a CPU context, where the ops only validate: there is
 // nothing to move or compute, and Staging refuses some empty views (those with a zero dim left
 // of a larger one).
@@ -225,6 +251,139 @@ int run_max_unpool(const ParsedArgs& args) {
     staging.finish();
   }
   write_npy(file, dst.dtype(), dst.shape(), dst.data());
+  file.commit();
+  return 0;
+}
+
+// ---- max-pool-backward
+// ---------------------------------------------------------------------------
+
+ArgSpec max_pool_backward_spec() {
+  ArgSpec spec;
+  spec.positional("GRAD_OUT", "gradient of the pooled output (.npy, the pooled shape)")
+      .positional("INDICES", "int64 .npy file of the pooling's indices (from ups max-pool)")
+      .positional("GRAD_IN", kOutHelp)
+      .option("--input-size", "N,C,S[,S...]",
+              "shape of the pooling's input: N, C and 1 to 3 spatial sizes", true)
+      .option("--kernel-size", "K[,K...]", "window size", true)
+      .option("--stride", "S[,S...]", "window step (default: the kernel size)")
+      .option("--padding", "P[,P...]",
+              "implicit -inf padding on both sides of each spatial dim\n"
+              "(default 0; at most half the kernel size)")
+      .option("--dilation", "D[,D...]", "spacing between window taps (default 1)")
+      .flag("--ceil-mode", "round the output size up instead of down")
+      .flag("--deterministic",
+            "fail rather than run a nondeterministic algorithm (this op is\n"
+            "always deterministic; also turned on by UPS_DETERMINISTIC=1)");
+  add_device_options(spec, true);
+  return spec;
+}
+
+int run_max_pool_backward(const ParsedArgs& args) {
+  MaxPoolOptions opt;
+  opt.kernel_size = parse_int_tuple(*args.get("--kernel-size"), "--kernel-size", 1, kMaxInt);
+  if (const auto s = args.get("--stride")) opt.stride = parse_int_tuple(*s, "--stride", 1, kMaxInt);
+  if (const auto s = args.get("--padding")) {
+    opt.padding = parse_int_tuple(*s, "--padding", 0, kMaxInt);
+  }
+  if (const auto s = args.get("--dilation")) {
+    opt.dilation = parse_int_tuple(*s, "--dilation", 1, kMaxInt);
+  }
+  opt.ceil_mode = args.has("--ceil-mode");
+  const Shape in_shape = parse_int_tuple(*args.get("--input-size"), "--input-size", 0, kMaxInt);
+  if (in_shape.size() < 3 || in_shape.size() > 5) {
+    throw UsageError("--input-size: expected N, C and 1 to 3 spatial sizes (3 to 5 values), got " +
+                     std::to_string(in_shape.size()));
+  }
+  Context ctx = make_context(args, true);
+  if (args.has("--deterministic")) ctx.set_deterministic(true);
+
+  Operand grad_out = read_operand("GRAD_OUT", args.positional("GRAD_OUT"));
+  Operand indices = read_operand("INDICES", args.positional("INDICES"));
+  // Validates the shapes with the library's messages before anything is allocated.
+  const Shape out_shape = max_pool_output_shape(in_shape, opt);
+  if (grad_out.array.shape() != out_shape) {
+    throw Error(ErrorCode::kShapeMismatch,
+                "max-pool-backward: GRAD_OUT '" + grad_out.path + "' has shape " +
+                    shape_to_string(grad_out.array.shape()) + " but the pooling of an input of " +
+                    "shape " + shape_to_string(in_shape) + " has output shape " +
+                    shape_to_string(out_shape));
+  }
+  AtomicFile file(args.positional("GRAD_IN"));
+  HostArray grad_in(grad_out.array.dtype(), in_shape);
+  if (grad_in.numel() == 0) {
+    max_pool_backward(Context(Device::kCPU), grad_out.array.view(), indices.array.view(),
+                      grad_in.view(), opt);
+  } else {
+    Staging staging(ctx);
+    const TensorView go_view = staging.input(grad_out.array.view());
+    const TensorView indices_view = staging.input(indices.array.view());
+    const TensorView gi_view = staging.output(grad_in.view());
+    // The index check is synchronous: an invalid index throws here, before GRAD_IN is written.
+    max_pool_backward(ctx, go_view, indices_view, gi_view, opt);
+    staging.finish();
+  }
+  write_npy(file, grad_in.dtype(), grad_in.shape(), grad_in.data());
+  file.commit();
+  return 0;
+}
+
+// ---- max-unpool-backward
+// -------------------------------------------------------------------------
+
+ArgSpec max_unpool_backward_spec() {
+  ArgSpec spec;
+  spec.positional("GRAD_OUT", "gradient of the unpooled output (.npy)")
+      .positional("INDICES", "int64 .npy file of the unpooling's indices; its shape is\nGRAD_IN's")
+      .positional("GRAD_IN", kOutHelp)
+      .option("--kernel-size", "K[,K...]", "window size of the pooling", true)
+      .option("--stride", "S[,S...]", "window step of the pooling (default: the kernel size)")
+      .option("--padding", "P[,P...]", "padding of the pooling (default 0)")
+      .option("--output-size", "S[,S...]",
+              "the unpooling's output spatial size: one value for all spatial\n"
+              "dims, or one per dim (optionally preceded by N and C)")
+      .flag("--deterministic",
+            "fail rather than run a nondeterministic algorithm (this op is\n"
+            "always deterministic; also turned on by UPS_DETERMINISTIC=1)");
+  add_device_options(spec, true);
+  return spec;
+}
+
+int run_max_unpool_backward(const ParsedArgs& args) {
+  MaxUnpoolOptions opt;
+  opt.kernel_size = parse_int_tuple(*args.get("--kernel-size"), "--kernel-size", 1, kMaxInt);
+  if (const auto s = args.get("--stride")) opt.stride = parse_int_tuple(*s, "--stride", 1, kMaxInt);
+  if (const auto s = args.get("--padding")) {
+    opt.padding = parse_int_tuple(*s, "--padding", 0, kMaxInt);
+  }
+  if (const auto s = args.get("--output-size")) {
+    opt.output_size = parse_int_tuple(*s, "--output-size", 0, kMaxInt);
+  }
+  Context ctx = make_context(args, true);
+  if (args.has("--deterministic")) ctx.set_deterministic(true);
+
+  Operand grad_out = read_operand("GRAD_OUT", args.positional("GRAD_OUT"));
+  Operand indices = read_operand("INDICES", args.positional("INDICES"));
+  check_batched_rank(indices, "max-unpool-backward");
+  const int spatial = indices.array.rank() - 2;
+  if (opt.output_size.size() == 1 && spatial > 1) {
+    opt.output_size.assign(static_cast<std::size_t>(spatial), opt.output_size[0]);
+  }
+  AtomicFile file(args.positional("GRAD_IN"));
+  HostArray grad_in(grad_out.array.dtype(), indices.array.shape());
+  if (grad_in.numel() == 0 || grad_out.array.numel() == 0) {
+    max_unpool_backward(Context(Device::kCPU), grad_out.array.view(), indices.array.view(),
+                        grad_in.view(), opt);
+  } else {
+    Staging staging(ctx);
+    const TensorView go_view = staging.input(grad_out.array.view());
+    const TensorView indices_view = staging.input(indices.array.view());
+    const TensorView gi_view = staging.output(grad_in.view());
+    // The synchronous index check: an invalid index throws here, before GRAD_IN is written.
+    max_unpool_backward(ctx, go_view, indices_view, gi_view, opt);
+    staging.finish();
+  }
+  write_npy(file, grad_in.dtype(), grad_in.shape(), grad_in.data());
   file.commit();
   return 0;
 }

@@ -28,6 +28,16 @@ void max_unpool_read_status_cuda(const MaxUnpoolStatus*, MaxUnpoolStatus*, Strea
   no_cuda();
 }
 
+void max_pool_backward_cuda(const MaxPoolBackwardPlan&, const void*, const std::int64_t*, void*,
+                            const Context&) {
+  no_cuda();
+}
+
+void max_unpool_backward_cuda(const MaxUnpoolPlan&, const void*, const std::int64_t*, void*,
+                              const Context&, MaxUnpoolStatus*) {
+  no_cuda();
+}
+
 void pixel_shuffle_cuda(const PixelShufflePlan&, const void*, void*, StreamHandle) {
   no_cuda();
 }

@@ -1,6 +1,8 @@
 // Reader of the max_pool / max_unpool / pixel shuffle golden data (tests/golden/pool.{txt,bin}
-// and tests/golden/pixel_shuffle.{txt,bin}, written by scripts/gen_golden_pool.py; the script's
-// docstring describes the format), plus small helpers shared by the pooling-family tests.
+// and tests/golden/pixel_shuffle.{txt,bin}, written by scripts/gen_golden_pool.py, and
+// tests/golden/backward_pool.{txt,bin}, written by scripts/gen_golden_backward_pool.py; the
+// scripts' docstrings describe the format), plus small helpers shared by the pooling-family
+// tests.
 #pragma once
 
 #include <cstdint>
@@ -33,7 +35,9 @@ struct GoldenCase {
   bool ceil_mode = false;
   std::int64_t factor = 0;
   BlobRef in, out, idx;
-  std::string error;  // expected message of an invalid-index case
+  BlobRef grad_out, grad_in;  // the backward goldens (backward_pool.{txt,bin})
+  bool multi = false;         // max_pool_backward: some element sums several windows' gradients
+  std::string error;          // expected message of an invalid-index case
 };
 
 inline std::vector<std::int64_t> parse_list(const std::string& s) {
@@ -116,6 +120,12 @@ inline std::vector<GoldenCase> load_cases(const std::string& name) {
         c.out = parse_ref(value);
       else if (key == "idx")
         c.idx = parse_ref(value);
+      else if (key == "grad_out")
+        c.grad_out = parse_ref(value);
+      else if (key == "grad_in")
+        c.grad_in = parse_ref(value);
+      else if (key == "multi")
+        c.multi = value == "1";
       // expected_by is informational.
     }
     cases.push_back(c);

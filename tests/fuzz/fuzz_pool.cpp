@@ -9,6 +9,10 @@
 //   plane (and the output is not empty), names the invalid index at the largest C-order
 //   position, and its output is the direct scatter in C order (invalid entries skipped), also
 //   when it fails; the deferred check reports the same through max_unpool_check;
+// - max_pool_backward after a successful max_pool, with its values as grad_output and its indices
+//   (one perhaps replaced by a fuzz value): it fails exactly when the index of a window with an
+//   in-bounds tap is not one of that window's taps, and with exact values in f32, f64, i32 or i64
+//   grad_input is the direct scatter of grad_output by index;
 // - inputs are never written, nor bytes of an output's buffer outside its view.
 #include <string>
 #include <vector>
@@ -33,6 +37,96 @@ std::vector<std::int64_t> pool_list(ByteReader& in, int k, std::int64_t lo, bool
 
 std::int64_t pick(const std::vector<std::int64_t>& v, int j, std::int64_t dflt) {
   return v.empty() ? dflt : v.size() == 1 ? v[0] : v[static_cast<std::size_t>(j)];
+}
+
+// The backward check described at the top; `dst` and `idx` come from a successful max_pool of
+// `shape` into `out_shape`.
+void check_max_pool_backward(ByteReader& in, const ups::Context& ctx, const ups::Shape& shape,
+                             const ups::Shape& out_shape, const ups::MaxPoolOptions& opt, int k,
+                             const Tensor& grad, const Tensor& idx, bool exact,
+                             const std::string& context) {
+  // The replaced index is put back on return, for the forward's own checks.
+  struct Restore {
+    const Tensor& t;
+    std::vector<unsigned char> bytes;
+    ~Restore() {
+      if (!bytes.empty()) std::memcpy(t.storage.get(), bytes.data(), bytes.size());
+    }
+  } restore{idx, snapshot(idx)};
+  if (idx.numel() > 0 && in.flag()) {
+    const std::int64_t at = in.range(0, idx.numel() - 1);
+    const std::int64_t v = in.byte() < 128 ? in.range(-2, 40) : in.int_arg();
+    std::memcpy(idx.at(at), &v, sizeof(v));
+  }
+  const ups::DType dtype = grad.view.dtype;
+  Tensor gin;
+  if (!make_tensor(in, dtype, shape, true, &gin)) return;
+  Expectation e;
+  e.may_fail(huge_span(gin.view));
+  const std::size_t first = shape.size() - static_cast<std::size_t>(k);
+  std::int64_t in_sp[3] = {1, 1, 1}, out_sp[3] = {1, 1, 1}, K[3] = {1, 1, 1}, S[3] = {1, 1, 1},
+               P[3] = {0, 0, 0}, D[3] = {1, 1, 1};
+  for (int j = 0; j < k; ++j) {
+    const int s = 3 - k + j;
+    in_sp[s] = shape[first + static_cast<std::size_t>(j)];
+    out_sp[s] = out_shape[first + static_cast<std::size_t>(j)];
+    K[s] = pick(opt.kernel_size, j, 1);
+    S[s] = pick(opt.stride.empty() ? opt.kernel_size : opt.stride, j, 1);
+    P[s] = pick(opt.padding, j, 0);
+    D[s] = pick(opt.dilation, j, 1);
+  }
+  const std::int64_t plane_in = in_sp[0] * in_sp[1] * in_sp[2];
+  const std::int64_t plane_out = out_sp[0] * out_sp[1] * out_sp[2];
+  const std::int64_t planes = plane_out > 0 ? grad.numel() / plane_out : 0;
+  std::vector<double> want(static_cast<std::size_t>(planes * plane_in), 0.0);
+  for (std::int64_t pl = 0; pl < planes; ++pl) {
+    for (std::int64_t o = 0; o < plane_out; ++o) {
+      const std::int64_t i = pl * plane_out + o;
+      std::int64_t index = 0;
+      std::memcpy(&index, idx.at(i), sizeof(index));
+      const std::int64_t oz = o / (out_sp[1] * out_sp[2]), oy = o / out_sp[2] % out_sp[1],
+                         ox = o % out_sp[2];
+      bool has_tap = false, named = false;
+      for (std::int64_t a = 0; a < K[0]; ++a) {
+        const std::int64_t z = oz * S[0] - P[0] + a * D[0];
+        if (z < 0 || z >= in_sp[0]) continue;
+        for (std::int64_t b = 0; b < K[1]; ++b) {
+          const std::int64_t y = oy * S[1] - P[1] + b * D[1];
+          if (y < 0 || y >= in_sp[1]) continue;
+          for (std::int64_t c = 0; c < K[2]; ++c) {
+            const std::int64_t x = ox * S[2] - P[2] + c * D[2];
+            if (x < 0 || x >= in_sp[2]) continue;
+            has_tap = true;
+            named = named || (z * in_sp[1] + y) * in_sp[2] + x == index;
+          }
+        }
+      }
+      e.must_fail(has_tap && !named, "an index is not a tap of its window");
+      if (named) {
+        want[static_cast<std::size_t>(pl * plane_in + index)] += load_value(dtype, grad.at(i));
+      }
+    }
+  }
+  const auto grad_before = snapshot(grad);
+  const auto idx_before = snapshot(idx);
+  std::string error;
+  const bool ok =
+      succeeds([&] { ups::max_pool_backward(ctx, grad.view, idx.view, gin.view, opt); }, &error);
+  e.check("max_pool_backward", ok, error, context);
+  expect(unchanged(grad, grad_before) && unchanged(idx, idx_before),
+         "max_pool_backward wrote into an input; " + context);
+  if (!ok) return;
+  expect(padding_untouched(gin), "max_pool_backward wrote outside grad_input's view; " + context);
+  const bool exact_sums = dtype == ups::DType::kF32 || dtype == ups::DType::kF64 ||
+                          dtype == ups::DType::kI32 || dtype == ups::DType::kI64;
+  if (!exact || !exact_sums) return;
+  for (std::int64_t j = 0; j < gin.numel(); ++j) {
+    expect(load_value(dtype, gin.at(j)) == want[static_cast<std::size_t>(j)],
+           "max_pool_backward grad_input " + std::to_string(j) +
+               " is not the scatter of "
+               "grad_output; " +
+               context);
+  }
 }
 
 void run_max_pool(ByteReader& in) {
@@ -125,6 +219,8 @@ void run_max_pool(ByteReader& in) {
   if (!ok) return;
   expect(padding_untouched(dst) && padding_untouched(idx),
          "max_pool wrote outside an output's view; " + context);
+  if (in.flag())
+    check_max_pool_backward(in, ctx, shape, out_shape, opt, k, dst, idx, exact, context);
   if (!exact || dst.numel() == 0) return;
 
   // Direct scan of every window.
