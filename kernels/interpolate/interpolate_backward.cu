@@ -73,7 +73,7 @@ __device__ __forceinline__ Acc h_sum(const BackwardArgs<Acc>& a, Index y, Index 
 }
 
 template <class T, class Index>
-__global__ void backward_kernel(const BackwardArgs<kern::acc_t<T>> a, const T* __restrict__ go,
+__global__ void interp_backward_kernel(const BackwardArgs<kern::acc_t<T>> a, const T* __restrict__ go,
                                 T* __restrict__ gi) {
   using Acc = kern::acc_t<T>;
   const kern::InterpGeometry& g = a.g;
@@ -212,9 +212,9 @@ void run(const Context& ctx, const InterpolatePlan& plan, const T* go, T* gi) {
   if (narrow) {
     a.div_d = kern::FastDivmod(static_cast<std::uint32_t>(g.in[0]));
     a.div_c = kern::FastDivmod(static_cast<std::uint32_t>(g.c));
-    backward_kernel<T, std::int32_t><<<grid, block, 0, ctx.stream()>>>(a, go, gi);
+    interp_backward_kernel<T, std::int32_t><<<grid, block, 0, ctx.stream()>>>(a, go, gi);
   } else {
-    backward_kernel<T, std::int64_t><<<grid, block, 0, ctx.stream()>>>(a, go, gi);
+    interp_backward_kernel<T, std::int64_t><<<grid, block, 0, ctx.stream()>>>(a, go, gi);
   }
   UPS_CUDA_CHECK(cudaGetLastError());
   // Scratch's destructor enqueues the release after the kernel.
