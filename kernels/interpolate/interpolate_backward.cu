@@ -73,8 +73,8 @@ __device__ __forceinline__ Acc h_sum(const BackwardArgs<Acc>& a, Index y, Index 
 }
 
 template <class T, class Index>
-__global__ void interp_backward_kernel(const BackwardArgs<kern::acc_t<T>> a, const T* __restrict__ go,
-                                T* __restrict__ gi) {
+__global__ void interp_backward_kernel(const BackwardArgs<kern::acc_t<T>> a,
+                                       const T* __restrict__ go, T* __restrict__ gi) {
   using Acc = kern::acc_t<T>;
   const kern::InterpGeometry& g = a.g;
   const Index x = static_cast<Index>(blockIdx.x) * blockDim.x + threadIdx.x;
