@@ -29,8 +29,8 @@ std::string describe(const InterpCase& c);
 
 // Whether the library's interpolate kernels are built with nvcc's --fmad=true, which fuses
 // a*b+c into one rounding where the CPU backend rounds twice. The build (CMakeLists.txt,
-// UPS_INTERP_CUDA_FMAD) compiles kernels/interpolate/interpolate.cu and interpolate_cl.cu with --fmad=false and the
-// CPU sources with -ffp-contract=off, so neither backend contracts and both round identically
+// UPS_INTERP_CUDA_FMAD) compiles the interpolate kernels (kernels/interpolate/*.cu) with
+// --fmad=false and the CPU sources with -ffp-contract=off, so neither backend contracts and both round identically
 // (the anti-aliasing filter argument is computed in f64 by both, AaWindow::raw_weight). So every
 // call must match bit for bit; only if the kernels were built with --fmad=true could the
 // non-copying modes differ in the last bits (accumulation_bound says how far).
