@@ -30,10 +30,11 @@ std::string describe(const InterpCase& c);
 // Whether the library's interpolate kernels are built with nvcc's --fmad=true, which fuses
 // a*b+c into one rounding where the CPU backend rounds twice. The build (CMakeLists.txt,
 // UPS_INTERP_CUDA_FMAD) compiles the interpolate kernels (kernels/interpolate/*.cu) with
-// --fmad=false and the CPU sources with -ffp-contract=off, so neither backend contracts and both round identically
-// (the anti-aliasing filter argument is computed in f64 by both, AaWindow::raw_weight). So every
-// call must match bit for bit; only if the kernels were built with --fmad=true could the
-// non-copying modes differ in the last bits (accumulation_bound says how far).
+// --fmad=false and the CPU sources with -ffp-contract=off, so neither backend contracts and both
+// round identically (the anti-aliasing filter argument is computed in f64 by both,
+// AaWindow::raw_weight). So every call must match bit for bit; only if the kernels were built with
+// --fmad=true could the non-copying modes differ in the last bits (accumulation_bound says how
+// far).
 #ifndef UPS_TEST_INTERP_CUDA_FMAD
 #error "the build must define UPS_TEST_INTERP_CUDA_FMAD (0 or 1)"
 #endif
