@@ -422,6 +422,50 @@ void dense_range(const TensorView& v, std::int64_t numel, std::int64_t* offset,
   *bytes = dense ? numel * es : 0;
 }
 
+// The plan of an unpooling whose input view is `in` (max_unpool's src, or grad_input for the
+// backward), with `indices`, and whose output view is `out` (dst, or grad_output).
+detail::MaxUnpoolPlan make_unpool_plan(const TensorView& in, const TensorView& indices,
+                                       const TensorView& out, const UnpoolResolved& r,
+                                       const char* in_what, const char* out_what) {
+  detail::MaxUnpoolPlan plan{};
+  plan.dtype = in.dtype;
+  plan.total_in = detail::checked_numel(in.shape(), in_what);
+  plan.total_out = detail::checked_numel(r.out_shape, out_what);
+  kern::UnpoolGeometry& g = plan.geometry;
+  const View5 s5 = to_view5(in, r.k, r.batched);
+  const View5 i5 = to_view5(indices, r.k, r.batched);
+  const View5 d5 = to_view5(out, r.k, r.batched);
+  g.n = s5.size[0];
+  g.c = s5.size[1];
+  for (int d = 0; d < 3; ++d) {
+    g.in[d] = r.in.v[d];
+    g.out[d] = r.out.v[d];
+  }
+  g.plane_in = g.in[0] * g.in[1] * g.in[2];
+  g.plane_out = g.out[0] * g.out[1] * g.out[2];
+  for (int d = 0; d < 5; ++d) {
+    g.src_stride[d] = s5.stride[d];
+    g.idx_stride[d] = i5.stride[d];
+    g.dst_stride[d] = d5.stride[d];
+    plan.dst_sizes[d] = d5.size[d];
+  }
+  g.channels_last = channels_innermost(s5);
+  // Dividends are input indices, coordinates and output-plane indices (< total_out).
+  g.narrow = plan.total_in < (std::int64_t(1) << 32) && plan.total_out < (std::int64_t(1) << 32);
+  // The plane sizes as PyTorch's message prints them: 1-D unpooling runs as 2-D with a unit W.
+  plan.volume[0] = plan.volume[1] = plan.volume[2] = 0;
+  if (r.k == 1) {
+    plan.volume[0] = r.out.v[2];
+    plan.volume[1] = 1;
+    plan.volume_dims = 2;
+  } else {
+    for (int j = 0; j < r.k; ++j)
+      plan.volume[j] = r.out.v[3 - r.k + j];
+    plan.volume_dims = r.k;
+  }
+  return plan;
+}
+
 }  // namespace
 
 // ---- public API ---------------------------------------------------------------------------------
@@ -526,43 +570,9 @@ void max_unpool(const Context& ctx, const TensorView& src, const TensorView& ind
   detail::check_no_overlap(src, dst);
   detail::check_no_overlap(indices, dst);
 
-  detail::MaxUnpoolPlan plan{};
-  plan.dtype = src.dtype;
-  plan.total_in = detail::checked_numel(src.shape(), "max_unpool input");
-  plan.total_out = detail::checked_numel(r.out_shape, "max_unpool output");
-  kern::UnpoolGeometry& g = plan.geometry;
-  const View5 s5 = to_view5(src, r.k, r.batched);
-  const View5 i5 = to_view5(indices, r.k, r.batched);
-  const View5 d5 = to_view5(dst, r.k, r.batched);
-  g.n = s5.size[0];
-  g.c = s5.size[1];
-  for (int d = 0; d < 3; ++d) {
-    g.in[d] = r.in.v[d];
-    g.out[d] = r.out.v[d];
-  }
-  g.plane_in = g.in[0] * g.in[1] * g.in[2];
-  g.plane_out = g.out[0] * g.out[1] * g.out[2];
-  for (int d = 0; d < 5; ++d) {
-    g.src_stride[d] = s5.stride[d];
-    g.idx_stride[d] = i5.stride[d];
-    g.dst_stride[d] = d5.stride[d];
-    plan.dst_sizes[d] = d5.size[d];
-  }
-  g.channels_last = channels_innermost(s5);
-  // Dividends are input indices, coordinates and output-plane indices (< total_out).
-  g.narrow = plan.total_in < (std::int64_t(1) << 32) && plan.total_out < (std::int64_t(1) << 32);
+  detail::MaxUnpoolPlan plan =
+      make_unpool_plan(src, indices, dst, r, "max_unpool input", "max_unpool output");
   dense_range(dst, plan.total_out, &plan.dense_offset, &plan.dense_bytes);
-  // The plane sizes as PyTorch's message prints them: 1-D unpooling runs as 2-D with a unit W.
-  plan.volume[0] = plan.volume[1] = plan.volume[2] = 0;
-  if (r.k == 1) {
-    plan.volume[0] = r.out.v[2];
-    plan.volume[1] = 1;
-    plan.volume_dims = 2;
-  } else {
-    for (int j = 0; j < r.k; ++j)
-      plan.volume[j] = r.out.v[3 - r.k + j];
-    plan.volume_dims = r.k;
-  }
 
   if (ctx.device() == Device::kCPU) {
     MaxUnpoolStatus st{};
@@ -702,40 +712,9 @@ void max_unpool_backward(const Context& ctx, const TensorView& grad_output,
   detail::check_no_overlap(grad_output, grad_input);
   detail::check_no_overlap(indices, grad_input);
 
-  detail::MaxUnpoolPlan plan{};
-  plan.dtype = grad_input.dtype;
-  plan.total_in = detail::checked_numel(grad_input.shape(), "max_unpool_backward grad_input");
-  plan.total_out = detail::checked_numel(r.out_shape, "max_unpool_backward grad_output");
-  kern::UnpoolGeometry& g = plan.geometry;
-  const View5 gi5 = to_view5(grad_input, r.k, r.batched);
-  const View5 i5 = to_view5(indices, r.k, r.batched);
-  const View5 go5 = to_view5(grad_output, r.k, r.batched);
-  g.n = gi5.size[0];
-  g.c = gi5.size[1];
-  for (int d = 0; d < 3; ++d) {
-    g.in[d] = r.in.v[d];
-    g.out[d] = r.out.v[d];
-  }
-  g.plane_in = g.in[0] * g.in[1] * g.in[2];
-  g.plane_out = g.out[0] * g.out[1] * g.out[2];
-  for (int d = 0; d < 5; ++d) {
-    g.src_stride[d] = gi5.stride[d];
-    g.idx_stride[d] = i5.stride[d];
-    g.dst_stride[d] = go5.stride[d];
-    plan.dst_sizes[d] = go5.size[d];
-  }
-  g.channels_last = channels_innermost(gi5);
-  g.narrow = plan.total_in < (std::int64_t(1) << 32) && plan.total_out < (std::int64_t(1) << 32);
-  plan.volume[0] = plan.volume[1] = plan.volume[2] = 0;
-  if (r.k == 1) {
-    plan.volume[0] = r.out.v[2];
-    plan.volume[1] = 1;
-    plan.volume_dims = 2;
-  } else {
-    for (int j = 0; j < r.k; ++j)
-      plan.volume[j] = r.out.v[3 - r.k + j];
-    plan.volume_dims = r.k;
-  }
+  const detail::MaxUnpoolPlan plan =
+      make_unpool_plan(grad_input, indices, grad_output, r, "max_unpool_backward grad_input",
+                       "max_unpool_backward grad_output");
   // An empty grad_output with a non-empty grad_input: every index is invalid (PyTorch's forward
   // is a no-op there, but its gradient would gather from nothing).
   if (ctx.device() == Device::kCPU) {

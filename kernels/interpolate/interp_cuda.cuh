@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "cuda/launch.hpp"
 #include "interpolate/interp_math.hpp"
 #include "interpolate/interp_taps.hpp"
 #include "interpolate_plan.hpp"
@@ -80,6 +81,21 @@ int max_taps(const kern::InterpParams<Acc>& p, int dim) {
 }
 
 constexpr int kBlock = 256;
+
+// Whether the 32-bit index variants may serve geometry g, as far as the views go: every offset
+// of both views below 2^31, every size too (a stride of 0 hides a size from the span), no
+// negative stride, and no UPS_CUDA_WIDE_INDEX. Each kernel adds its own grid-stride loops.
+inline bool views_fit_32(const kern::InterpGeometry& g) {
+  const std::int64_t in_sizes[5] = {g.n, g.c, g.in[0], g.in[1], g.in[2]};
+  const std::int64_t out_sizes[5] = {g.n, g.c, g.out[0], g.out[1], g.out[2]};
+  bool fit = !cuda_wide_index() && offset_span(in_sizes, g.src_stride, 5) <= kIndex32Max &&
+             offset_span(out_sizes, g.dst_stride, 5) <= kIndex32Max;
+  for (int d = 0; d < 3; ++d)
+    fit = fit && g.in[d] <= kIndex32Max && g.out[d] <= kIndex32Max;
+  for (int d = 0; d < 5; ++d)
+    fit = fit && g.src_stride[d] >= 0 && g.dst_stride[d] >= 0;
+  return fit;
+}
 
 }  // namespace interp_cuda
 

@@ -273,17 +273,8 @@ bool launch_tiled(const kern::InterpParams<kern::acc_t<T>>& p, const T* src, T* 
 
   // The 32-bit variant: every offset of both views, every input size (tap indices) and both
   // grid-stride loops (rows of tiles, planes) in int32.
-  const std::int64_t in_sizes[5] = {g.n, g.c, g.in[0], g.in[1], g.in[2]};
-  const std::int64_t out_sizes[5] = {g.n, g.c, g.out[0], g.out[1], g.out[2]};
-  a.narrow = !cuda_wide_index() && offset_span(in_sizes, g.src_stride, 5) <= kIndex32Max &&
-             offset_span(out_sizes, g.dst_stride, 5) <= kIndex32Max &&
-             loop_fits_32(a.planes, gz * tz) && loop_fits_32(a.tiles_y, gy);
-  for (int d = 0; d < 3; ++d) {
-    a.narrow = a.narrow && g.in[d] <= kIndex32Max;  // a stride of 0 hides a size from the span
-  }
-  for (int d = 0; d < 5; ++d) {
-    a.narrow = a.narrow && g.src_stride[d] >= 0 && g.dst_stride[d] >= 0;
-  }
+  a.narrow = interp_cuda::views_fit_32(g) && loop_fits_32(a.planes, gz * tz) &&
+             loop_fits_32(a.tiles_y, gy);
 
   const std::size_t smem = a.narrow
                                ? tiled_smem<Acc, std::int32_t>(tx, ty, g.out[0], a.kx, a.ky, a.kz)

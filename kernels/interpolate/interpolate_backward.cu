@@ -23,6 +23,7 @@
 #include "cuda/launch.hpp"
 #include "cuda/scratch.hpp"
 #include "interpolate/interp_backward.hpp"
+#include "interpolate/interp_cuda.cuh"
 #include "interpolate_plan.hpp"
 
 namespace ups {
@@ -196,17 +197,10 @@ void run(const Context& ctx, const InterpolatePlan& plan, const T* go, T* gi) {
   const std::int64_t gz = std::min<std::int64_t>(a.planes, 65535);
   UPS_CHECK(gx <= kIndex32Max, ErrorCode::kInvalidArgument, "interpolate_backward: input width ",
             g.in[2], " is too large for one CUDA grid");
-  const std::int64_t in_sizes[5] = {g.n, g.c, g.in[0], g.in[1], g.in[2]};
-  const std::int64_t out_sizes[5] = {g.n, g.c, g.out[0], g.out[1], g.out[2]};
-  bool narrow = !cuda_wide_index() && offset_span(in_sizes, g.src_stride, 5) <= kIndex32Max &&
-                offset_span(out_sizes, g.dst_stride, 5) <= kIndex32Max &&
-                loop_fits_32(a.planes, gz) && loop_fits_32(g.in[1], gy * ty) &&
-                gx * tx <= kIndex32Max;
+  bool narrow = interp_cuda::views_fit_32(g) && loop_fits_32(a.planes, gz) &&
+                loop_fits_32(g.in[1], gy * ty) && gx * tx <= kIndex32Max;
   for (int d = 0; d < 3; ++d)
-    narrow = narrow && g.out[d] <= kIndex32Max &&
-             static_cast<std::int64_t>(tables.dim[d].out.size()) <= kIndex32Max;
-  for (int d = 0; d < 5; ++d)
-    narrow = narrow && g.src_stride[d] >= 0 && g.dst_stride[d] >= 0;
+    narrow = narrow && static_cast<std::int64_t>(tables.dim[d].out.size()) <= kIndex32Max;
   const dim3 grid(static_cast<unsigned>(gx), static_cast<unsigned>(gy), static_cast<unsigned>(gz));
   const dim3 block(tx, ty, 1);
   if (narrow) {

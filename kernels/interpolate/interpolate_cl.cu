@@ -292,15 +292,8 @@ bool launch_cl_v(const kern::InterpParams<kern::acc_t<T>>& p, const T* src, T* d
   const std::int64_t gz = std::min<std::int64_t>(a.rows, 65535);
   if (gx > kIndex32Max || gy > 65535) return false;
 
-  const std::int64_t in_sizes[5] = {g.n, g.c, g.in[0], g.in[1], g.in[2]};
-  const std::int64_t out_sizes[5] = {g.n, g.c, g.out[0], g.out[1], g.out[2]};
-  bool narrow = !cuda_wide_index() && offset_span(in_sizes, g.src_stride, 5) <= kIndex32Max &&
-                offset_span(out_sizes, g.dst_stride, 5) <= kIndex32Max &&
-                loop_fits_32(a.rows, gz) && gx * tx <= kIndex32Max;
-  for (int d = 0; d < 3; ++d)
-    narrow = narrow && g.in[d] <= kIndex32Max;
-  for (int d = 0; d < 5; ++d)
-    narrow = narrow && g.src_stride[d] >= 0 && g.dst_stride[d] >= 0;
+  const bool narrow =
+      interp_cuda::views_fit_32(g) && loop_fits_32(a.rows, gz) && gx * tx <= kIndex32Max;
   const std::size_t entries = static_cast<std::size_t>(ty) * a.kx + a.ky + a.kz;
   const std::size_t smem =
       entries * (sizeof(Acc) + (narrow ? sizeof(std::int32_t) : sizeof(std::int64_t))) +

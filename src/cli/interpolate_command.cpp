@@ -119,18 +119,8 @@ ArgSpec& add_interpolate_options(ArgSpec& spec) {
   return spec;
 }
 
-}  // namespace
-
-ArgSpec interpolate_spec() {
-  ArgSpec spec;
-  spec.positional("IN", "input .npy file of rank 3 (N, C, W), 4 (N, C, H, W)\nor 5 (N, C, D, H, W)")
-      .positional("OUT", "output .npy file (replaced atomically, left untouched on errors)");
-  add_interpolate_options(spec);
-  add_device_options(spec, true);
-  return spec;
-}
-
-int run_interpolate(const ParsedArgs& args) {
+// The forward call's arguments, from the options add_interpolate_options declares.
+InterpolateOptions interpolate_options(const ParsedArgs& args) {
   InterpolateOptions opt;
   try {
     opt.mode = parse_interp_mode(*args.get("--mode"));
@@ -144,6 +134,22 @@ int run_interpolate(const ParsedArgs& args) {
   if (args.has("--align-corners")) opt.align_corners = true;
   opt.antialias = args.has("--antialias");
   opt.recompute_scale_factor = args.has("--recompute-scale-factor");
+  return opt;
+}
+
+}  // namespace
+
+ArgSpec interpolate_spec() {
+  ArgSpec spec;
+  spec.positional("IN", "input .npy file of rank 3 (N, C, W), 4 (N, C, H, W)\nor 5 (N, C, D, H, W)")
+      .positional("OUT", "output .npy file (replaced atomically, left untouched on errors)");
+  add_interpolate_options(spec);
+  add_device_options(spec, true);
+  return spec;
+}
+
+int run_interpolate(const ParsedArgs& args) {
+  const InterpolateOptions opt = interpolate_options(args);
   Context ctx = make_context(args, true);
 
   HostArray src = read_npy(args.positional("IN"));
@@ -209,19 +215,7 @@ ArgSpec interpolate_backward_spec() {
 }
 
 int run_interpolate_backward(const ParsedArgs& args) {
-  InterpolateOptions opt;
-  try {
-    opt.mode = parse_interp_mode(*args.get("--mode"));
-  } catch (const Error& e) {
-    throw UsageError(std::string("--mode: ") + e.what());
-  }
-  if (const auto s = args.get("--size")) {
-    opt.size = parse_int_tuple(*s, "--size", 0, std::numeric_limits<std::int64_t>::max());
-  }
-  if (const auto s = args.get("--scale")) opt.scale_factor = parse_real_tuple(*s, "--scale");
-  if (args.has("--align-corners")) opt.align_corners = true;
-  opt.antialias = args.has("--antialias");
-  opt.recompute_scale_factor = args.has("--recompute-scale-factor");
+  const InterpolateOptions opt = interpolate_options(args);
   const Shape in_shape = parse_int_tuple(*args.get("--input-size"), "--input-size", 0,
                                          std::numeric_limits<std::int64_t>::max());
   Context ctx = make_context(args, true);

@@ -129,6 +129,37 @@ void commit_both(AtomicFile& first, AtomicFile& second) {
   }
 }
 
+// The pooling options of max-pool and max-pool-backward. Values outside these ranges cannot
+// mean anything; the rules that relate several values (padding at most half the kernel, the
+// output size) are the library's, with PyTorch's messages.
+MaxPoolOptions pool_options(const ParsedArgs& args) {
+  MaxPoolOptions opt;
+  opt.kernel_size = parse_int_tuple(*args.get("--kernel-size"), "--kernel-size", 1, kMaxInt);
+  if (const auto s = args.get("--stride")) opt.stride = parse_int_tuple(*s, "--stride", 1, kMaxInt);
+  if (const auto s = args.get("--padding")) {
+    opt.padding = parse_int_tuple(*s, "--padding", 0, kMaxInt);
+  }
+  if (const auto s = args.get("--dilation")) {
+    opt.dilation = parse_int_tuple(*s, "--dilation", 1, kMaxInt);
+  }
+  opt.ceil_mode = args.has("--ceil-mode");
+  return opt;
+}
+
+// The unpooling options of max-unpool and max-unpool-backward.
+MaxUnpoolOptions unpool_options(const ParsedArgs& args) {
+  MaxUnpoolOptions opt;
+  opt.kernel_size = parse_int_tuple(*args.get("--kernel-size"), "--kernel-size", 1, kMaxInt);
+  if (const auto s = args.get("--stride")) opt.stride = parse_int_tuple(*s, "--stride", 1, kMaxInt);
+  if (const auto s = args.get("--padding")) {
+    opt.padding = parse_int_tuple(*s, "--padding", 0, kMaxInt);
+  }
+  if (const auto s = args.get("--output-size")) {
+    opt.output_size = parse_int_tuple(*s, "--output-size", 0, kMaxInt);
+  }
+  return opt;
+}
+
 }  // namespace
 
 // ---- max-pool ----------------------------------------------------------------------------------
@@ -150,19 +181,7 @@ ArgSpec max_pool_spec() {
 }
 
 int run_max_pool(const ParsedArgs& args) {
-  MaxPoolOptions opt;
-  // Values outside these ranges cannot mean anything; the rules that relate several values
-  // (padding at most half the kernel, the output size) are the library's, with PyTorch's
-  // messages.
-  opt.kernel_size = parse_int_tuple(*args.get("--kernel-size"), "--kernel-size", 1, kMaxInt);
-  if (const auto s = args.get("--stride")) opt.stride = parse_int_tuple(*s, "--stride", 1, kMaxInt);
-  if (const auto s = args.get("--padding")) {
-    opt.padding = parse_int_tuple(*s, "--padding", 0, kMaxInt);
-  }
-  if (const auto s = args.get("--dilation")) {
-    opt.dilation = parse_int_tuple(*s, "--dilation", 1, kMaxInt);
-  }
-  opt.ceil_mode = args.has("--ceil-mode");
+  MaxPoolOptions opt = pool_options(args);
   const std::string& out_path = args.positional("OUT");
   const std::string& indices_path = args.positional("INDICES");
   check_distinct_outputs(out_path, "OUT", indices_path, "INDICES");
@@ -214,15 +233,7 @@ ArgSpec max_unpool_spec() {
 }
 
 int run_max_unpool(const ParsedArgs& args) {
-  MaxUnpoolOptions opt;
-  opt.kernel_size = parse_int_tuple(*args.get("--kernel-size"), "--kernel-size", 1, kMaxInt);
-  if (const auto s = args.get("--stride")) opt.stride = parse_int_tuple(*s, "--stride", 1, kMaxInt);
-  if (const auto s = args.get("--padding")) {
-    opt.padding = parse_int_tuple(*s, "--padding", 0, kMaxInt);
-  }
-  if (const auto s = args.get("--output-size")) {
-    opt.output_size = parse_int_tuple(*s, "--output-size", 0, kMaxInt);
-  }
+  MaxUnpoolOptions opt = unpool_options(args);
   Context ctx = make_context(args, true);
   if (args.has("--deterministic")) ctx.set_deterministic(true);
 
@@ -280,16 +291,7 @@ ArgSpec max_pool_backward_spec() {
 }
 
 int run_max_pool_backward(const ParsedArgs& args) {
-  MaxPoolOptions opt;
-  opt.kernel_size = parse_int_tuple(*args.get("--kernel-size"), "--kernel-size", 1, kMaxInt);
-  if (const auto s = args.get("--stride")) opt.stride = parse_int_tuple(*s, "--stride", 1, kMaxInt);
-  if (const auto s = args.get("--padding")) {
-    opt.padding = parse_int_tuple(*s, "--padding", 0, kMaxInt);
-  }
-  if (const auto s = args.get("--dilation")) {
-    opt.dilation = parse_int_tuple(*s, "--dilation", 1, kMaxInt);
-  }
-  opt.ceil_mode = args.has("--ceil-mode");
+  MaxPoolOptions opt = pool_options(args);
   const Shape in_shape = parse_int_tuple(*args.get("--input-size"), "--input-size", 0, kMaxInt);
   if (in_shape.size() < 3 || in_shape.size() > 5) {
     throw UsageError("--input-size: expected N, C and 1 to 3 spatial sizes (3 to 5 values), got " +
@@ -350,15 +352,7 @@ ArgSpec max_unpool_backward_spec() {
 }
 
 int run_max_unpool_backward(const ParsedArgs& args) {
-  MaxUnpoolOptions opt;
-  opt.kernel_size = parse_int_tuple(*args.get("--kernel-size"), "--kernel-size", 1, kMaxInt);
-  if (const auto s = args.get("--stride")) opt.stride = parse_int_tuple(*s, "--stride", 1, kMaxInt);
-  if (const auto s = args.get("--padding")) {
-    opt.padding = parse_int_tuple(*s, "--padding", 0, kMaxInt);
-  }
-  if (const auto s = args.get("--output-size")) {
-    opt.output_size = parse_int_tuple(*s, "--output-size", 0, kMaxInt);
-  }
+  MaxUnpoolOptions opt = unpool_options(args);
   Context ctx = make_context(args, true);
   if (args.has("--deterministic")) ctx.set_deterministic(true);
 
