@@ -15,6 +15,8 @@
 #include <vector>
 
 #include "test_support.hpp"
+#include "ups/max_pool.hpp"
+#include "ups/max_unpool.hpp"
 #include "ups/tensor.hpp"
 
 namespace ups_pool_test {
@@ -222,4 +224,30 @@ inline void fill_bytes(ups_test::HostTensor& t, unsigned char byte) {
   if (t.nbytes() > 0) std::memset(t.data(), byte, t.nbytes());
 }
 
+// The options of a golden case, as passed to torch.
+inline ups::MaxPoolOptions pool_options(const GoldenCase& c) {
+  ups::MaxPoolOptions o;
+  o.kernel_size = c.kernel;
+  o.stride = c.stride;
+  o.padding = c.padding;
+  o.dilation = c.dilation;
+  o.ceil_mode = c.ceil_mode;
+  o.spatial_dims = c.unbatched ? c.dims : 0;
+  return o;
+}
+
+inline ups::MaxUnpoolOptions unpool_options(const GoldenCase& c) {
+  ups::MaxUnpoolOptions o;
+  o.kernel_size = c.kernel;
+  o.stride = c.stride;
+  o.padding = c.padding;
+  o.output_size = c.output_size;
+  o.spatial_dims = c.unbatched ? c.dims : 0;
+  return o;
+}
+
+// Whether a tensor of shape s can take layout l (channels-last needs rank 3 to 5).
+inline bool layout_ok(const ups::Shape& s, ups_test::Layout l) {
+  return l == ups_test::Layout::kContiguous || (s.size() >= 3 && s.size() <= 5);
+}
 }  // namespace ups_pool_test

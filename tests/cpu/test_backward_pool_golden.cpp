@@ -35,6 +35,9 @@ namespace {
 
 using ups_pool_test::GappedTensor;
 using ups_pool_test::GoldenCase;
+using ups_pool_test::layout_ok;
+using ups_pool_test::pool_options;
+using ups_pool_test::unpool_options;
 using ups_test::HostTensor;
 using ups_test::Layout;
 
@@ -47,31 +50,6 @@ const std::vector<GoldenCase>& cases() {
 const std::vector<unsigned char>& blob() {
   static const std::vector<unsigned char> b = ups_pool_test::load_blob("backward_pool");
   return b;
-}
-
-ups::MaxPoolOptions pool_options(const GoldenCase& c) {
-  ups::MaxPoolOptions o;
-  o.kernel_size = c.kernel;
-  o.stride = c.stride;
-  o.padding = c.padding;
-  o.dilation = c.dilation;
-  o.ceil_mode = c.ceil_mode;
-  o.spatial_dims = c.unbatched ? c.dims : 0;
-  return o;
-}
-
-ups::MaxUnpoolOptions unpool_options(const GoldenCase& c) {
-  ups::MaxUnpoolOptions o;
-  o.kernel_size = c.kernel;
-  o.stride = c.stride;
-  o.padding = c.padding;
-  o.output_size = c.output_size;
-  o.spatial_dims = c.unbatched ? c.dims : 0;
-  return o;
-}
-
-bool layout_ok(const ups::Shape& s, Layout l) {
-  return l == Layout::kContiguous || (s.size() >= 3 && s.size() <= 5);
 }
 
 double eps_of(ups::DType t) {
