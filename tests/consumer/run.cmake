@@ -1,11 +1,14 @@
 # Driver of the consumer:find_package test (cmake -P): installs a ups build into PREFIX, then
-# configures, builds and runs tests/consumer against that installation.
+# configures, builds and runs tests/consumer against that installation. Then it builds the same
+# program without CMake, as a plain compiler call with the flags of the
+# installed pkg-config file, `c++ main.cpp $(pkg-config --cflags --libs ups)`, and runs it.
 #
 # Variables: UPS_BUILD_DIR, UPS_CONFIG (may be empty), PREFIX, CONSUMER_SOURCE_DIR,
-# CONSUMER_BINARY_DIR, GENERATOR, MAKE_PROGRAM (may be empty), CXX_COMPILER.
-foreach(var UPS_BUILD_DIR PREFIX CONSUMER_SOURCE_DIR CONSUMER_BINARY_DIR GENERATOR CXX_COMPILER)
-  if(NOT DEFINED ${var} OR "${${var}}" STREQUAL "")
-    message(FATAL_ERROR "run.cmake: ${var} is not set")
+# CONSUMER_BINARY_DIR, GENERATOR, MAKE_PROGRAM (may be empty), CXX_COMPILER, PKG_CONFIG.
+foreach(var UPS_BUILD_DIR PREFIX CONSUMER_SOURCE_DIR CONSUMER_BINARY_DIR GENERATOR CXX_COMPILER
+        PKG_CONFIG)
+  if(NOT DEFINED ${var} OR "${${var}}" STREQUAL "" OR "${${var}}" MATCHES "-NOTFOUND$")
+    message(FATAL_ERROR "run.cmake: ${var} is not set (PKG_CONFIG: install pkg-config)")
   endif()
 endforeach()
 
@@ -47,4 +50,26 @@ if(NOT count EQUAL 1)
   message(FATAL_ERROR "expected one ups_consumer program, found: ${programs}")
 endif()
 run_step("run" "${programs}")
+message(STATUS "${last_output}")
+
+# pkg-config: the file must be found through PKG_CONFIG_PATH alone and name this installation.
+file(GLOB pc_files "${PREFIX}/*/pkgconfig/ups.pc" "${PREFIX}/*/*/pkgconfig/ups.pc")
+list(LENGTH pc_files count)
+if(NOT count EQUAL 1)
+  message(FATAL_ERROR "expected one installed ups.pc under ${PREFIX}, found: ${pc_files}")
+endif()
+get_filename_component(pc_dir "${pc_files}" DIRECTORY)
+set(ENV{PKG_CONFIG_PATH} "${pc_dir}")
+set(ENV{PKG_CONFIG_LIBDIR} "${pc_dir}")
+run_step("pkg-config --modversion" "${PKG_CONFIG}" --modversion ups)
+string(STRIP "${last_output}" pc_version)
+file(STRINGS "${PREFIX}/include/ups/version.hpp" version_line REGEX "define UPS_VERSION_STRING")
+if(NOT version_line MATCHES "\"${pc_version}\"")
+  message(FATAL_ERROR "ups.pc says version ${pc_version}; version.hpp says: ${version_line}")
+endif()
+set(pc_program "${CONSUMER_BINARY_DIR}/ups_consumer_pkg_config")
+run_step("c++ $(pkg-config --cflags --libs ups)" sh -c
+         "\"$1\" \"$2\" $(\"$3\" --cflags --libs ups) -o \"$4\"" sh "${CXX_COMPILER}"
+         "${CONSUMER_SOURCE_DIR}/main.cpp" "${PKG_CONFIG}" "${pc_program}")
+run_step("run (pkg-config build)" "${pc_program}")
 message(STATUS "${last_output}")
