@@ -183,7 +183,7 @@ def _empty(like: Any, shape: Sequence[int], index_dtype: bool = False,
            channels_last: bool = False) -> Any:
     """An uninitialised array of @p shape in @p like's library and on its device, with @p like's
     dtype (int64 when @p index_dtype), channels-last when asked and the rank allows it."""
-    shape = tuple(int(s) for s in shape)
+    shape = tuple(shape)  # PyTorch's symbolic sizes stay symbolic (ups.torch's fake kernels)
     rank = len(shape)
     perm = None
     if channels_last and rank in (4, 5):
@@ -197,8 +197,10 @@ def _empty(like: Any, shape: Sequence[int], index_dtype: bool = False,
         import torch
 
         dtype = torch.int64 if index_dtype else like.dtype
-        out = torch.empty(alloc_shape, dtype=dtype, device=like.device)
-        return out.permute(inverse) if inverse is not None else out
+        if perm is None:
+            return torch.empty(shape, dtype=dtype, device=like.device)
+        fmt = torch.channels_last if rank == 4 else torch.channels_last_3d
+        return torch.empty(shape, dtype=dtype, device=like.device, memory_format=fmt)
     if kind == "numpy" or (not _is_cuda(like) and not hasattr(like, "__array_namespace__")):
         import numpy
 
@@ -312,6 +314,42 @@ def conv_transpose(input: Any, weight: Any, bias: Any = None, stride: IntOrInts 
                         **options, algorithm=str(algorithm), stream=call.stream,
                         deterministic=call.deterministic)
     return out
+
+
+def _conv_transpose_backward(grad_output: Any, input: Any, weight: Any, stride: IntOrInts = 1,
+                             padding: IntOrInts = 0, output_padding: IntOrInts = 0,
+                             groups: int = 1, dilation: IntOrInts = 1,
+                             output_size: Optional[IntOrInts] = None, *,
+                             output_mask: Sequence[bool] = (True, True, True),
+                             algorithm: str = "auto", stream: Any = None,
+                             deterministic: Optional[bool] = None) -> Tuple[Any, Any, Any]:
+    """The gradients of :func:`conv_transpose` with respect to ``input``, ``weight`` and the
+    bias (shape (C_out)), from ``grad_output``; the other arguments are the forward call's.
+    ``output_mask`` says which of the three to compute; the others are returned as None.
+
+    Runs libups's ``ups::conv_transpose_backward``; raises NotImplementedError when the libups
+    this extension was built against does not have it.
+    """
+    backward = getattr(_ext, "conv_transpose_backward", None)
+    if backward is None:
+        raise NotImplementedError(
+            "ups::conv_transpose_backward is not part of the libups this ups._ext was built "
+            "against, so the gradients of conv_transpose are not available")
+    options = _conv_options(stride, padding, output_padding, groups, dilation, output_size)
+    want_input, want_weight, want_bias = (bool(m) for m in output_mask)
+    grad_input = (_empty(input, tuple(input.shape), channels_last=_is_channels_last(input))
+                  if want_input else None)
+    grad_weight = (_empty(weight, tuple(weight.shape), channels_last=_is_channels_last(weight))
+                   if want_weight else None)
+    c_out = int(weight.shape[1]) * options["groups"] if len(weight.shape) > 1 else 0
+    grad_bias = _empty(weight, (c_out,)) if want_bias else None
+    call = _Call(grad_output, stream, deterministic)
+    backward(call(grad_output), call(input), call(weight),
+             None if grad_input is None else call(grad_input),
+             None if grad_weight is None else call(grad_weight),
+             None if grad_bias is None else call(grad_bias), **options,
+             algorithm=str(algorithm), stream=call.stream, deterministic=call.deterministic)
+    return grad_input, grad_weight, grad_bias
 
 
 def _pool_options(kernel_size: IntOrInts, stride: Optional[IntOrInts], padding: IntOrInts,
