@@ -32,8 +32,8 @@ struct GradInputArgs {
 
 template <class T>
 __global__ void __launch_bounds__(kBlock)
-    grad_input_kernel(kern::DeconvGeometry g, GradInputArgs a, const T* __restrict__ gy,
-                      const T* __restrict__ w, T* __restrict__ gx, std::int64_t total) {
+    deconv_grad_input_kernel(kern::DeconvGeometry g, GradInputArgs a, const T* __restrict__ gy,
+                             const T* __restrict__ w, T* __restrict__ gx, std::int64_t total) {
   const std::int64_t step = static_cast<std::int64_t>(blockDim.x) * gridDim.x;
   for (std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total;
        i += step) {
@@ -57,9 +57,10 @@ __device__ Acc block_sum(Acc v, Acc* sm) {
 
 template <class T>
 __global__ void __launch_bounds__(kBlock)
-    grad_weight_kernel(kern::DeconvGeometry g, const T* __restrict__ x, const T* __restrict__ gy,
-                       T* __restrict__ gw, kern::DeconvGeometry wg /* gw strides in w_stride */,
-                       std::int64_t total) {
+    deconv_grad_weight_kernel(kern::DeconvGeometry g, const T* __restrict__ x,
+                              const T* __restrict__ gy, T* __restrict__ gw,
+                              kern::DeconvGeometry wg /* gw strides in w_stride */,
+                              std::int64_t total) {
   using Acc = kern::acc_t<T>;
   __shared__ Acc sm[kBlock];
   const int warp = static_cast<int>(threadIdx.x) / 32, lane = static_cast<int>(threadIdx.x) % 32;
@@ -98,8 +99,8 @@ __global__ void __launch_bounds__(kBlock)
 
 template <class T>
 __global__ void __launch_bounds__(kBlock)
-    grad_bias_kernel(kern::DeconvGeometry g, const T* __restrict__ gy, T* __restrict__ gb,
-                     std::int64_t gb_stride, std::int64_t total) {
+    deconv_grad_bias_kernel(kern::DeconvGeometry g, const T* __restrict__ gy, T* __restrict__ gb,
+                            std::int64_t gb_stride, std::int64_t total) {
   using Acc = kern::acc_t<T>;
   __shared__ Acc sm[kBlock];
   const int warp = static_cast<int>(threadIdx.x) / 32, lane = static_cast<int>(threadIdx.x) % 32;
@@ -133,7 +134,7 @@ void deconv_grad_input_cuda(const ConvTransposeBackwardPlan& p, StreamHandle str
   a.channels_last = p.gx_channels_last;
   dispatch_float(p.fwd.dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    grad_input_kernel<T><<<grid_for(p.fwd.src_numel, kBlock), kBlock, 0, stream>>>(
+    deconv_grad_input_kernel<T><<<grid_for(p.fwd.src_numel, kBlock), kBlock, 0, stream>>>(
         p.fwd.g, a, static_cast<const T*>(p.fwd.dst), static_cast<const T*>(p.fwd.weight),
         static_cast<T*>(p.grad_input), p.fwd.src_numel);
     UPS_CUDA_CHECK(cudaGetLastError());
@@ -149,7 +150,7 @@ void deconv_grad_weight_cuda(const ConvTransposeBackwardPlan& p, StreamHandle st
     wg.w_stride[i] = p.gw_stride[i];
   dispatch_float(p.fwd.dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    grad_weight_kernel<T><<<reduce_grid(total), kBlock, 0, stream>>>(
+    deconv_grad_weight_kernel<T><<<reduce_grid(total), kBlock, 0, stream>>>(
         g, static_cast<const T*>(p.fwd.src), static_cast<const T*>(p.fwd.dst),
         static_cast<T*>(p.grad_weight), wg, total);
     UPS_CUDA_CHECK(cudaGetLastError());
@@ -162,7 +163,7 @@ void deconv_grad_bias_cuda(const ConvTransposeBackwardPlan& p, StreamHandle stre
   if (total == 0) return;
   dispatch_float(p.fwd.dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    grad_bias_kernel<T><<<reduce_grid(total), kBlock, 0, stream>>>(
+    deconv_grad_bias_kernel<T><<<reduce_grid(total), kBlock, 0, stream>>>(
         g, static_cast<const T*>(p.fwd.dst), static_cast<T*>(p.grad_bias), p.gb_stride, total);
     UPS_CUDA_CHECK(cudaGetLastError());
   });
