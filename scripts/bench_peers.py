@@ -225,6 +225,15 @@ class Case:
             kw = {"stride": arg(p.get("stride", [1])), "padding": arg(p.get("padding", [0])),
                   "output_padding": arg(p.get("output_padding", [0])),
                   "groups": p.get("groups", 1), "dilation": arg(p.get("dilation", [1]))}
+            if p.get("backward"):
+                # The input's, weight's and bias's gradients from a gradient of the output's
+                # shape: torch.autograd.grad over the recorded graph (kept for every call).
+                torch = self.torch
+                with torch.inference_mode(False), torch.enable_grad():
+                    leaves = [t.clone().requires_grad_(True) for t in (x, w, b) if t is not None]
+                    y = fn(*leaves[:2], leaves[2] if b is not None else None, **kw)
+                    g = self.random(list(y.shape), self.cl).clone()
+                return lambda: torch.autograd.grad(y, leaves, g, retain_graph=True)[0]
             return lambda: fn(x, w, b, **kw)
         if self.op == "max-unpool":
             unpool = {1: F.max_unpool1d, 2: F.max_unpool2d, 3: F.max_unpool3d}[self.sp]
@@ -763,7 +772,8 @@ def main(argv=None, peers=None, prog=None, description=None):
 def call_name(c):
     op = c["op"]
     if c["params"].get("backward"):
-        return "torch.autograd.grad of F.interpolate"
+        return "torch.autograd.grad of " + ("F.interpolate" if op == "interpolate" else
+                                            "F.conv_transpose%dd" % (len(c["shape"]) - 2))
     return {"interpolate": "F.interpolate", "conv-transpose": "F.conv_transpose%dd",
             "max-unpool": "F.max_unpool%dd", "pixel-shuffle": "F.pixel_shuffle",
             "pixel-unshuffle": "F.pixel_unshuffle"}[op].replace(

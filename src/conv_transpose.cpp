@@ -353,21 +353,30 @@ bool supported_dtype(DType d) {
 }
 
 // Validates a call and builds the problem. With `need_data` the views must have data.
+// The names a call's messages use: the forward's, or the backward's (dst is grad_output there,
+// read rather than written).
+struct Names {
+  const char* op = "conv_transpose";
+  const char* src = "src";
+  const char* dst = "dst";
+  bool dst_written = true;
+};
+
 detail::ConvTransposePlan prepare(const Context& ctx, const TensorView& src,
                                   const TensorView& weight, const TensorView* bias,
                                   const TensorView& dst, const ConvTransposeOptions& opt,
-                                  bool need_data) {
+                                  bool need_data, const Names& nm = Names()) {
   detail::check_enum(opt.algorithm, "options.algorithm");
   if (need_data) {
-    detail::check_view(src, "src");
+    detail::check_view(src, nm.src);
     detail::check_view(weight, "weight");
     if (bias != nullptr) detail::check_view(*bias, "bias");
-    detail::check_view(dst, "dst");
+    detail::check_view(dst, nm.dst);
   } else {
-    check_meta(src, "src");
+    check_meta(src, nm.src);
     check_meta(weight, "weight");
     if (bias != nullptr) check_meta(*bias, "bias");
-    check_meta(dst, "dst");
+    check_meta(dst, nm.dst);
   }
   const Resolved r = resolve(src.shape(), weight.shape(), opt);
   if (bias != nullptr) {
@@ -376,26 +385,26 @@ detail::ConvTransposePlan prepare(const Context& ctx, const TensorView& src,
               ", expected bias to be 1-dimensional with ", r.cout,
               " elements, but got bias of size ", shape_to_string(bias->shape()), " instead");
   }
-  UPS_CHECK(supported_dtype(src.dtype), ErrorCode::kUnsupportedDType,
-            "conv_transpose does not support dtype ", to_string(src.dtype),
-            " (supported: f32, f64, f16, bf16)");
-  UPS_CHECK(weight.dtype == src.dtype, ErrorCode::kUnsupportedDType, "conv_transpose: weight has ",
-            "dtype ", to_string(weight.dtype), " but src has dtype ", to_string(src.dtype));
+  UPS_CHECK(supported_dtype(src.dtype), ErrorCode::kUnsupportedDType, nm.op,
+            " does not support dtype ", to_string(src.dtype), " (supported: f32, f64, f16, bf16)");
+  UPS_CHECK(weight.dtype == src.dtype, ErrorCode::kUnsupportedDType, nm.op, ": weight has ",
+            "dtype ", to_string(weight.dtype), " but ", nm.src, " has dtype ",
+            to_string(src.dtype));
   if (bias != nullptr) {
     UPS_CHECK(bias->dtype == src.dtype, ErrorCode::kUnsupportedDType, "conv_transpose: bias has ",
               "dtype ", to_string(bias->dtype), " but src has dtype ", to_string(src.dtype));
   }
-  UPS_CHECK(dst.dtype == src.dtype, ErrorCode::kUnsupportedDType, "conv_transpose: dst has dtype ",
-            to_string(dst.dtype), " but src has dtype ", to_string(src.dtype));
-  UPS_CHECK(dst.shape() == r.out_shape, ErrorCode::kShapeMismatch,
-            "conv_transpose: expected dst of shape ", shape_to_string(r.out_shape), " but got ",
-            shape_to_string(dst.shape()));
-  detail::check_device(ctx, src, "src");
+  UPS_CHECK(dst.dtype == src.dtype, ErrorCode::kUnsupportedDType, nm.op, ": ", nm.dst,
+            " has dtype ", to_string(dst.dtype), " but ", nm.src, " has dtype ",
+            to_string(src.dtype));
+  UPS_CHECK(dst.shape() == r.out_shape, ErrorCode::kShapeMismatch, nm.op, ": expected ", nm.dst,
+            " of shape ", shape_to_string(r.out_shape), " but got ", shape_to_string(dst.shape()));
+  detail::check_device(ctx, src, nm.src);
   detail::check_device(ctx, weight, "weight");
   if (bias != nullptr) detail::check_device(ctx, *bias, "bias");
-  detail::check_device(ctx, dst, "dst");
-  detail::check_no_self_overlap(dst, "dst");
-  if (need_data) {
+  detail::check_device(ctx, dst, nm.dst);
+  if (nm.dst_written) detail::check_no_self_overlap(dst, nm.dst);
+  if (need_data && nm.dst_written) {
     detail::check_no_overlap(src, dst);
     detail::check_no_overlap(weight, dst);
     if (bias != nullptr) detail::check_no_overlap(*bias, dst);
@@ -525,6 +534,177 @@ ConvTransposeResult conv_transpose(const Context& ctx, const TensorView& src,
   const detail::CudaDeviceScope scope(
       ctx, {{"src", &src}, {"weight", &weight}, {"bias", bias}, {"dst", &dst}});
   return detail::conv_transpose_cuda(ctx, p, algo);
+}
+
+namespace {
+
+const Names kBackwardNames{"conv_transpose_backward", "input", "grad_output", false};
+
+// One gradient's checks: the shape it must have, the dtype and device of the input, no
+// overlap with itself or with any operand.
+void check_gradient(const Context& ctx, const TensorView& g, const char* name, const Shape& want,
+                    const char* shape_of, const TensorView& input, bool need_data,
+                    std::initializer_list<const TensorView*> operands) {
+  if (need_data) {
+    detail::check_view(g, name);
+  } else {
+    check_meta(g, name);
+  }
+  UPS_CHECK(g.dtype == input.dtype, ErrorCode::kUnsupportedDType, "conv_transpose_backward: ", name,
+            " has dtype ", to_string(g.dtype), " but input has dtype ", to_string(input.dtype));
+  UPS_CHECK(g.shape() == want, ErrorCode::kShapeMismatch, "conv_transpose_backward: expected ",
+            name, " of shape ", shape_to_string(want), " (", shape_of, ") but got ",
+            shape_to_string(g.shape()));
+  detail::check_device(ctx, g, name);
+  detail::check_no_self_overlap(g, name);
+  if (need_data) {
+    for (const TensorView* o : operands) {
+      if (o != nullptr) detail::check_no_overlap(*o, g);
+    }
+  }
+}
+
+detail::ConvTransposeBackwardPlan prepare_backward(
+    const Context& ctx, const TensorView& grad_output, const TensorView& input,
+    const TensorView& weight, const TensorView* grad_input, const TensorView* grad_weight,
+    const TensorView* grad_bias, const ConvTransposeOptions& opt, bool need_data) {
+  detail::ConvTransposeBackwardPlan b{};
+  b.fwd = prepare(ctx, input, weight, nullptr, grad_output, opt, need_data, kBackwardNames);
+  const std::int64_t cout = b.fwd.g.groups * b.fwd.g.cout_g;
+  if (grad_input != nullptr) {
+    check_gradient(ctx, *grad_input, "grad_input", input.shape(), "the shape of input", input,
+                   need_data, {&grad_output, &input, &weight});
+  }
+  if (grad_weight != nullptr) {
+    check_gradient(ctx, *grad_weight, "grad_weight", weight.shape(), "the shape of weight", input,
+                   need_data, {&grad_output, &input, &weight, grad_input});
+  }
+  if (grad_bias != nullptr) {
+    check_gradient(ctx, *grad_bias, "grad_bias", Shape{cout}, "(C_out)", input, need_data,
+                   {&grad_output, &input, &weight, grad_input, grad_weight});
+  }
+  const int sp = b.fwd.spatial;
+  const int lead = 3 - sp;
+  if (grad_input != nullptr) {
+    b.grad_input = grad_input->data;
+    b.gx_view = *grad_input;
+    b.gx_stride[0] = grad_input->strides[0];
+    b.gx_stride[1] = grad_input->strides[1];
+    for (int d = 0; d < 3; ++d)
+      b.gx_stride[2 + d] = d >= lead ? grad_input->strides[2 + d - lead] : 0;
+    b.gx_channels_last = detail::is_channels_last(*grad_input);
+  }
+  if (grad_weight != nullptr) {
+    b.grad_weight = grad_weight->data;
+    b.gw_view = *grad_weight;
+    b.gw_stride[0] = grad_weight->strides[0];
+    b.gw_stride[1] = grad_weight->strides[1];
+    for (int d = 0; d < 3; ++d)
+      b.gw_stride[2 + d] = d >= lead ? grad_weight->strides[2 + d - lead] : 0;
+  }
+  if (grad_bias != nullptr) {
+    b.grad_bias = grad_bias->data;
+    b.gb_stride = grad_bias->strides[0];
+  }
+  return b;
+}
+
+void check_backward_algorithm(const Context& ctx, ConvTransposeAlgo algo) {
+  UPS_CHECK(algo != ConvTransposeAlgo::kScatter, ErrorCode::kInvalidArgument,
+            "conv_transpose_backward: algorithm 'scatter' has no backward form; use 'auto', "
+            "'gemm', 'gather', 'cudnn' or 'benchmark'");
+  if (ctx.device() == Device::kCPU) {
+    UPS_CHECK(algo != ConvTransposeAlgo::kCudnn, ErrorCode::kUnsupportedDevice,
+              "conv_transpose_backward: algorithm 'cudnn' runs only on CUDA; the CPU runs "
+              "'gemm' (or 'gather')");
+  } else {
+    UPS_CHECK(algo != ConvTransposeAlgo::kGemm, ErrorCode::kUnsupportedDevice,
+              "conv_transpose_backward: algorithm 'gemm' is the CPU backend; on CUDA use "
+              "'auto', 'gather', 'cudnn' or 'benchmark'");
+  }
+}
+
+ConvTransposeResult not_requested(const char* name) {
+  ConvTransposeResult r;
+  r.attempts.push_back(attempt(ConvTransposeAlgo::kAuto, false, concat(name, " not requested")));
+  return r;
+}
+
+}  // namespace
+
+std::size_t conv_transpose_backward_workspace_size(
+    const Context& ctx, const TensorView& grad_output, const TensorView& input,
+    const TensorView& weight, const TensorView* grad_input, const TensorView* grad_weight,
+    const TensorView* grad_bias, const ConvTransposeOptions& options) {
+  const detail::ConvTransposeBackwardPlan b = prepare_backward(
+      ctx, grad_output, input, weight, grad_input, grad_weight, grad_bias, options, false);
+  check_backward_algorithm(ctx, options.algorithm);
+  if (ctx.device() == Device::kCPU || b.fwd.dst_numel == 0) return 0;
+  const detail::CudaDeviceScope scope(ctx, {{"grad_output", &grad_output},
+                                            {"input", &input},
+                                            {"weight", &weight},
+                                            {"grad_input", grad_input},
+                                            {"grad_weight", grad_weight},
+                                            {"grad_bias", grad_bias}});
+  std::size_t need = 0;
+  if (grad_input != nullptr) {
+    need = std::max(need, detail::conv_transpose_backward_cuda_workspace(
+                              ctx, b, detail::DeconvPass::kGradInput, options.algorithm));
+  }
+  if (grad_weight != nullptr) {
+    need = std::max(need, detail::conv_transpose_backward_cuda_workspace(
+                              ctx, b, detail::DeconvPass::kGradWeight, options.algorithm));
+  }
+  return need;
+}
+
+ConvTransposeBackwardResult conv_transpose_backward(
+    const Context& ctx, const TensorView& grad_output, const TensorView& input,
+    const TensorView& weight, const TensorView* grad_input, const TensorView* grad_weight,
+    const TensorView* grad_bias, const ConvTransposeOptions& options) {
+  const detail::ConvTransposeBackwardPlan b = prepare_backward(
+      ctx, grad_output, input, weight, grad_input, grad_weight, grad_bias, options, true);
+  const ConvTransposeAlgo algo = options.algorithm;
+  check_backward_algorithm(ctx, algo);
+
+  ConvTransposeBackwardResult result;
+  result.grad_input = not_requested("grad_input");
+  result.grad_weight = not_requested("grad_weight");
+  result.grad_bias = not_requested("grad_bias");
+  if (ctx.device() == Device::kCPU) {
+    // An empty batch still defines grad_weight and grad_bias (zeros): the loops write them.
+    const bool gather = algo == ConvTransposeAlgo::kGather;
+    detail::conv_transpose_backward_cpu(b, gather, ctx.num_threads());
+    const ConvTransposeAlgo ran = gather ? ConvTransposeAlgo::kGather : ConvTransposeAlgo::kGemm;
+    const char* why = algo == ran ? "requested" : "the CPU backend's GEMM-shaped path";
+    for (auto* r : {grad_input != nullptr ? &result.grad_input : nullptr,
+                    grad_weight != nullptr ? &result.grad_weight : nullptr,
+                    grad_bias != nullptr ? &result.grad_bias : nullptr}) {
+      if (r == nullptr) continue;
+      r->algorithm = ran;
+      r->attempts.assign(1, attempt(ran, true, why));
+    }
+    return result;
+  }
+  const detail::CudaDeviceScope scope(ctx, {{"grad_output", &grad_output},
+                                            {"input", &input},
+                                            {"weight", &weight},
+                                            {"grad_input", grad_input},
+                                            {"grad_weight", grad_weight},
+                                            {"grad_bias", grad_bias}});
+  if (grad_input != nullptr) {
+    result.grad_input =
+        detail::conv_transpose_backward_cuda(ctx, b, detail::DeconvPass::kGradInput, algo);
+  }
+  if (grad_weight != nullptr) {
+    result.grad_weight =
+        detail::conv_transpose_backward_cuda(ctx, b, detail::DeconvPass::kGradWeight, algo);
+  }
+  if (grad_bias != nullptr) {
+    result.grad_bias =
+        detail::conv_transpose_backward_cuda(ctx, b, detail::DeconvPass::kGradBias, algo);
+  }
+  return result;
 }
 
 }  // namespace ups

@@ -18,8 +18,19 @@
 namespace ups {
 namespace detail {
 
+// Which convolution a plan describes, in cuDNN's terms. Every pass names the tensors the same way:
+// `dst` is the large side (conv_transpose's output, or grad_output), `src` the small side
+// (conv_transpose's input, grad_input or the input), `weight` the filter (weight or grad_weight).
+enum class DeconvPass : std::uint8_t {
+  kForward,     // conv_transpose: cuDNN backward data (dx = dst, w = weight, dy = src)
+  kGradInput,   // grad_input: cuDNN forward (x = dst = grad_output, w = weight, y = src)
+  kGradWeight,  // grad_weight: cuDNN backward filter (x = dst, dw = weight, dy = src = input)
+  kGradBias,    // grad_bias: a native reduction of dst (grad_output) only; no cuDNN form
+};
+
 // A validated conv_transpose call.
 struct ConvTransposePlan {
+  DeconvPass pass = DeconvPass::kForward;
   kern::DeconvGeometry g;  // normalised to three spatial dims
   DType dtype;
   int spatial;  // 1, 2 or 3: the caller's spatial rank
@@ -33,15 +44,58 @@ struct ConvTransposePlan {
   std::int64_t src_numel, dst_numel;
 };
 
+// A validated conv_transpose_backward call. `fwd` describes the forward problem with src =
+// input, weight = weight and dst = grad_output (so fwd.g.dst_stride are grad_output's strides);
+// the gradients that were asked for are non-null.
+struct ConvTransposeBackwardPlan {
+  ConvTransposePlan fwd;
+  void* grad_input;  // null when not wanted
+  TensorView gx_view;
+  std::int64_t gx_stride[5];  // N, C_in, D, H, W as in fwd.g.src_stride
+  bool gx_channels_last;
+  void* grad_weight;  // null when not wanted
+  TensorView gw_view;
+  std::int64_t gw_stride[5];  // C_in, C_out / groups, kD, kH, kW
+  void* grad_bias;            // null when not wanted
+  std::int64_t gb_stride;
+
+  // The problem each gradient hands to cuDNN (see DeconvPass).
+  ConvTransposePlan grad_input_pass() const {
+    ConvTransposePlan p = fwd;
+    p.pass = DeconvPass::kGradInput;
+    p.src = grad_input;
+    p.src_view = gx_view;
+    return p;
+  }
+  ConvTransposePlan grad_weight_pass() const {
+    ConvTransposePlan p = fwd;
+    p.pass = DeconvPass::kGradWeight;
+    p.weight = grad_weight;
+    p.weight_view = gw_view;
+    return p;
+  }
+};
+
 // ---- CPU backend (src/cpu/conv_transpose_cpu.cpp) ----
 void conv_transpose_cpu_gemm(const ConvTransposePlan& p, int threads);
 void conv_transpose_cpu_gather(const ConvTransposePlan& p, int threads);
+// Backward (src/cpu/conv_transpose_backward_cpu.cpp): `gemm` (im2col + GEMM-shaped loops) or
+// `gather` (the per-element reference bodies); each computes the gradients the plan asks for.
+void conv_transpose_backward_cpu(const ConvTransposeBackwardPlan& p, bool gather, int threads);
 
 // ---- CUDA dispatcher (src/cuda/conv_transpose_cuda.cpp; stubs in CPU-only builds) ----
 ConvTransposeResult conv_transpose_cuda(const Context& ctx, const ConvTransposePlan& p,
                                         ConvTransposeAlgo algo);
 std::size_t conv_transpose_cuda_workspace(const Context& ctx, const ConvTransposePlan& p,
                                           ConvTransposeAlgo algo);
+
+// Backward on CUDA (same file): one gradient per call, `algo` as in conv_transpose_backward.
+ConvTransposeResult conv_transpose_backward_cuda(const Context& ctx,
+                                                 const ConvTransposeBackwardPlan& p,
+                                                 DeconvPass which, ConvTransposeAlgo algo);
+std::size_t conv_transpose_backward_cuda_workspace(const Context& ctx,
+                                                   const ConvTransposeBackwardPlan& p,
+                                                   DeconvPass which, ConvTransposeAlgo algo);
 
 // ---- native CUDA kernels (kernels/conv_transpose/conv_transpose.cu) ----
 // All enqueue on `stream` and throw ups::Error on launch failure.
@@ -51,6 +105,10 @@ std::size_t deconv_scatter_workspace(const ConvTransposePlan& p);
 void deconv_scatter_cuda(const ConvTransposePlan& p, void* workspace, StreamHandle stream);
 // dst += bias[c] (after cuDNN, which computes no bias).
 void deconv_add_bias_cuda(const ConvTransposePlan& p, StreamHandle stream);
+// Backward kernels (kernels/conv_transpose/conv_transpose_backward.cu), deterministic.
+void deconv_grad_input_cuda(const ConvTransposeBackwardPlan& p, StreamHandle stream);
+void deconv_grad_weight_cuda(const ConvTransposeBackwardPlan& p, StreamHandle stream);
+void deconv_grad_bias_cuda(const ConvTransposeBackwardPlan& p, StreamHandle stream);
 
 // ---- cuDNN glue (src/cudnn/conv_transpose_cudnn.cpp, or the stubs in
 // src/cuda/conv_transpose_nocudnn.cpp when cuDNN is absent) ----

@@ -12,6 +12,8 @@ if(TARGET ups_cli)
       "conv-transpose:test_cli_conv.py:ConvTransposeTests"
       "conv-transpose-errors:test_cli_conv.py:ConvTransposeErrorTests"
       "conv-transpose-commands:test_cli_conv.py:ConvTransposeCommandTests"
+      "conv-transpose-backward:test_cli_conv_backward.py:ConvTransposeBackwardTests"
+      "conv-transpose-backward-errors:test_cli_conv_backward.py:ConvTransposeBackwardErrorTests"
       "pool-references:test_cli_pool.py:ReferenceSelfTests"
       "max-pool:test_cli_pool.py:MaxPoolTests"
       "max-unpool:test_cli_pool.py:MaxUnpoolTests"

@@ -205,4 +205,69 @@ UPS_EXPORT ConvTransposeResult conv_transpose(const Context& ctx, const TensorVi
                                               const TensorView& dst,
                                               const ConvTransposeOptions& options = {});
 
+/// @brief How each gradient of a conv_transpose_backward call ran. A gradient that was not
+/// requested (null view) keeps algorithm kAuto and one attempt saying so.
+struct ConvTransposeBackwardResult {
+  ConvTransposeResult grad_input;   ///< d input: a convolution forward of grad_output.
+  ConvTransposeResult grad_weight;  ///< d weight: a reduction over batch and input positions.
+  ConvTransposeResult grad_bias;    ///< d bias: a reduction over batch and output positions.
+};
+
+/// @brief Gradients of conv_transpose(@p input, @p weight, bias) given @p grad_output, as
+/// PyTorch's autograd computes them for `F.conv_transpose{1,2,3}d`.
+///
+/// Each of @p grad_input (shape of @p input), @p grad_weight (shape of @p weight) and
+/// @p grad_bias (shape (C_out)) is optional: null means not wanted. Every given tensor has the
+/// dtype of @p input and the context's device; @p grad_output has the shape
+/// conv_transpose_output_shape(input.shape(), weight.shape(), options). @p input is read only for
+/// grad_weight and @p weight only for grad_input (both are validated either way). Outputs must
+/// not overlap each other or the inputs.
+///
+///     grad_input[n, ci, i]    = sum over co in ci's group, taps k with o = i * stride - padding
+///                               + k * dilation in [0, out) of grad_output[n, co, o] *
+///                               weight[ci, co % (C_out / groups), k]
+///     grad_weight[ci, c, k]   = sum over n, i (o as above, in range) of input[n, ci, i] *
+///                               grad_output[n, group(ci) * C_out / groups + c, o]
+///     grad_bias[co]           = sum over n, o of grad_output[n, co, o]
+///
+/// grad_input is a convolution (forward) of grad_output with the same weight, stride, padding,
+/// dilation and groups. f16/bf16 accumulate in f32.
+///
+/// ### Algorithms (options.algorithm)
+///
+/// | name        | grad_input                             | grad_weight, grad_bias               |
+/// |-------------|----------------------------------------|--------------------------------------|
+/// | `gemm`      | CPU: im2col of grad_output, GEMM       | CPU: im2col, per-tile dot products   |
+/// | `gather`    | both: one thread per element, fixed    | both: fixed-order reductions (CUDA:  |
+/// |             | tap order                              | one block per element, fixed tree)   |
+/// | `cudnn`     | cuDNN convolution forward (graph API)  | weight: cuDNN backward-filter; bias: |
+/// |             |                                        | the native reduction                 |
+/// | `auto`      | CPU `gemm`; CUDA `cudnn` when it has a usable engine and the problem is |
+/// |             | compute-heavy (the forward's rule), else `gather`                        |
+/// | `benchmark` | CUDA: times `gather` and `cudnn` once per problem and gradient, cached  |
+///
+/// `scatter` has no backward form and is an ups::Error. Every native algorithm is deterministic
+/// (each output element is written once, in a fixed summation order that depends on the problem
+/// alone, not on the thread count or the schedule), whatever the determinism flag says; `cudnn`
+/// keeps only deterministic engines when the flag is on, exactly as in the forward pass. cuDNN's
+/// scratch follows the forward's rules (Context::workspace(), else stream-ordered allocation,
+/// never above Context::workspace_limit()); conv_transpose_backward_workspace_size() tells the
+/// need. Stream-ordered on CUDA: no host synchronisation except `benchmark`'s first call.
+///
+/// @throws ups::Error for invalid arguments (the forward's messages for the shared ones), a
+/// gradient of the wrong shape or dtype, `scatter`, a CUDA-only algorithm on the CPU, and for
+/// CUDA/cuDNN failures.
+UPS_EXPORT ConvTransposeBackwardResult conv_transpose_backward(
+    const Context& ctx, const TensorView& grad_output, const TensorView& input,
+    const TensorView& weight, const TensorView* grad_input, const TensorView* grad_weight,
+    const TensorView* grad_bias, const ConvTransposeOptions& options = {});
+
+/// @brief Bytes of scratch memory conv_transpose_backward(@p ctx, ...) would use (the largest
+/// need among the requested gradients; they run one after another and share it). 0 on the CPU.
+/// Only shapes, strides and dtypes are read, as in conv_transpose_workspace_size().
+UPS_EXPORT std::size_t conv_transpose_backward_workspace_size(
+    const Context& ctx, const TensorView& grad_output, const TensorView& input,
+    const TensorView& weight, const TensorView* grad_input, const TensorView* grad_weight,
+    const TensorView* grad_bias, const ConvTransposeOptions& options = {});
+
 }  // namespace ups

@@ -1,6 +1,6 @@
 // Index math and per-element bodies of ups::conv_transpose, shared verbatim by the CPU backend
-// (src/cpu), the CUDA kernels (kernels/conv_transpose/conv_transpose.cu) and the tests, which run both
-// bodies on the host as references.
+// (src/cpu), the CUDA kernels (kernels/conv_transpose/conv_transpose.cu) and the tests, which run
+// both bodies on the host as references.
 //
 // NOTE [ Which taps reach an output position ]
 // Along one dim, input i and tap k land on output o = i * s - p + k * d. For a given o, with
@@ -199,6 +199,119 @@ UPS_HD void deconv_scatter_element(const DeconvGeometry& g, const T* __restrict_
       }
     }
   }
+}
+
+// ---- backward (ups::conv_transpose_backward) ----
+//
+// The valid input range of one tap along dim d: inputs i in [lo, hi) land inside the output,
+// o = i * stride - pad + k * dil in [0, out). Empty when lo >= hi.
+struct TapRange {
+  std::int64_t lo, hi;
+};
+
+UPS_HD TapRange deconv_tap_range(const DeconvGeometry& g, int d, std::int64_t k) {
+  const std::int64_t shift = k * g.dil[d] - g.pad[d];  // o = i * s + shift
+  const std::int64_t s = g.stride[d];
+  // i >= ceil(-shift / s) and i <= floor((out - 1 - shift) / s), clipped to [0, in).
+  std::int64_t lo = shift >= 0 ? 0 : (-shift + s - 1) / s;
+  const std::int64_t top = g.out[d] - 1 - shift;
+  std::int64_t hi = top < 0 ? 0 : top / s + 1;
+  if (hi > g.in[d]) hi = g.in[d];
+  if (lo > hi) lo = hi;
+  return TapRange{lo, hi};
+}
+
+// Input-gradient body, a convolution forward of grad_output: grad_input element `idx` (in N,
+// C_in, D, H, W order, or N, D, H, W, C_in when gx_channels_last) sums grad_output[n, co, o] *
+// w[ci, col, k] over the taps k whose output o lies inside (D, H, W outermost) and the group's
+// output channels (innermost). g.dst_stride holds grad_output's strides. One element per
+// caller, fixed order: deterministic under any schedule.
+template <class T>
+UPS_HD void deconv_grad_input_element(const DeconvGeometry& g, const std::int64_t* gx_stride,
+                                      bool gx_channels_last, const T* __restrict__ gy,
+                                      const T* __restrict__ w, T* __restrict__ gx,
+                                      std::int64_t idx) {
+  using Acc = acc_t<T>;
+  const DeconvCoord i = unravel_deconv(idx, g.groups * g.cin_g, g.in, gx_channels_last);
+  const std::int64_t grp = i.c / g.cin_g;
+  const std::int64_t* ds = g.dst_stride;
+  const std::int64_t* ws = g.w_stride;
+  const T* gbase = gy + i.n * ds[0] + grp * g.cout_g * ds[1];
+  const T* wbase = w + i.c * ws[0];
+  Acc acc = Acc(0);
+  for (std::int64_t kd = 0; kd < g.k[0]; ++kd) {
+    const std::int64_t od = i.d * g.stride[0] - g.pad[0] + kd * g.dil[0];
+    if (od < 0 || od >= g.out[0]) continue;
+    for (std::int64_t kh = 0; kh < g.k[1]; ++kh) {
+      const std::int64_t oh = i.h * g.stride[1] - g.pad[1] + kh * g.dil[1];
+      if (oh < 0 || oh >= g.out[1]) continue;
+      for (std::int64_t kw = 0; kw < g.k[2]; ++kw) {
+        const std::int64_t ow = i.w * g.stride[2] - g.pad[2] + kw * g.dil[2];
+        if (ow < 0 || ow >= g.out[2]) continue;
+        const T* gp = gbase + od * ds[2] + oh * ds[3] + ow * ds[4];
+        const T* wp = wbase + kd * ws[2] + kh * ws[3] + kw * ws[4];
+        for (std::int64_t col = 0; col < g.cout_g; ++col) {
+          acc += to_acc<Acc>(gp[col * ds[1]]) * to_acc<Acc>(wp[col * ws[1]]);
+        }
+      }
+    }
+  }
+  gx[i.n * gx_stride[0] + i.c * gx_stride[1] + i.d * gx_stride[2] + i.h * gx_stride[3] +
+     i.w * gx_stride[4]] = from_acc<T>(acc);
+}
+
+// Weight-gradient body: the sum for grad_weight[ci, col, kd, kh, kw] over n, then the input
+// positions inside the tap's range in D, H, W order, of input[n, ci, i] * grad_output[n, co, o].
+// g.src_stride holds the input's strides and g.dst_stride grad_output's. The reference order;
+// the fast paths sum the same terms in other fixed orders.
+template <class T>
+UPS_HD acc_t<T> deconv_grad_weight_sum(const DeconvGeometry& g, const T* __restrict__ x,
+                                       const T* __restrict__ gy, std::int64_t ci, std::int64_t col,
+                                       std::int64_t kd, std::int64_t kh, std::int64_t kw) {
+  using Acc = acc_t<T>;
+  const std::int64_t co = (ci / g.cin_g) * g.cout_g + col;
+  const TapRange rd = deconv_tap_range(g, 0, kd);
+  const TapRange rh = deconv_tap_range(g, 1, kh);
+  const TapRange rw = deconv_tap_range(g, 2, kw);
+  const std::int64_t* ss = g.src_stride;
+  const std::int64_t* ds = g.dst_stride;
+  Acc acc = Acc(0);
+  for (std::int64_t n = 0; n < g.n; ++n) {
+    const T* xn = x + n * ss[0] + ci * ss[1];
+    const T* gn = gy + n * ds[0] + co * ds[1];
+    for (std::int64_t id = rd.lo; id < rd.hi; ++id) {
+      const std::int64_t od = id * g.stride[0] - g.pad[0] + kd * g.dil[0];
+      for (std::int64_t ih = rh.lo; ih < rh.hi; ++ih) {
+        const std::int64_t oh = ih * g.stride[1] - g.pad[1] + kh * g.dil[1];
+        for (std::int64_t iw = rw.lo; iw < rw.hi; ++iw) {
+          const std::int64_t ow = iw * g.stride[2] - g.pad[2] + kw * g.dil[2];
+          acc += to_acc<Acc>(xn[id * ss[2] + ih * ss[3] + iw * ss[4]]) *
+                 to_acc<Acc>(gn[od * ds[2] + oh * ds[3] + ow * ds[4]]);
+        }
+      }
+    }
+  }
+  return acc;
+}
+
+// Bias-gradient body: the sum of grad_output[n, co, :] over n, then D, H, W.
+template <class T>
+UPS_HD acc_t<T> deconv_grad_bias_sum(const DeconvGeometry& g, const T* __restrict__ gy,
+                                     std::int64_t co) {
+  using Acc = acc_t<T>;
+  const std::int64_t* ds = g.dst_stride;
+  Acc acc = Acc(0);
+  for (std::int64_t n = 0; n < g.n; ++n) {
+    const T* gn = gy + n * ds[0] + co * ds[1];
+    for (std::int64_t od = 0; od < g.out[0]; ++od) {
+      for (std::int64_t oh = 0; oh < g.out[1]; ++oh) {
+        for (std::int64_t ow = 0; ow < g.out[2]; ++ow) {
+          acc += to_acc<Acc>(gn[od * ds[2] + oh * ds[3] + ow * ds[4]]);
+        }
+      }
+    }
+  }
+  return acc;
 }
 
 }  // namespace kern

@@ -38,7 +38,7 @@ const std::vector<OpInfo>& op_table() {
        {"--mode"}},
       {"conv-transpose",
        {"--weight-shape", "--stride", "--padding", "--output-padding", "--dilation", "--groups",
-        "--bias", "--algo"},
+        "--bias", "--algo", "--backward"},
        {"--weight-shape"}},
       {"max-unpool", {"--kernel-size", "--stride", "--padding"}, {"--kernel-size"}},
       {"pixel-shuffle", {"--factor"}, {"--factor"}},
@@ -259,6 +259,23 @@ std::vector<BenchCase> default_suite(Device device) {
   // Few channels (a decoder's last layer to RGB).
   deconv({8, 4, 128, 128}, f32, false,
          {{"--weight-shape", "4,3,4,4"}, {"--stride", "2"}, {"--padding", "1"}, {"--bias", ""}});
+
+  // Their backward passes (input, weight and bias gradients) on the common training layers.
+  const std::pair<std::string, std::string> bwd = {"--backward", ""};
+  {
+    auto p = unet;
+    p.push_back(bwd);
+    deconv({4, 128, 64, 64}, f32, false, p);
+  }
+  deconv({8, 256, 16, 16}, f32, false,
+         {{"--weight-shape", "256,128,4,4"}, {"--stride", "2"}, {"--padding", "1"}, bwd});
+  deconv({4, 64, 64, 64}, f32, false,
+         {{"--weight-shape", "64,1,4,4"},
+          {"--stride", "2"},
+          {"--padding", "1"},
+          {"--groups", "64"},
+          {"--bias", ""},
+          bwd});
 
   // max_unpool and pixel_shuffle on large tensors.
   const std::vector<std::pair<std::string, std::string>> unpool = {{"--kernel-size", "2"},

@@ -37,13 +37,15 @@ const char* const kBenchDescription =
     "reads its int64 indices). Without OP it runs the default suite: every interpolate mode\n"
     "at 2x and at a fractional scale, contiguous and channels-last, f32 and bf16, small\n"
     "spatial sizes with large N * C, interpolate backward passes, transposed-convolution\n"
-    "decoder layers, and max-unpool and pixel-shuffle on large tensors (CUDA runs them\n"
+    "decoder layers and their backward passes, and max-unpool and pixel-shuffle on large tensors "
+    "(CUDA runs them\n"
     "with an 8 times larger batch).\n"
     "\n"
     "The op options are those of the op's own command (interpolate: --mode, --size,\n"
     "--scale, --align-corners, --antialias, and --backward to time interpolate_backward;\n"
     "conv-transpose: --weight-shape, --stride, --padding, --output-padding, --dilation,\n"
-    "--groups, --bias, --algo; max-unpool: --kernel-size, --stride, --padding;\n"
+    "--groups, --bias, --algo, and --backward to time conv_transpose_backward; max-unpool: "
+    "--kernel-size, --stride, --padding;\n"
     "pixel-shuffle and pixel-unshuffle: --factor).\n"
     "Only the op call is timed. On the CPU with steady_clock and --threads threads; on CUDA\n"
     "with events around every run, with buffer sets rotated (or the L2 cache overwritten)\n"
@@ -72,8 +74,9 @@ ArgSpec bench_spec() {
       .flag("--align-corners", "interpolate: align_corners=True")
       .flag("--antialias", "interpolate: anti-alias (bilinear and bicubic)")
       .flag("--backward",
-            "interpolate: time the backward pass (the gradient with respect\n"
-            "to the input, from a gradient of the output's shape)")
+            "interpolate, conv-transpose: time the backward pass (the\n"
+            "gradients with respect to the input, and for conv-transpose\n"
+            "the weight and the bias, from a gradient of the output's shape)")
       .option("--weight-shape", "C_in,C_out/G,K...",
               "conv-transpose: shape of the weight (random data)")
       .option("--stride", "S[,S...]", "conv-transpose, max-unpool: stride")

@@ -156,19 +156,26 @@ void build_conv_transpose(Problem& p, const BenchCase& c, const SetPolicy& polic
   const Shape w_shape = weight_shape(c);
   p.out_shape = conv_transpose_output_shape(c.shape, w_shape, opt);
   const bool has_bias = c.has("--bias");
+  // The backward reads grad_output, the input and the weight, and writes the input's, the
+  // weight's and (with --bias) the bias's gradients.
+  const bool backward = c.has("--backward");
   const Shape b_shape = {p.out_shape[1]};
   const std::size_t in_bytes = bytes_of(c.dtype, c.shape);
   const std::size_t w_bytes = bytes_of(c.dtype, w_shape);
   const std::size_t b_bytes = has_bias ? bytes_of(c.dtype, b_shape) : 0;
   const std::size_t out_bytes = bytes_of(c.dtype, p.out_shape);
-  p.bytes = in_bytes + w_bytes + b_bytes + out_bytes;
-  policy.apply(p, in_bytes + w_bytes + b_bytes + out_bytes);
+  const std::size_t set_bytes =
+      in_bytes + w_bytes + b_bytes + out_bytes + (backward ? in_bytes + w_bytes : 0);
+  p.bytes = set_bytes;
+  policy.apply(p, set_bytes);
 
   const auto host_x = random_data(c.dtype, numel_of(c.shape), 1);
   const auto host_w = random_data(c.dtype, numel_of(w_shape), 2);
   const auto host_b = random_data(c.dtype, b_shape[0], 3);
+  const auto host_gy =
+      backward ? random_data(c.dtype, numel_of(p.out_shape), 4) : std::vector<unsigned char>();
   struct Set {
-    TensorView x, w, b, y;
+    TensorView x, w, b, y, gx, gw;
   };
   std::vector<Set> sets;
   const Device dev = p.ctx.device();
@@ -183,24 +190,44 @@ void build_conv_transpose(Problem& p, const BenchCase& c, const SetPolicy& polic
     s.w = view_of(w, dev, c.dtype, w_shape, false);
     if (has_bias) {
       Buffer& b = p.allocate(b_bytes);
-      b.upload(host_b.data());
+      if (!backward) b.upload(host_b.data());
       s.b = view_of(b, dev, c.dtype, b_shape, false);
     }
-    s.y = view_of(p.allocate(out_bytes), dev, c.dtype, p.out_shape, c.channels_last);
+    Buffer& y = p.allocate(out_bytes);
+    if (backward) y.upload(host_gy.data());
+    s.y = view_of(y, dev, c.dtype, p.out_shape, c.channels_last);
+    if (backward) {
+      s.gx = view_of(p.allocate(in_bytes), dev, c.dtype, c.shape, c.channels_last);
+      s.gw = view_of(p.allocate(w_bytes), dev, c.dtype, w_shape, false);
+    }
     sets.push_back(s);
   }
   // Scratch memory is given to the op up front, so that no call allocates.
-  const std::size_t ws = conv_transpose_workspace_size(
-      p.ctx, sets[0].x, sets[0].w, has_bias ? &sets[0].b : nullptr, sets[0].y, opt);
+  const Set& s0 = sets[0];
+  const std::size_t ws =
+      backward
+          ? conv_transpose_backward_workspace_size(p.ctx, s0.y, s0.x, s0.w, &s0.gx, &s0.gw,
+                                                   has_bias ? &s0.b : nullptr, opt)
+          : conv_transpose_workspace_size(p.ctx, s0.x, s0.w, has_bias ? &s0.b : nullptr, s0.y, opt);
   if (ws > 0) p.ctx.set_workspace(p.allocate(ws).data(), ws);
   auto algo = std::make_shared<std::string>();
   Problem* self = &p;
-  p.run = [self, sets, opt, has_bias, algo](std::size_t k) {
-    const Set& s = sets[k];
-    const ConvTransposeResult r =
-        conv_transpose(self->ctx, s.x, s.w, has_bias ? &s.b : nullptr, s.y, opt);
-    *algo = to_string(r.algorithm);
-  };
+  if (backward) {
+    p.run = [self, sets, opt, has_bias, algo](std::size_t k) {
+      const Set& s = sets[k];
+      const ConvTransposeBackwardResult r = conv_transpose_backward(
+          self->ctx, s.y, s.x, s.w, &s.gx, &s.gw, has_bias ? &s.b : nullptr, opt);
+      *algo =
+          std::string(to_string(r.grad_input.algorithm)) + "/" + to_string(r.grad_weight.algorithm);
+    };
+  } else {
+    p.run = [self, sets, opt, has_bias, algo](std::size_t k) {
+      const Set& s = sets[k];
+      const ConvTransposeResult r =
+          conv_transpose(self->ctx, s.x, s.w, has_bias ? &s.b : nullptr, s.y, opt);
+      *algo = to_string(r.algorithm);
+    };
+  }
   p.detail = [algo] { return *algo; };
 }
 

@@ -1,5 +1,5 @@
-// `ups conv-transpose`, the transposed-convolution examples of `ups demo` and the algorithm
-// table of `ups info`.
+// `ups conv-transpose`, `ups conv-transpose-backward`, the transposed-convolution examples of `ups
+// demo` and the algorithm table of `ups info`.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -35,15 +35,11 @@ const char* const kConvTransposeDescription =
     "  ups conv-transpose x.npy y.npy --weight w.npy --stride 2 --padding 1 --output-padding 1\n"
     "  ups conv-transpose feat.npy up.npy --weight w.npy --bias b.npy --stride 2 --verbose";
 
-ArgSpec conv_transpose_spec() {
-  ArgSpec spec;
-  spec.positional("IN",
-                  "input .npy file of rank 3 (N, C_in, W), 4 (N, C_in, H, W)\n"
-                  "or 5 (N, C_in, D, H, W)")
-      .positional("OUT", "output .npy file (replaced atomically, left untouched on errors)")
-      .option("--weight", "W.npy", "weight .npy file (C_in, C_out / groups, *kernel)", true)
-      .option("--bias", "B.npy", "bias .npy file (C_out); without it no bias is added")
-      .option("--stride", "S[,S...]", "stride (default 1)")
+namespace {
+
+// The options conv-transpose and conv-transpose-backward share (the forward call's arguments).
+void add_conv_transpose_options(ArgSpec& spec) {
+  spec.option("--stride", "S[,S...]", "stride (default 1)")
       .option("--padding", "P[,P...]",
               "padding (default 0): positions removed from both ends of\n"
               "each spatial dim of the output")
@@ -68,6 +64,51 @@ ArgSpec conv_transpose_spec() {
             "print the shapes, the device, the time taken, the algorithm that\n"
             "ran and why the other candidates were declined (on stderr)");
   add_device_options(spec, true);
+}
+
+}  // namespace
+
+ArgSpec conv_transpose_spec() {
+  ArgSpec spec;
+  spec.positional("IN",
+                  "input .npy file of rank 3 (N, C_in, W), 4 (N, C_in, H, W)\n"
+                  "or 5 (N, C_in, D, H, W)")
+      .positional("OUT", "output .npy file (replaced atomically, left untouched on errors)")
+      .option("--weight", "W.npy", "weight .npy file (C_in, C_out / groups, *kernel)", true)
+      .option("--bias", "B.npy", "bias .npy file (C_out); without it no bias is added");
+  add_conv_transpose_options(spec);
+  return spec;
+}
+
+const char* const kConvTransposeBackwardDescription =
+    "Computes the gradients of ups conv-transpose, as torch.autograd.grad does for\n"
+    "torch.nn.functional.conv_transpose1d/2d/3d: GRAD_OUT holds the gradient with respect to\n"
+    "the output of the transposed convolution of IN with the weight, and the gradients with\n"
+    "respect to the input (--grad-input, the shape of IN), the weight (--grad-weight, the\n"
+    "shape of the weight) and the bias (--grad-bias, shape C_out) go to the files named; at\n"
+    "least one is required. The options are those of conv-transpose, with the same rules;\n"
+    "GRAD_OUT must have the shape the forward call produces. The bias does not enter any\n"
+    "gradient. Every file is written whole or not at all.\n"
+    "\n"
+    "Algorithms (--algo): auto; gemm (the CPU backend); gather (native kernels on both\n"
+    "devices, deterministic); cudnn (convolution forward for the input gradient and\n"
+    "backward-filter for the weight gradient; the bias gradient is always native);\n"
+    "benchmark (CUDA). scatter has no backward form. The native paths are deterministic\n"
+    "whatever the flag says; --deterministic keeps cuDNN to its deterministic engines.\n"
+    "\n"
+    "example:\n"
+    "  ups conv-transpose-backward gy.npy x.npy --weight w.npy --stride 2 \\\n"
+    "      --grad-input gx.npy --grad-weight gw.npy --grad-bias gb.npy";
+
+ArgSpec conv_transpose_backward_spec() {
+  ArgSpec spec;
+  spec.positional("GRAD_OUT", "gradient with respect to the transposed convolution's output")
+      .positional("IN", "the transposed convolution's input (.npy)")
+      .option("--weight", "W.npy", "weight .npy file (C_in, C_out / groups, *kernel)", true)
+      .option("--grad-input", "GI.npy", "output: the gradient with respect to IN")
+      .option("--grad-weight", "GW.npy", "output: the gradient with respect to the weight")
+      .option("--grad-bias", "GB.npy", "output: the gradient with respect to a bias (C_out)");
+  add_conv_transpose_options(spec);
   return spec;
 }
 
@@ -92,7 +133,10 @@ ConvTransposeResult run_on_device(Context& ctx, HostArray& src, HostArray& weigh
 
 }  // namespace
 
-int run_conv_transpose(const ParsedArgs& args) {
+namespace {
+
+// The forward call's options and the context they ask for.
+ConvTransposeOptions conv_transpose_options(const ParsedArgs& args) {
   ConvTransposeOptions opt;
   // Values outside these ranges cannot mean anything; the rules that relate several values
   // (groups dividing C_in, output_padding below stride or dilation, the output-size range) are
@@ -118,9 +162,28 @@ int run_conv_transpose(const ParsedArgs& args) {
       throw UsageError(std::string("--algo: ") + e.what());
     }
   }
+  return opt;
+}
+
+Context conv_transpose_context(const ParsedArgs& args) {
   Context ctx = make_context(args, true);
   if (args.has("--deterministic")) ctx.set_deterministic(true);
   ctx.set_allow_tf32(args.has("--allow-tf32"));
+  return ctx;
+}
+
+// One output size stands for every spatial dim, like the other tuples.
+void expand_output_size(ConvTransposeOptions& opt, int spatial) {
+  if (opt.output_size.size() == 1 && spatial > 1) {
+    opt.output_size.assign(static_cast<std::size_t>(spatial), opt.output_size[0]);
+  }
+}
+
+}  // namespace
+
+int run_conv_transpose(const ParsedArgs& args) {
+  ConvTransposeOptions opt = conv_transpose_options(args);
+  Context ctx = conv_transpose_context(args);
 
   Operand src = read_operand("IN", args.positional("IN"));
   Operand weight = read_operand("--weight", *args.get("--weight"));
@@ -129,11 +192,7 @@ int run_conv_transpose(const ParsedArgs& args) {
   check_same_dtype(src, weight);
   if (bias) check_same_dtype(src, *bias);
 
-  // One output size stands for every spatial dim, like the other tuples.
-  const int spatial = src.array.rank() - 2;
-  if (opt.output_size.size() == 1 && spatial > 1) {
-    opt.output_size.assign(static_cast<std::size_t>(spatial), opt.output_size[0]);
-  }
+  expand_output_size(opt, src.array.rank() - 2);
   const Shape out_shape = conv_transpose_output_shape(src.array.shape(), weight.array.shape(), opt);
   // Opened before the computation so that an unwritable OUT fails early; removed on errors.
   AtomicFile file(args.positional("OUT"));
@@ -155,6 +214,94 @@ int run_conv_transpose(const ParsedArgs& args) {
                  shape_to_string(out_shape).c_str(), to_string(ctx.device()),
                  ctx.deterministic() ? "on" : "off", ms, detail::escape_text(file.path()).c_str(),
                  to_string(result).c_str());
+  }
+  return 0;
+}
+
+int run_conv_transpose_backward(const ParsedArgs& args) {
+  ConvTransposeOptions opt = conv_transpose_options(args);
+  Context ctx = conv_transpose_context(args);
+  struct Wanted {
+    const char* flag;
+    std::optional<std::string> path;
+  };
+  Wanted wanted[3] = {{"--grad-input", args.get("--grad-input")},
+                      {"--grad-weight", args.get("--grad-weight")},
+                      {"--grad-bias", args.get("--grad-bias")}};
+  if (!wanted[0].path && !wanted[1].path && !wanted[2].path) {
+    throw UsageError("nothing to compute: give --grad-input, --grad-weight or --grad-bias");
+  }
+
+  Operand grad_out = read_operand("GRAD_OUT", args.positional("GRAD_OUT"));
+  Operand src = read_operand("IN", args.positional("IN"));
+  Operand weight = read_operand("--weight", *args.get("--weight"));
+  check_same_dtype(src, grad_out);
+  check_same_dtype(src, weight);
+  expand_output_size(opt, src.array.rank() - 2);
+  const Shape out_shape = conv_transpose_output_shape(src.array.shape(), weight.array.shape(), opt);
+  if (grad_out.array.shape() != out_shape) {
+    throw Error(ErrorCode::kShapeMismatch,
+                "GRAD_OUT has shape " + shape_to_string(grad_out.array.shape()) +
+                    " but the transposed convolution of IN " + shape_to_string(src.array.shape()) +
+                    " with the weight " + shape_to_string(weight.array.shape()) + " gives " +
+                    shape_to_string(out_shape));
+  }
+  // Opened before the computation so that an unwritable output fails early; every file is
+  // committed only once all gradients are computed.
+  std::optional<AtomicFile> files[3];
+  for (int i = 0; i < 3; ++i) {
+    if (!wanted[i].path) continue;
+    files[i].emplace(*wanted[i].path);
+    for (int j = 0; j < i; ++j) {
+      if (files[j] && files[j]->target() == files[i]->target()) {
+        throw UsageError(std::string(wanted[j].flag) + " and " + wanted[i].flag +
+                         " name the same file '" + detail::escape_text(files[i]->path()) + "'");
+      }
+    }
+  }
+  const DType dtype = src.array.dtype();
+  std::optional<HostArray> grads[3];
+  if (files[0]) grads[0].emplace(dtype, src.array.shape());
+  if (files[1]) grads[1].emplace(dtype, weight.array.shape());
+  if (files[2]) grads[2].emplace(dtype, Shape{out_shape[1]});
+
+  const auto start = std::chrono::steady_clock::now();
+  ConvTransposeBackwardResult result;
+  {
+    Staging staging(ctx);
+    const TensorView gy = staging.input(grad_out.array.view());
+    const TensorView x = staging.input(src.array.view());
+    const TensorView w = staging.input(weight.array.view());
+    TensorView g[3];
+    for (int i = 0; i < 3; ++i) {
+      if (grads[i]) g[i] = staging.output(grads[i]->view());
+    }
+    result = conv_transpose_backward(ctx, gy, x, w, grads[0] ? &g[0] : nullptr,
+                                     grads[1] ? &g[1] : nullptr, grads[2] ? &g[2] : nullptr, opt);
+    staging.finish();
+  }
+  const double ms = elapsed_ms(start);
+
+  for (int i = 0; i < 3; ++i) {
+    if (grads[i]) write_npy(*files[i], dtype, grads[i]->shape(), grads[i]->data());
+  }
+  for (auto& f : files) {
+    if (f) f->commit();
+  }
+  if (args.has("--verbose")) {
+    std::fprintf(stderr,
+                 "conv-transpose-backward: %s GRAD_OUT %s, IN %s, weight %s on %s (deterministic "
+                 "%s) in %.3f ms (including copies)\n",
+                 to_string(dtype), shape_to_string(out_shape).c_str(),
+                 shape_to_string(src.array.shape()).c_str(),
+                 shape_to_string(weight.array.shape()).c_str(), to_string(ctx.device()),
+                 ctx.deterministic() ? "on" : "off", ms);
+    const ConvTransposeResult* rs[3] = {&result.grad_input, &result.grad_weight, &result.grad_bias};
+    for (int i = 0; i < 3; ++i) {
+      if (!files[i]) continue;
+      std::fprintf(stderr, "%s -> '%s': %s\n", wanted[i].flag,
+                   detail::escape_text(files[i]->path()).c_str(), to_string(*rs[i]).c_str());
+    }
   }
   return 0;
 }

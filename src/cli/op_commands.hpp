@@ -41,6 +41,12 @@ extern const char* const kConvTransposeDescription;
 ArgSpec conv_transpose_spec();
 /// @brief Runs `ups conv-transpose`.
 int run_conv_transpose(const ParsedArgs& args);
+/// @brief Paragraphs of `ups conv-transpose-backward --help`.
+extern const char* const kConvTransposeBackwardDescription;
+/// @brief The arguments of `ups conv-transpose-backward`.
+ArgSpec conv_transpose_backward_spec();
+/// @brief Runs `ups conv-transpose-backward`.
+int run_conv_transpose_backward(const ParsedArgs& args);
 /// @brief Prints the transposed-convolution examples of the tutorial, numbering them from
 /// @p number (which it advances).
 void demo_conv_transpose(std::ostream& os, Context& ctx, int& number);

@@ -128,9 +128,9 @@ std::string bench_key(const Context& ctx, const ConvTransposePlan& p) {
   int device = 0;
   UPS_CUDA_CHECK(cudaGetDevice(&device));
   std::ostringstream os;
-  os << "dev" << device << " " << to_string(p.dtype) << " det" << ctx.deterministic() << " tf32"
-     << ctx.allow_tf32() << " budget" << budget_of(ctx) << " g" << p.g.groups << " bias"
-     << (p.bias != nullptr) << ":" << p.g.bias_stride << " ";
+  os << "dev" << device << " pass" << static_cast<int>(p.pass) << " " << to_string(p.dtype)
+     << " det" << ctx.deterministic() << " tf32" << ctx.allow_tf32() << " budget" << budget_of(ctx)
+     << " g" << p.g.groups << " bias" << (p.bias != nullptr) << ":" << p.g.bias_stride << " ";
   put_view(os, "src", p.src_view);
   put_view(os, "w", p.weight_view);
   put_view(os, "dst", p.dst_view);
@@ -419,6 +419,205 @@ ConvTransposeResult conv_transpose_cuda(const Context& ctx, const ConvTransposeP
       break;
   }
   fail(ErrorCode::kUnsupportedDevice, "conv_transpose: algorithm 'gemm' runs only on the CPU");
+}
+
+// ---- backward ----
+
+namespace {
+
+const char* pass_name(DeconvPass which) {
+  switch (which) {
+    case DeconvPass::kGradInput:
+      return "grad_input";
+    case DeconvPass::kGradWeight:
+      return "grad_weight";
+    case DeconvPass::kGradBias:
+      return "grad_bias";
+    case DeconvPass::kForward:
+      break;
+  }
+  return "conv_transpose";
+}
+
+void run_native(const Context& ctx, const ConvTransposeBackwardPlan& b, DeconvPass which) {
+  switch (which) {
+    case DeconvPass::kGradInput:
+      deconv_grad_input_cuda(b, ctx.stream());
+      return;
+    case DeconvPass::kGradWeight:
+      deconv_grad_weight_cuda(b, ctx.stream());
+      return;
+    default:
+      deconv_grad_bias_cuda(b, ctx.stream());
+      return;
+  }
+}
+
+ConvTransposePlan pass_plan(const ConvTransposeBackwardPlan& b, DeconvPass which) {
+  return which == DeconvPass::kGradInput ? b.grad_input_pass() : b.grad_weight_pass();
+}
+
+// Multiply-adds per element of the gradient: C_out / groups times the taps for grad_input; for
+// grad_weight every element sums N times the input positions, always compute-heavy.
+std::int64_t backward_macs(const ConvTransposeBackwardPlan& b, DeconvPass which) {
+  const kern::DeconvGeometry& g = b.fwd.g;
+  if (which == DeconvPass::kGradInput) return g.cout_g * g.k[0] * g.k[1] * g.k[2];
+  return g.n * g.in[0] * g.in[1] * g.in[2];
+}
+
+ConvTransposeResult native_result(ConvTransposeResult r, const std::string& why) {
+  r.algorithm = ConvTransposeAlgo::kGather;
+  r.attempts.push_back(attempt(ConvTransposeAlgo::kGather, true, why));
+  return r;
+}
+
+ConvTransposeResult backward_benchmark(const Context& ctx, const ConvTransposeBackwardPlan& b,
+                                       DeconvPass which) {
+  const ConvTransposePlan pp = pass_plan(b, which);
+  const std::string key = bench_key(ctx, pp);
+  ConvTransposeAlgo cached = ConvTransposeAlgo::kAuto;
+  {
+    std::lock_guard<std::mutex> lock(bench_mutex());
+    const auto it = bench_cache().find(key);
+    if (it != bench_cache().end()) cached = it->second;
+  }
+  ConvTransposeResult r;
+  if (cached != ConvTransposeAlgo::kAuto) {
+    r.from_cache = true;
+    if (cached == ConvTransposeAlgo::kCudnn && try_cudnn(ctx, pp, "cached benchmark choice", &r)) {
+      return r;
+    }
+    run_native(ctx, b, which);
+    return native_result(r, r.attempts.empty() ? "cached benchmark choice"
+                                               : "fallback: the cached cuDNN choice declined");
+  }
+  const CudnnDeconvQuery q = query_cudnn(ctx, pp, budget_of(ctx));
+  EventPair events;
+  ConvTransposeAttempt native = attempt(ConvTransposeAlgo::kGather, false, "timed");
+  native.time_ms = events.time(ctx.stream(), [&] { run_native(ctx, b, which); });
+  ConvTransposeAlgo winner = ConvTransposeAlgo::kGather;
+  ConvTransposeAttempt dnn =
+      attempt(ConvTransposeAlgo::kCudnn, false, q.reason, scratch_footprint(q.workspace_bytes));
+  if (q.ok) {
+    try {
+      dnn.time_ms = events.time(ctx.stream(), [&] { run_cudnn(ctx, pp, q, nullptr); });
+      dnn.reason = "timed";
+      if (dnn.time_ms < native.time_ms) winner = ConvTransposeAlgo::kCudnn;
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::kCudnnError && e.code() != ErrorCode::kOutOfMemory) throw;
+      dnn.reason = concat("failed to run: ", e.what());
+    }
+  }
+  // The gradient holds the last candidate's result; make it the winner's.
+  if (winner == ConvTransposeAlgo::kGather) {
+    if (dnn.time_ms >= 0) run_native(ctx, b, which);
+    native.chosen = true;
+    native.reason = "fastest of the timed candidates";
+    if (dnn.time_ms >= 0) dnn.reason = "slower";
+  } else {
+    dnn.chosen = true;
+    dnn.reason = concat("fastest of the timed candidates; ", q.reason);
+    native.reason = "slower";
+    r.workspace_bytes = scratch_footprint(q.workspace_bytes);
+    r.workspace_allocated = ctx.workspace() == nullptr && q.workspace_bytes > 0;
+    r.detail = q.reason;
+  }
+  r.attempts.push_back(native);
+  r.attempts.push_back(dnn);
+  r.algorithm = winner;
+  {
+    std::lock_guard<std::mutex> lock(bench_mutex());
+    bench_cache().emplace(key, winner);
+  }
+  return r;
+}
+
+}  // namespace
+
+ConvTransposeResult conv_transpose_backward_cuda(const Context& ctx,
+                                                 const ConvTransposeBackwardPlan& b,
+                                                 DeconvPass which, ConvTransposeAlgo algo) {
+  ConvTransposeResult r;
+  const char* name = pass_name(which);
+  // grad_bias has no cuDNN form, and an empty batch leaves nothing for cuDNN to do: grad_weight
+  // is zero (the native reduction writes it) and grad_input is empty.
+  if (which == DeconvPass::kGradBias || b.fwd.g.n == 0) {
+    UPS_CHECK(algo != ConvTransposeAlgo::kCudnn || which != DeconvPass::kGradBias,
+              ErrorCode::kInvalidArgument,
+              "conv_transpose_backward: grad_bias has no cuDNN form; it is always the native "
+              "deterministic reduction (use 'auto' or 'gather')");
+    run_native(ctx, b, which);
+    return native_result(r, which == DeconvPass::kGradBias
+                                ? "the native deterministic reduction (cuDNN has no bias form)"
+                                : "empty batch: the native kernel writes the result");
+  }
+  const ConvTransposePlan pp = pass_plan(b, which);
+  switch (algo) {
+    case ConvTransposeAlgo::kGather:
+      run_native(ctx, b, which);
+      return native_result(r, "requested");
+    case ConvTransposeAlgo::kCudnn: {
+      const CudnnDeconvQuery q = query_cudnn(ctx, pp, budget_of(ctx));
+      if (!q.ok) {
+        fail(cudnn_deconv_compiled() ? ErrorCode::kCudnnError : ErrorCode::kNotCompiled,
+             concat("conv_transpose_backward: algorithm 'cudnn' cannot compute ", name, ": ",
+                    q.reason));
+      }
+      run_cudnn(ctx, pp, q, &r);
+      r.algorithm = algo;
+      r.attempts.push_back(attempt(algo, true, "requested", r.workspace_bytes));
+      return r;
+    }
+    case ConvTransposeAlgo::kBenchmark:
+      return backward_benchmark(ctx, b, which);
+    case ConvTransposeAlgo::kAuto: {
+      const std::int64_t macs = backward_macs(b, which);
+      if (!cudnn_deconv_compiled()) {
+        r.attempts.push_back(
+            attempt(ConvTransposeAlgo::kCudnn, false, "this build of ups has no cuDNN"));
+      } else if (macs < kCudnnMinMacsPerOutput) {
+        r.attempts.push_back(
+            attempt(ConvTransposeAlgo::kCudnn, false,
+                    concat("not tried: memory-bound problem (", macs, " multiply-adds per ", name,
+                           " element, below ", kCudnnMinMacsPerOutput, ")")));
+      } else if (try_cudnn(ctx, pp,
+                           concat("compute-heavy problem (", macs, " multiply-adds per ", name,
+                                  " element)"),
+                           &r)) {
+        r.attempts.push_back(attempt(ConvTransposeAlgo::kGather, false, "not needed: cuDNN ran"));
+        return r;
+      }
+      run_native(ctx, b, which);
+      return native_result(r, r.attempts.back().reason.rfind("not tried", 0) == 0
+                                  ? "preferred for memory-bound problems"
+                                  : "fallback: cuDNN is not available or declined");
+    }
+    default:
+      break;
+  }
+  fail(ErrorCode::kInvalidArgument,
+       concat("conv_transpose_backward: algorithm '", to_string(algo), "' cannot run on CUDA"));
+}
+
+std::size_t conv_transpose_backward_cuda_workspace(const Context& ctx,
+                                                   const ConvTransposeBackwardPlan& b,
+                                                   DeconvPass which, ConvTransposeAlgo algo) {
+  if (which == DeconvPass::kGradBias || b.fwd.g.n == 0 || algo == ConvTransposeAlgo::kGather) {
+    return 0;
+  }
+  const std::size_t limit = payload_within(ctx.workspace_limit());
+  const ConvTransposePlan pp = pass_plan(b, which);
+  if (algo == ConvTransposeAlgo::kAuto &&
+      (!cudnn_deconv_compiled() || backward_macs(b, which) < kCudnnMinMacsPerOutput)) {
+    return 0;
+  }
+  const CudnnDeconvQuery q = query_cudnn(ctx, pp, limit);
+  if (algo == ConvTransposeAlgo::kCudnn && !q.ok) {
+    fail(cudnn_deconv_compiled() ? ErrorCode::kCudnnError : ErrorCode::kNotCompiled,
+         concat("conv_transpose_backward: algorithm 'cudnn' cannot compute ", pass_name(which),
+                ": ", q.reason));
+  }
+  return q.ok ? scratch_footprint(q.workspace_bytes) : 0;
 }
 
 std::size_t conv_transpose_cuda_workspace(const Context& ctx, const ConvTransposePlan& p,

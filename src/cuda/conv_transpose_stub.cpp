@@ -16,5 +16,15 @@ std::size_t conv_transpose_cuda_workspace(const Context&, const ConvTransposePla
   fail(ErrorCode::kNotCompiled, "this build of ups has no CUDA backend");
 }
 
+ConvTransposeResult conv_transpose_backward_cuda(const Context&, const ConvTransposeBackwardPlan&,
+                                                 DeconvPass, ConvTransposeAlgo) {
+  fail(ErrorCode::kNotCompiled, "this build of ups has no CUDA backend");
+}
+
+std::size_t conv_transpose_backward_cuda_workspace(const Context&, const ConvTransposeBackwardPlan&,
+                                                   DeconvPass, ConvTransposeAlgo) {
+  fail(ErrorCode::kNotCompiled, "this build of ups has no CUDA backend");
+}
+
 }  // namespace detail
 }  // namespace ups

@@ -1,7 +1,10 @@
-// cuDNN 9 glue of ups::conv_transpose: transposed convolution is the backward-data pass of the
-// convolution whose input is our output (dx = dst) and whose output is our input (dy = src), with
-// the same weight layout (C_in = K, C_out / groups = C / groups, kernel...). It goes through the
-// graph (backend) API only: one CONVOLUTION_BACKWARD_DATA operation, engine heuristics (mode A,
+// cuDNN 9 glue of ups::conv_transpose and its backward: transposed convolution is the
+// backward-data pass of the convolution whose input is our output (dx = dst) and whose output is
+// our input (dy = src), with the same weight layout (C_in = K, C_out / groups = C / groups,
+// kernel...). Its input gradient is that convolution's forward pass (x = grad_output, y =
+// grad_input) and its weight gradient the backward-filter pass (x = grad_output, dy = input,
+// dw = grad_weight); DeconvPass selects the operation, and the tensors keep their uids. It goes
+// through the graph (backend) API only: one convolution operation, engine heuristics (mode A,
 // then the fallback list), engine configs filtered by their numerical notes, an execution plan
 // and a variant pack. Nothing here uses the deprecated cudnnConvolutionBackwardData* calls.
 #include <cuda_runtime_api.h>
@@ -284,8 +287,9 @@ std::string rejected_by_notes(const EngineInfo& e, DType dtype, bool determinist
 std::string plan_key(const ConvTransposePlan& p, int device, bool det, bool tf32,
                      std::size_t budget) {
   std::ostringstream os;
-  os << device << " " << static_cast<int>(p.dtype) << " " << det << tf32 << " " << budget << " "
-     << alignment_of(p.src) << alignment_of(p.weight) << alignment_of(p.dst);
+  os << device << " pass" << static_cast<int>(p.pass) << " " << static_cast<int>(p.dtype) << " "
+     << det << tf32 << " " << budget << " " << alignment_of(p.src) << alignment_of(p.weight)
+     << alignment_of(p.dst);
   for (const TensorView* v : {&p.src_view, &p.weight_view, &p.dst_view}) {
     os << " [";
     for (int i = 0; i < v->ndim; ++i)
@@ -310,6 +314,55 @@ void cudnn_runtime_versions(std::size_t* version, std::size_t* cudart) noexcept 
 }
 
 namespace {
+
+// The operation of a pass, with alpha 1 and beta 0. In every pass `big` is the convolution's
+// input side (conv_transpose's output or grad_output), `small` its output side and `w` the filter.
+Desc make_operation(DeconvPass pass, const Desc& big, const Desc& w, const Desc& small,
+                    const Desc& conv, cudnnDataType_t compute) {
+  cudnnBackendDescriptorType_t type = CUDNN_BACKEND_OPERATION_CONVOLUTION_BACKWARD_DATA_DESCRIPTOR;
+  cudnnBackendAttributeName_t a_big = CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_DX;
+  cudnnBackendAttributeName_t a_w = CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_W;
+  cudnnBackendAttributeName_t a_small = CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_DY;
+  cudnnBackendAttributeName_t a_conv = CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_CONV_DESC;
+  cudnnBackendAttributeName_t a_alpha = CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_ALPHA;
+  cudnnBackendAttributeName_t a_beta = CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_BETA;
+  const char* what = "backward-data operation finalize";
+  if (pass == DeconvPass::kGradInput) {
+    type = CUDNN_BACKEND_OPERATION_CONVOLUTION_FORWARD_DESCRIPTOR;
+    a_big = CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_X;
+    a_w = CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_W;
+    a_small = CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_Y;
+    a_conv = CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_CONV_DESC;
+    a_alpha = CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_ALPHA;
+    a_beta = CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_BETA;
+    what = "forward operation finalize";
+  } else if (pass == DeconvPass::kGradWeight) {
+    type = CUDNN_BACKEND_OPERATION_CONVOLUTION_BACKWARD_FILTER_DESCRIPTOR;
+    a_big = CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_X;
+    a_w = CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_DW;
+    a_small = CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_DY;
+    a_conv = CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_CONV_DESC;
+    a_alpha = CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_ALPHA;
+    a_beta = CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_BETA;
+    what = "backward-filter operation finalize";
+  }
+  Desc op(type);
+  op.set_desc(a_big, big, "operation x/dx");
+  op.set_desc(a_w, w, "operation w/dw");
+  op.set_desc(a_small, small, "operation y/dy");
+  op.set_desc(a_conv, conv, "operation convolution");
+  if (compute == CUDNN_DATA_DOUBLE) {
+    const double alpha = 1.0, beta = 0.0;
+    op.set(a_alpha, CUDNN_TYPE_DOUBLE, 1, &alpha, "alpha");
+    op.set(a_beta, CUDNN_TYPE_DOUBLE, 1, &beta, "beta");
+  } else {
+    const float alpha = 1.0f, beta = 0.0f;
+    op.set(a_alpha, CUDNN_TYPE_FLOAT, 1, &alpha, "alpha");
+    op.set(a_beta, CUDNN_TYPE_FLOAT, 1, &beta, "beta");
+  }
+  op.finalize(what);
+  return op;
+}
 
 CudnnDeconvQuery build_plan(const ConvTransposePlan& p, int device, bool det, bool tf32,
                             std::size_t budget) {
@@ -353,21 +406,7 @@ CudnnDeconvQuery build_plan(const ConvTransposePlan& p, int device, bool det, bo
            "conv stride");
   conv.finalize("convolution descriptor finalize");
 
-  Desc op(CUDNN_BACKEND_OPERATION_CONVOLUTION_BACKWARD_DATA_DESCRIPTOR);
-  op.set_desc(CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_DX, dx, "dgrad dx");
-  op.set_desc(CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_W, w, "dgrad w");
-  op.set_desc(CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_DY, dy, "dgrad dy");
-  op.set_desc(CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_CONV_DESC, conv, "dgrad conv");
-  if (compute == CUDNN_DATA_DOUBLE) {
-    const double alpha = 1.0, beta = 0.0;
-    op.set(CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_ALPHA, CUDNN_TYPE_DOUBLE, 1, &alpha, "alpha");
-    op.set(CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_BETA, CUDNN_TYPE_DOUBLE, 1, &beta, "beta");
-  } else {
-    const float alpha = 1.0f, beta = 0.0f;
-    op.set(CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_ALPHA, CUDNN_TYPE_FLOAT, 1, &alpha, "alpha");
-    op.set(CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_BETA, CUDNN_TYPE_FLOAT, 1, &beta, "beta");
-  }
-  op.finalize("backward-data operation finalize");
+  Desc op = make_operation(p.pass, dx, w, dy, conv, compute);
 
   Desc graph(CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR);
   graph.set_desc(CUDNN_ATTR_OPERATIONGRAPH_OPS, op, "graph operations");
