@@ -15,6 +15,7 @@ modules, registered as ``torch.ops.ups.*`` with autograd and torch.compile suppo
 from ._core import (
     Error,
     conv_transpose,
+    conv_transpose_backward,
     cuda_available,
     deterministic,
     info,
@@ -36,6 +37,7 @@ __all__ = [
     "Error",
     "__version__",
     "conv_transpose",
+    "conv_transpose_backward",
     "cuda_available",
     "deterministic",
     "info",

@@ -56,6 +56,22 @@ def conv_transpose(
     stream: Any = None,
     deterministic: Optional[bool] = None,
 ) -> Any: ...
+def conv_transpose_backward(
+    grad_output: Any,
+    input: Any,
+    weight: Any,
+    stride: IntOrInts = 1,
+    padding: IntOrInts = 0,
+    output_padding: IntOrInts = 0,
+    groups: int = 1,
+    dilation: IntOrInts = 1,
+    output_size: Optional[IntOrInts] = None,
+    *,
+    output_mask: Sequence[bool] = (True, True, True),
+    algorithm: str = "auto",
+    stream: Any = None,
+    deterministic: Optional[bool] = None,
+) -> Tuple[Any, Any, Any]: ...
 def max_pool(
     input: Any,
     kernel_size: IntOrInts,

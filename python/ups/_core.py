@@ -316,25 +316,20 @@ def conv_transpose(input: Any, weight: Any, bias: Any = None, stride: IntOrInts 
     return out
 
 
-def _conv_transpose_backward(grad_output: Any, input: Any, weight: Any, stride: IntOrInts = 1,
-                             padding: IntOrInts = 0, output_padding: IntOrInts = 0,
-                             groups: int = 1, dilation: IntOrInts = 1,
-                             output_size: Optional[IntOrInts] = None, *,
-                             output_mask: Sequence[bool] = (True, True, True),
-                             algorithm: str = "auto", stream: Any = None,
-                             deterministic: Optional[bool] = None) -> Tuple[Any, Any, Any]:
+def conv_transpose_backward(grad_output: Any, input: Any, weight: Any, stride: IntOrInts = 1,
+                            padding: IntOrInts = 0, output_padding: IntOrInts = 0,
+                            groups: int = 1, dilation: IntOrInts = 1,
+                            output_size: Optional[IntOrInts] = None, *,
+                            output_mask: Sequence[bool] = (True, True, True),
+                            algorithm: str = "auto", stream: Any = None,
+                            deterministic: Optional[bool] = None) -> Tuple[Any, Any, Any]:
     """The gradients of :func:`conv_transpose` with respect to ``input``, ``weight`` and the
-    bias (shape (C_out)), from ``grad_output``; the other arguments are the forward call's.
-    ``output_mask`` says which of the three to compute; the others are returned as None.
-
-    Runs libups's ``ups::conv_transpose_backward``; raises NotImplementedError when the libups
-    this extension was built against does not have it.
-    """
-    backward = getattr(_ext, "conv_transpose_backward", None)
-    if backward is None:
-        raise NotImplementedError(
-            "ups::conv_transpose_backward is not part of the libups this ups._ext was built "
-            "against, so the gradients of conv_transpose are not available")
+    bias (shape (C_out)), from ``grad_output``, as PyTorch's autograd computes them; the other
+    arguments are the forward call's. ``output_mask`` says which of the three to compute; the
+    others are returned as None. ``algorithm``: ``auto``, ``gemm`` (CPU), ``gather``, ``cudnn``
+    or ``benchmark`` (``scatter`` has no backward form). The native algorithms are
+    deterministic whatever the flag says; ``cudnn`` keeps to deterministic engines when it is
+    on."""
     options = _conv_options(stride, padding, output_padding, groups, dilation, output_size)
     want_input, want_weight, want_bias = (bool(m) for m in output_mask)
     grad_input = (_empty(input, tuple(input.shape), channels_last=_is_channels_last(input))
@@ -344,11 +339,12 @@ def _conv_transpose_backward(grad_output: Any, input: Any, weight: Any, stride: 
     c_out = int(weight.shape[1]) * options["groups"] if len(weight.shape) > 1 else 0
     grad_bias = _empty(weight, (c_out,)) if want_bias else None
     call = _Call(grad_output, stream, deterministic)
-    backward(call(grad_output), call(input), call(weight),
-             None if grad_input is None else call(grad_input),
-             None if grad_weight is None else call(grad_weight),
-             None if grad_bias is None else call(grad_bias), **options,
-             algorithm=str(algorithm), stream=call.stream, deterministic=call.deterministic)
+    _ext.conv_transpose_backward(call(grad_output), call(input), call(weight),
+                                 None if grad_input is None else call(grad_input),
+                                 None if grad_weight is None else call(grad_weight),
+                                 None if grad_bias is None else call(grad_bias), **options,
+                                 algorithm=str(algorithm), stream=call.stream,
+                                 deterministic=call.deterministic)
     return grad_input, grad_weight, grad_bias
 
 

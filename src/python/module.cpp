@@ -239,6 +239,30 @@ NB_MODULE(_ext, m) {
       "dilation"_a, "groups"_a, "output_size"_a, "algorithm"_a, "stream"_a,
       "deterministic"_a.none());
 
+  m.def(
+      "conv_transpose_backward",
+      [](const InArray& grad_output, const InArray& input, const InArray& weight,
+         std::optional<OutArray> grad_input, std::optional<OutArray> grad_weight,
+         std::optional<OutArray> grad_bias, const Ints& stride, const Ints& padding,
+         const Ints& output_padding, const Ints& dilation, std::int64_t groups,
+         const Ints& output_size, const std::string& algorithm, std::uintptr_t stream,
+         Flag deterministic) {
+        const ConvTransposeOptions o =
+            conv_options(stride, padding, output_padding, dilation, groups, output_size, algorithm);
+        const TensorView g = to_view(grad_output, "grad_output");
+        const TensorView x = to_view(input, "input"), w = to_view(weight, "weight");
+        std::optional<TensorView> gi, gw, gb;
+        if (grad_input) gi = to_view(*grad_input, "grad_input");
+        if (grad_weight) gw = to_view(*grad_weight, "grad_weight");
+        if (grad_bias) gb = to_view(*grad_bias, "grad_bias");
+        nb::gil_scoped_release release;
+        conv_transpose_backward(make_context(g.device, stream, deterministic), g, x, w,
+                                gi ? &*gi : nullptr, gw ? &*gw : nullptr, gb ? &*gb : nullptr, o);
+      },
+      "grad_output"_a, "input"_a, "weight"_a, "grad_input"_a.none(), "grad_weight"_a.none(),
+      "grad_bias"_a.none(), "stride"_a, "padding"_a, "output_padding"_a, "dilation"_a, "groups"_a,
+      "output_size"_a, "algorithm"_a, "stream"_a, "deterministic"_a.none());
+
   // ---- max_pool ----
   m.def(
       "max_pool_output_shape",

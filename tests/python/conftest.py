@@ -25,10 +25,6 @@ FLOATS = [torch.float32, torch.float64, torch.float16, torch.bfloat16]
 INTS = [torch.uint8, torch.int32, torch.int64]
 LAYOUTS = ["contiguous", "channels_last", "strided"]
 
-CONV_BACKWARD = hasattr(ups._ext, "conv_transpose_backward")
-NO_CONV_BACKWARD = ("libups has no ups::conv_transpose_backward yet, which the gradients of "
-                    "ups.torch.conv_transpose*d call")
-
 
 def dtype_id(dtype: torch.dtype) -> str:
     return str(dtype).replace("torch.", "")

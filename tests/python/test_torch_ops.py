@@ -7,8 +7,8 @@ import torch.nn.functional as F
 
 import ups
 import ups.torch as ut
-from conftest import (CONV_BACKWARD, DEVICES, FLOATS, INTS, LAYOUTS, NO_CONV_BACKWARD,
-                      assert_close, dtype_id, make, reference, relayout)
+from conftest import (DEVICES, FLOATS, INTS, LAYOUTS, assert_close, dtype_id, make, reference,
+                      relayout)
 
 CASES = 3  # random cases per parameter combination
 
@@ -131,7 +131,6 @@ def test_conv_transpose_values(n, dtype, layout, device, rng, gen):
         assert_close(got, want, dtype, scale=4.0)
 
 
-@pytest.mark.skipif(not CONV_BACKWARD, reason=NO_CONV_BACKWARD)
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("dtype", FLOATS, ids=dtype_id)

@@ -194,7 +194,7 @@ def conv_transpose_backward(grad_output: Tensor, input: Tensor, weight: Tensor,
                             stride: List[int], padding: List[int], output_padding: List[int],
                             groups: int, dilation: List[int],
                             output_mask: List[bool]) -> Tuple[Tensor, Tensor, Tensor]:
-    grads = _core._conv_transpose_backward(
+    grads = _core.conv_transpose_backward(
         grad_output, input, weight, stride, padding, output_padding, groups, dilation,
         output_mask=output_mask, stream=_stream(grad_output), deterministic=_deterministic())
     # Gradients that were not asked for are empty tensors: custom ops return tensors only.
