@@ -37,3 +37,34 @@ def pair(seed=0):
     ours = Decoder(ups.torch.nn)
     ours.load_state_dict(torch.load(buffer), strict=True)
     return reference, ours
+
+
+def train_step(model, x, target, lr=0.1):
+    """One SGD step on the mean squared error of @p model on (@p x, @p target)."""
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    optimizer.zero_grad()
+    torch.nn.functional.mse_loss(model(x), target).backward()
+    optimizer.step()
+
+
+def ddp_worker(rank, world_size, init_file, x, target, result_file):
+    """One process of a DistributedDataParallel step (gloo, CPU) on its share of the batch;
+    rank 0 saves the parameters after the step."""
+    import os
+
+    import torch.distributed as dist
+
+    os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank,
+                            world_size=world_size)
+    try:
+        _, model = pair()
+        ddp = torch.nn.parallel.DistributedDataParallel(model)
+        share = x.shape[0] // world_size
+        part = slice(rank * share, (rank + 1) * share)
+        train_step(ddp, x[part], target[part])
+        if rank == 0:
+            torch.save(model.state_dict(), result_file)
+    finally:
+        dist.destroy_process_group()
