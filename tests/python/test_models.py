@@ -103,3 +103,15 @@ def test_compile_fullgraph_backward_equals_eager():
     traced = torch.autograd.grad(compiled(x).square().sum(), list(model.parameters()))
     for a, b in zip(eager, traced):
         torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-5)
+
+
+def test_export_traces_the_custom_ops():
+    torch.manual_seed(6)
+    model = Decoder(unn).eval()
+    x = torch.randn(1, 3, 8, 8)
+    exported = torch.export.export(model, (x,))
+    targets = {str(node.target) for node in exported.graph.nodes if node.op == "call_function"}
+    assert {"ups.max_pool.default", "ups.max_unpool.default", "ups.conv_transpose.default",
+            "ups.interpolate.default", "ups.pixel_shuffle.default"} <= targets, targets
+    with torch.no_grad():
+        torch.testing.assert_close(exported.module()(x), model(x), rtol=1e-5, atol=1e-5)
