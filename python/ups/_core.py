@@ -130,9 +130,19 @@ def _exported(x: Any, cuda: bool, handle: int) -> Any:
         return x
     # DLPack reserves 0 on CUDA; the legacy default stream is 1.
     dl_stream = handle if handle != 0 else 1
+    if _framework(x) == "torch":
+        import torch
+
+        # PyTorch exports only tensors of the current device (and orders them on its streams).
+        with torch.cuda.device(x.device):
+            return _dlpack(x, dl_stream)
+    return _dlpack(x, dl_stream)
+
+
+def _dlpack(x: Any, dl_stream: int) -> Any:
     try:
         return x.__dlpack__(stream=dl_stream, max_version=(1, 0))
-    except TypeError:
+    except TypeError:  # a producer older than DLPack 1.0's max_version
         return x.__dlpack__(stream=dl_stream)
 
 

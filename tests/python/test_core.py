@@ -207,3 +207,53 @@ def test_stubs_match_the_package():
         args = node.args
         stub_params = [a.arg for a in args.args] + [a.arg for a in args.kwonlyargs]
         assert stub_params == list(inspect.signature(getattr(ups, name)).parameters), name
+
+
+class _CudaLike:
+    """An array that says it lives on CUDA device 0 (DLPack device type 2) and records the
+    streams its consumer passes to __dlpack__; its memory is a NumPy array's, so ups runs it on
+    the CPU. It checks the consumer side of the DLPack stream protocol without a GPU."""
+
+    streams = []
+
+    def __init__(self, array):
+        self.array = array
+        self.shape, self.dtype = array.shape, array.dtype
+
+    def __dlpack_device__(self):
+        return (2, 0)
+
+    def __dlpack__(self, *, stream=None, max_version=None):
+        _CudaLike.streams.append(stream)
+        return self.array.__dlpack__(max_version=max_version)
+
+    def __array_namespace__(self):
+        import types
+
+        return types.SimpleNamespace(
+            int64=np.int64,
+            empty=lambda shape, dtype, device: _CudaLike(np.empty(shape, dtype)),
+            permute_dims=lambda a, axes: _CudaLike(a.array.transpose(axes)))
+
+    @property
+    def device(self):
+        return "cuda:0"
+
+
+class _Stream:
+    def __init__(self, handle):
+        self.cuda_stream = handle
+
+
+@pytest.mark.parametrize("stream,expected", [(None, 1), (0, 1), (1234, 1234),
+                                             (_Stream(0), 1), (_Stream(77), 77)],
+                         ids=["none", "zero", "int", "torch-default", "torch-stream"])
+def test_cuda_arrays_are_exported_on_the_op_stream(stream, expected):
+    """Inputs and outputs on CUDA are exported with the stream the op runs on (1, DLPack's legacy
+    default stream, for None and for handle 0, which DLPack reserves)."""
+    _CudaLike.streams = []
+    x = rand((1, 2, 3, 3))
+    y = ups.interpolate(_CudaLike(x), scale_factor=2, stream=stream)
+    assert isinstance(y, _CudaLike)
+    assert _CudaLike.streams == [expected, expected]
+    np.testing.assert_array_equal(y.array, x.repeat(2, axis=2).repeat(2, axis=3))
