@@ -76,8 +76,10 @@ def _ints(value: Optional[IntOrInts], name: str) -> List[int]:
     """None -> [], n -> [n], a sequence -> a list of ints (ups broadcasts a single value)."""
     if value is None:
         return []
-    if isinstance(value, numbers.Integral) or hasattr(value, "__index__"):
+    try:
         return [operator.index(value)]
+    except TypeError:  # not a single integer (a NumPy array also has __index__, and refuses)
+        pass
     try:
         return [operator.index(v) for v in value]
     except TypeError:

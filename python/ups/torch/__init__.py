@@ -52,8 +52,12 @@ def _int(v):
 def _ints(value, name: str) -> List[int]:
     if value is None:
         return []
-    if isinstance(value, (int, torch.SymInt)) or hasattr(value, "__index__"):
-        return [_int(value)]
+    if isinstance(value, torch.SymInt):
+        return [value]
+    try:
+        return [operator.index(value)]
+    except TypeError:  # a sequence (a tensor or NumPy array also has __index__, and refuses)
+        pass
     try:
         return [_int(v) for v in value]
     except TypeError:
