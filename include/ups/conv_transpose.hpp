@@ -97,9 +97,11 @@ enum class ConvTransposeAlgo : std::uint8_t {
   kScatter,    ///< "scatter": native input-stationary kernel with atomics, nondeterministic.
   kCudnn,      ///< "cudnn": cuDNN 9 backward-data (graph API).
   kBenchmark,  ///< "benchmark": time the candidates once per problem, cache the fastest.
+  kOnednn,     ///< "onednn": oneDNN's deconvolution primitives (CPU, builds with oneDNN).
 };
 
-/// @brief The name of @p algo ("auto", "gemm", "gather", "scatter", "cudnn", "benchmark").
+/// @brief The name of @p algo ("auto", "gemm", "gather", "scatter", "cudnn", "benchmark",
+/// "onednn").
 UPS_EXPORT const char* to_string(ConvTransposeAlgo algo) noexcept;
 /// @brief Parses the names of to_string(ConvTransposeAlgo); throws ups::Error
 /// (kInvalidArgument) on anything else.

@@ -416,9 +416,11 @@ ConvTransposeResult conv_transpose_cuda(const Context& ctx, const ConvTransposeP
     case ConvTransposeAlgo::kAuto:
       return run_auto(ctx, p);
     case ConvTransposeAlgo::kGemm:
+    case ConvTransposeAlgo::kOnednn:
       break;
   }
-  fail(ErrorCode::kUnsupportedDevice, "conv_transpose: algorithm 'gemm' runs only on the CPU");
+  fail(ErrorCode::kUnsupportedDevice,
+       concat("conv_transpose: algorithm '", to_string(algo), "' runs only on the CPU"));
 }
 
 // ---- backward ----
@@ -652,9 +654,11 @@ std::size_t conv_transpose_cuda_workspace(const Context& ctx, const ConvTranspos
       return scratch_footprint(need);
     }
     case ConvTransposeAlgo::kGemm:
+    case ConvTransposeAlgo::kOnednn:
       break;
   }
-  fail(ErrorCode::kUnsupportedDevice, "conv_transpose: algorithm 'gemm' runs only on the CPU");
+  fail(ErrorCode::kUnsupportedDevice,
+       concat("conv_transpose: algorithm '", to_string(algo), "' runs only on the CPU"));
 }
 
 }  // namespace detail

@@ -572,7 +572,8 @@ TEST_CASE("conv_transpose algorithm names", "[conv_transpose]") {
     CHECK(info.name == ups::to_string(info.algo));
     CHECK_FALSE(info.description.empty());
   }
-  CHECK(ups::conv_transpose_algorithms().size() == 6);
+  CHECK(ups::conv_transpose_algorithms().size() == 7);
+  CHECK(ups::conv_transpose_algorithms().back().available == ups::build_info().has_onednn);
   CHECK_THROWS_WITH(ups::parse_conv_transpose_algo("fft"),
                     Catch::Contains("unknown conv_transpose algorithm 'fft'"));
   ups::ConvTransposeResult r;
@@ -583,4 +584,86 @@ TEST_CASE("conv_transpose algorithm names", "[conv_transpose]") {
   r.attempts.push_back(a);
   CHECK_THAT(ups::to_string(r),
              Catch::Contains("gather") && Catch::Contains("cudnn: declined - no engine"));
+}
+
+TEST_CASE("conv_transpose onednn matches the goldens where it runs, and says why it declines",
+          "[conv_transpose][onednn]") {
+  const bool have = ups::build_info().has_onednn;
+  int ran = 0, declined = 0;
+  for (const GoldenCase& c : load_cases()) {
+    const Shape in = parse_list(c.f.at("input"));
+    const Shape w = parse_list(c.f.at("weight"));
+    const Shape out = parse_list(c.f.at("out"));
+    const std::uint64_t seed = std::stoull(c.f.at("seed"));
+    ConvTransposeOptions opt = options_from(c.f);
+    opt.algorithm = ConvTransposeAlgo::kOnednn;
+    std::vector<double> exact(c.out4096.size());
+    for (std::size_t i = 0; i < exact.size(); ++i)
+      exact[i] = static_cast<double>(c.out4096[i]) / 4096.0;
+    for (DType dtype : {DType::kF32, DType::kBF16, DType::kF64}) {
+      for (Layout layout : {Layout::kContiguous, Layout::kChannelsLast}) {
+        INFO("case " << c.f.at("name") << " " << ups::to_string(dtype) << " "
+                     << ups_test::to_string(layout));
+        Problem p = make_problem(in, w, out, dtype, layout, seed, true);
+        if (c.f.at("bias") == "1") {
+          p.bias = HostTensor(dtype, {out[1]});
+          fill_golden(p.bias, seed + 2);
+          p.has_bias = true;
+        }
+        try {
+          const auto r = run(p, opt, 2);
+          CHECK(r.algorithm == ConvTransposeAlgo::kOnednn);
+          CHECK(check_against(p.dst, exact) == "");
+          ++ran;
+        } catch (const ups::Error& e) {
+          const std::string msg = e.what();
+          CHECK_THAT(msg, Catch::Contains("algorithm 'onednn' cannot run this problem"));
+          if (!have) CHECK(e.code() == ups::ErrorCode::kNotCompiled);
+          if (dtype == DType::kF64) CHECK_THAT(msg, Catch::Contains("no f64"));
+          ++declined;
+        }
+      }
+    }
+  }
+  if (have) {
+    INFO("oneDNN ran " << ran << " and declined " << declined);
+    CHECK(ran > declined);
+  } else {
+    CHECK(ran == 0);
+  }
+}
+
+TEST_CASE("conv_transpose auto and benchmark on the CPU choose a runnable path",
+          "[conv_transpose][onednn]") {
+  // A dense decoder layer (oneDNN's case) and a depthwise one (the native path's).
+  struct Layer {
+    Shape in, w;
+    std::int64_t groups;
+  };
+  for (const Layer& l :
+       {Layer{{2, 32, 9, 7}, {32, 16, 4, 4}, 1}, Layer{{2, 8, 9, 7}, {8, 1, 3, 3}, 8}}) {
+    ConvTransposeOptions opt;
+    opt.stride = {2};
+    opt.padding = {1};
+    opt.groups = l.groups;
+    const Shape out = ups::conv_transpose_output_shape(l.in, l.w, opt);
+    Problem ref = make_problem(l.in, l.w, out, DType::kF32, Layout::kContiguous, 3, false);
+    opt.algorithm = ConvTransposeAlgo::kGather;
+    run(ref, opt, 1);
+    for (ConvTransposeAlgo algo :
+         {ConvTransposeAlgo::kAuto, ConvTransposeAlgo::kBenchmark, ConvTransposeAlgo::kBenchmark}) {
+      Problem p = make_problem(l.in, l.w, out, DType::kF32, Layout::kContiguous, 3, false);
+      opt.algorithm = algo;
+      const auto r = run(p, opt, 2);
+      INFO(ups::to_string(r));
+      CHECK(ups_test::compare(p.dst, ref.dst, 1e-5, 1e-5) == "");
+      const bool dnn = r.algorithm == ConvTransposeAlgo::kOnednn;
+      CHECK((dnn || r.algorithm == ConvTransposeAlgo::kGemm));
+      if (dnn) CHECK(ups::build_info().has_onednn);
+      if (algo == ConvTransposeAlgo::kAuto && l.groups > 1) CHECK(!dnn);
+      if (algo == ConvTransposeAlgo::kAuto && l.groups == 1) {
+        CHECK(dnn == ups::build_info().has_onednn);
+      }
+    }
+  }
 }
