@@ -86,6 +86,10 @@ void conv_transpose_backward_cpu_dispatch(const Context& ctx, const ConvTranspos
 // ---- CPU backend (src/cpu/conv_transpose_cpu.cpp) ----
 void conv_transpose_cpu_gemm(const ConvTransposePlan& p, int threads);
 void conv_transpose_cpu_gather(const ConvTransposePlan& p, int threads);
+// The direct path for narrow layers (src/cpu/conv_transpose_direct.cpp), which `gemm` takes when
+// direct_preferred(p) says so.
+void conv_transpose_cpu_direct(const ConvTransposePlan& p, int threads);
+bool conv_transpose_direct_preferred(const ConvTransposePlan& p);
 // Backward (src/cpu/conv_transpose_backward_cpu.cpp): `gemm` (im2col + GEMM-shaped loops) or
 // `gather` (the per-element reference bodies); each computes the gradients the plan asks for.
 void conv_transpose_backward_cpu(const ConvTransposeBackwardPlan& p, bool gather, int threads);

@@ -667,3 +667,57 @@ TEST_CASE("conv_transpose auto and benchmark on the CPU choose a runnable path",
     }
   }
 }
+
+TEST_CASE("conv_transpose native CPU paths (direct and GEMM-shaped) equal the reference",
+          "[conv_transpose]") {
+  // Input channels per group from 1 to 16 cover both sides of the direct path's limit; strides,
+  // dilations, paddings and output paddings in every combination, with every dtype and layout.
+  std::mt19937 rng(777);
+  auto pick = [&](int lo, int hi) {
+    return static_cast<std::int64_t>(std::uniform_int_distribution<int>(lo, hi)(rng));
+  };
+  int made = 0;
+  while (made < 80) {
+    const int sp = static_cast<int>(pick(1, 3));
+    const std::int64_t groups = pick(1, 3), cin_g = pick(1, 16), cout_g = pick(1, 5);
+    Shape in = {pick(1, 2), groups * cin_g}, w = {groups * cin_g, cout_g};
+    ConvTransposeOptions opt;
+    opt.stride.clear();
+    opt.padding.clear();
+    opt.dilation.clear();
+    opt.output_padding.clear();
+    for (int d = 0; d < sp; ++d) {
+      in.push_back(pick(1, sp == 3 ? 5 : 40));
+      w.push_back(pick(1, 5));
+      opt.stride.push_back(pick(1, 4));
+      opt.dilation.push_back(pick(1, 3));
+      opt.padding.push_back(pick(0, 3));
+      opt.output_padding.push_back(pick(0, std::max(opt.stride.back(), opt.dilation.back()) - 1));
+    }
+    opt.groups = groups;
+    Shape out;
+    try {
+      out = ups::conv_transpose_output_shape(in, w, opt);
+    } catch (const ups::Error&) {
+      continue;
+    }
+    ++made;
+    const DType dtype = made % 4 == 0 ? DType::kBF16 : made % 4 == 1 ? DType::kF32 : DType::kF64;
+    const Layout layout = made % 3 == 0 ? Layout::kChannelsLast : Layout::kContiguous;
+    INFO("problem " << made << " in " << ups::shape_to_string(in) << " w "
+                    << ups::shape_to_string(w) << " " << ups::to_string(dtype));
+    Problem ref = make_problem(in, w, out, dtype, layout, 900 + made, false);
+    Problem fast = make_problem(in, w, out, dtype, layout, 900 + made, false);
+    ref.bias = HostTensor(dtype, {out[1]});
+    ups_test::fill_random(ref.bias, 5);
+    ref.has_bias = made % 2 == 0;
+    fast.bias = ref.bias;
+    fast.has_bias = ref.has_bias;
+    opt.algorithm = ConvTransposeAlgo::kGather;
+    run(ref, opt, 1);
+    opt.algorithm = ConvTransposeAlgo::kGemm;
+    run(fast, opt, 3);
+    const double tol = dtype == DType::kF64 ? 1e-12 : dtype == DType::kF32 ? 2e-5 : 2e-2;
+    CHECK(ups_test::compare(fast.dst, ref.dst, tol, tol) == "");
+  }
+}
