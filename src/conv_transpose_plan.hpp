@@ -90,6 +90,8 @@ void conv_transpose_cpu_gather(const ConvTransposePlan& p, int threads);
 // direct_preferred(p) says so.
 void conv_transpose_cpu_direct(const ConvTransposePlan& p, int threads);
 bool conv_transpose_direct_preferred(const ConvTransposePlan& p);
+// The direct path's grad_input and grad_weight (not grad_bias) for the same narrow layers.
+void conv_transpose_backward_cpu_direct(const ConvTransposeBackwardPlan& p, int threads);
 // Backward (src/cpu/conv_transpose_backward_cpu.cpp): `gemm` (im2col + GEMM-shaped loops) or
 // `gather` (the per-element reference bodies); each computes the gradients the plan asks for.
 void conv_transpose_backward_cpu(const ConvTransposeBackwardPlan& p, bool gather, int threads);

@@ -99,6 +99,54 @@ Plan make_plan(const kern::DeconvGeometry& g, std::int64_t lanes) {
   return p;
 }
 
+// The backward's view of W: grad_output rows split into `stride` phase rows (phase r holds
+// outputs r, r + s, r + 2s, ...), each zero-padded so that tap kw of input iw reads phase
+// rphase[kw] at position iw + shift[kw] + left, and no read leaves the row.
+struct BackPlan {
+  std::vector<std::int64_t> rphase, shift;     // per W tap
+  std::int64_t phases = 1, left = 0, len = 0;  // padded phase-row length
+  TapList d, h;  // per input coordinate: (tap, output index) pairs inside the output
+};
+
+// (tap, output index) pairs of every input coordinate along D or H.
+TapList back_list(const kern::DeconvGeometry& g, int dim) {
+  TapList l;
+  for (std::int64_t i = 0; i < g.in[dim]; ++i) {
+    l.start.push_back(static_cast<std::int64_t>(l.k.size()));
+    for (std::int64_t k = 0; k < g.k[dim]; ++k) {
+      const std::int64_t o = i * g.stride[dim] - g.pad[dim] + k * g.dil[dim];
+      if (o < 0 || o >= g.out[dim]) continue;
+      l.k.push_back(k);
+      l.i.push_back(o);
+    }
+  }
+  l.start.push_back(static_cast<std::int64_t>(l.k.size()));
+  return l;
+}
+
+BackPlan make_back_plan(const kern::DeconvGeometry& g, std::int64_t lanes) {
+  BackPlan b;
+  const std::int64_t s = g.stride[2];
+  b.phases = s;
+  std::int64_t lo = 0, hi = 0;
+  for (std::int64_t kw = 0; kw < g.k[2]; ++kw) {
+    const std::int64_t c = kw * g.dil[2] - g.pad[2];              // ow = iw * s + c
+    const std::int64_t q = c >= 0 ? c / s : -((-c + s - 1) / s);  // floor(c / s)
+    b.rphase.push_back(c - q * s);
+    b.shift.push_back(q);
+    lo = std::min(lo, q);
+    hi = std::max(hi, q);
+  }
+  const std::int64_t phase_count = (g.out[2] + s - 1) / s;
+  b.left = -lo;
+  // Reads reach iw + shift + lanes - 1 for iw up to in_w rounded up to whole vectors.
+  const std::int64_t reach = (g.in[2] + lanes - 1) / lanes * lanes + hi;
+  b.len = b.left + std::max(reach, phase_count) + lanes;
+  b.d = back_list(g, 0);
+  b.h = back_list(g, 1);
+  return b;
+}
+
 }  // namespace direct
 }  // namespace detail
 }  // namespace ups
@@ -224,6 +272,162 @@ void DirectImpl(const ConvTransposePlan& cp, int threads) {
   });
 }
 
+// grad_output of channel co, split into phase rows: out[(row * phases + r) * len + left + j] =
+// gy[co, row, j * s + r] (zero outside).
+template <class T, class Acc>
+void split_phases(const kern::DeconvGeometry& g, const direct::BackPlan& b, const T* gy,
+                  std::int64_t n, std::int64_t co, Acc* out) {
+  const std::int64_t* ds = g.dst_stride;
+  const std::int64_t rows = g.out[0] * g.out[1];
+  const std::int64_t s = b.phases;
+  for (std::int64_t row = 0; row < rows; ++row) {
+    const T* src =
+        gy + n * ds[0] + co * ds[1] + (row / g.out[1]) * ds[2] + (row % g.out[1]) * ds[3];
+    for (std::int64_t r = 0; r < s; ++r) {
+      Acc* ph = out + (row * s + r) * b.len;
+      const std::int64_t count = r < g.out[2] ? (g.out[2] - r + s - 1) / s : 0;
+      std::fill(ph, ph + b.left, Acc(0));
+      const T* sr = src + r * ds[4];
+      const std::int64_t step = s * ds[4];
+      Acc* dst = ph + b.left;
+      for (std::int64_t j = 0; j < count; ++j)
+        dst[j] = kern::to_acc<Acc>(sr[j * step]);
+      std::fill(dst + count, ph + b.len, Acc(0));
+    }
+  }
+}
+
+template <class T>
+void BackwardImpl(const ConvTransposeBackwardPlan& bp, int threads) {
+  using Acc = kern::acc_t<T>;
+  const hn::ScalableTag<Acc> d;
+  const std::int64_t lanes = static_cast<std::int64_t>(hn::Lanes(d));
+  const ConvTransposePlan& cp = bp.fwd;
+  const kern::DeconvGeometry& g = cp.g;
+  const direct::BackPlan b = direct::make_back_plan(g, lanes);
+  const T* x = static_cast<const T*>(cp.src);
+  const T* w = static_cast<const T*>(cp.weight);
+  const T* gy = static_cast<const T*>(cp.dst);
+  const std::int64_t* ss = g.src_stride;
+  const std::int64_t* ws = g.w_stride;
+  const std::int64_t out_rows = g.out[0] * g.out[1];
+  const std::int64_t in_rows = g.in[0] * g.in[1];
+  const std::int64_t plane = out_rows * b.phases * b.len;  // one channel's phase rows
+  const std::int64_t in_w = g.in[2];
+  const std::int64_t vec_w = (in_w + lanes - 1) / lanes * lanes;
+  const double work = static_cast<double>(cp.src_numel) * static_cast<double>(g.cout_g);
+  if (work < 1e5) threads = 1;
+
+  if (bp.grad_input != nullptr && cp.src_numel > 0) {
+    T* gx = static_cast<T*>(bp.grad_input);
+    const std::int64_t* xs = bp.gx_stride;
+    run_tasks(g.n * g.groups, threads, [&](int, std::int64_t task) {
+      const std::int64_t grp = task % g.groups, n = task / g.groups;
+      std::vector<Acc> ph(static_cast<std::size_t>(g.cout_g * plane));
+      for (std::int64_t c = 0; c < g.cout_g; ++c)
+        split_phases(g, b, gy, n, grp * g.cout_g + c, ph.data() + c * plane);
+      std::vector<Acc> acc(static_cast<std::size_t>(g.cin_g * vec_w));
+      for (std::int64_t r = 0; r < in_rows; ++r) {
+        const std::int64_t id = r / g.in[1], ih = r % g.in[1];
+        std::fill(acc.begin(), acc.end(), Acc(0));
+        for (std::int64_t c = 0; c < g.cout_g; ++c) {
+          for (std::int64_t a = b.d.start[id]; a < b.d.start[id + 1]; ++a) {
+            for (std::int64_t e = b.h.start[ih]; e < b.h.start[ih + 1]; ++e) {
+              const Acc* rows = ph.data() + c * plane +
+                                (b.d.i[a] * g.out[1] + b.h.i[e]) * b.phases * b.len + b.left;
+              for (std::int64_t ci = 0; ci < g.cin_g; ++ci) {
+                const T* wk = w + (grp * g.cin_g + ci) * ws[0] + c * ws[1] + b.d.k[a] * ws[2] +
+                              b.h.k[e] * ws[3];
+                Acc* ar = acc.data() + ci * vec_w;
+                for (std::int64_t kw = 0; kw < g.k[2]; ++kw) {
+                  const auto wv = hn::Set(d, kern::to_acc<Acc>(wk[kw * ws[4]]));
+                  const Acc* src = rows + b.rphase[kw] * b.len + b.shift[kw];
+                  for (std::int64_t j = 0; j < in_w; j += lanes) {
+                    hn::StoreU(hn::MulAdd(wv, hn::LoadU(d, src + j), hn::LoadU(d, ar + j)), d,
+                               ar + j);
+                  }
+                }
+              }
+            }
+          }
+        }
+        for (std::int64_t ci = 0; ci < g.cin_g; ++ci) {
+          T* out = gx + n * xs[0] + (grp * g.cin_g + ci) * xs[1] + id * xs[2] + ih * xs[3];
+          const Acc* ar = acc.data() + ci * vec_w;
+          std::int64_t j = 0;
+          if (xs[4] == 1) {
+            for (; j + lanes <= in_w; j += lanes)
+              StoreAcc(d, hn::LoadU(d, ar + j), out + j);
+          }
+          for (; j < in_w; ++j)
+            out[j * xs[4]] = kern::from_acc<T>(ar[j]);
+        }
+      }
+    });
+  }
+
+  if (bp.grad_weight != nullptr) {
+    T* gw = static_cast<T*>(bp.grad_weight);
+    const std::int64_t* os = bp.gw_stride;
+    const std::int64_t taps = g.k[0] * g.k[1] * g.k[2];
+    // One task per (group, output channel): every weight's sum runs over n, then input rows, in
+    // that order, with one vector of partial sums per weight: the same for any thread count.
+    run_tasks(g.groups * g.cout_g, threads, [&](int, std::int64_t task) {
+      const std::int64_t grp = task / g.cout_g, c = task % g.cout_g;
+      const std::int64_t co = grp * g.cout_g + c;
+      std::vector<Acc> ph(static_cast<std::size_t>(plane));
+      std::vector<Acc> xrow(static_cast<std::size_t>(vec_w));
+      std::vector<Acc> part(static_cast<std::size_t>(g.cin_g * taps * lanes), Acc(0));
+      for (std::int64_t n = 0; n < g.n; ++n) {
+        split_phases(g, b, gy, n, co, ph.data());
+        for (std::int64_t ci = 0; ci < g.cin_g; ++ci) {
+          const T* xc = x + n * ss[0] + (grp * g.cin_g + ci) * ss[1];
+          for (std::int64_t r = 0; r < in_rows; ++r) {
+            const std::int64_t id = r / g.in[1], ih = r % g.in[1];
+            const T* xr = xc + id * ss[2] + ih * ss[3];
+            for (std::int64_t i = 0; i < in_w; ++i)
+              xrow[static_cast<std::size_t>(i)] = kern::to_acc<Acc>(xr[i * ss[4]]);
+            for (std::int64_t i = in_w; i < vec_w; ++i)
+              xrow[static_cast<std::size_t>(i)] = Acc(0);
+            for (std::int64_t a = b.d.start[id]; a < b.d.start[id + 1]; ++a) {
+              for (std::int64_t e = b.h.start[ih]; e < b.h.start[ih + 1]; ++e) {
+                const Acc* rows =
+                    ph.data() + (b.d.i[a] * g.out[1] + b.h.i[e]) * b.phases * b.len + b.left;
+                const std::int64_t t0 = (b.d.k[a] * g.k[1] + b.h.k[e]) * g.k[2];
+                for (std::int64_t kw = 0; kw < g.k[2]; ++kw) {
+                  const Acc* src = rows + b.rphase[kw] * b.len + b.shift[kw];
+                  Acc* pv = part.data() + (ci * taps + t0 + kw) * lanes;
+                  auto sum = hn::LoadU(d, pv);
+                  for (std::int64_t j = 0; j < vec_w; j += lanes)
+                    sum = hn::MulAdd(hn::LoadU(d, xrow.data() + j), hn::LoadU(d, src + j), sum);
+                  hn::StoreU(sum, d, pv);
+                }
+              }
+            }
+          }
+        }
+      }
+      for (std::int64_t ci = 0; ci < g.cin_g; ++ci) {
+        for (std::int64_t t = 0; t < taps; ++t) {
+          const std::int64_t kd = t / (g.k[1] * g.k[2]), kh = (t / g.k[2]) % g.k[1],
+                             kw = t % g.k[2];
+          const Acc v =
+              hn::GetLane(hn::SumOfLanes(d, hn::LoadU(d, part.data() + (ci * taps + t) * lanes)));
+          gw[(grp * g.cin_g + ci) * os[0] + c * os[1] + kd * os[2] + kh * os[3] + kw * os[4]] =
+              kern::from_acc<T>(v);
+        }
+      }
+    });
+  }
+}
+
+void Backward(const ConvTransposeBackwardPlan& p, int threads) {
+  dispatch_float(p.fwd.dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    BackwardImpl<T>(p, threads);
+  });
+}
+
 void Direct(const ConvTransposePlan& p, int threads) {
   dispatch_float(p.dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
@@ -241,6 +445,11 @@ namespace ups {
 namespace detail {
 
 HWY_EXPORT(Direct);
+HWY_EXPORT(Backward);
+
+void conv_transpose_backward_cpu_direct(const ConvTransposeBackwardPlan& p, int threads) {
+  HWY_DYNAMIC_DISPATCH(Backward)(p, threads);
+}
 
 void conv_transpose_cpu_direct(const ConvTransposePlan& p, int threads) {
   HWY_DYNAMIC_DISPATCH(Direct)(p, threads);
