@@ -364,7 +364,32 @@ UPS_HD Index deconv_mem_offset(const DeconvMemOrder<Index>& o, Index idx, Index*
   return off;
 }
 
-// ---- backward: grad_input, a convolution of grad_output
+// ---- backward
+
+// deconv_tap_range in Index arithmetic with the stride's precomputed divider.
+template <class Index>
+struct TapRangeT {
+  Index lo, hi;
+};
+
+template <class Index>
+UPS_HD TapRangeT<Index> deconv_tap_range_at(const DeconvGeometry& g, const Divider<Index>& div_s,
+                                            int d, Index k) {
+  const Index shift = k * static_cast<Index>(g.dil[d]) - static_cast<Index>(g.pad[d]);
+  const Index s = static_cast<Index>(g.stride[d]);
+  Index lo = 0, hi = 0, r;
+  if (shift < 0) div_s.divmod(-shift + s - 1, &lo, &r);
+  const Index top = static_cast<Index>(g.out[d]) - 1 - shift;
+  if (top >= 0) {
+    div_s.divmod(top, &hi, &r);
+    hi += 1;
+  }
+  if (hi > static_cast<Index>(g.in[d])) hi = static_cast<Index>(g.in[d]);
+  if (lo > hi) lo = hi;
+  return TapRangeT<Index>{lo, hi};
+}
+
+// grad_input, a convolution of grad_output
 
 // grad_input element (n, ci, id, ih, iw): deconv_grad_input_element's sum in its order, in Index
 // arithmetic, returned unrounded. gy_base points at grad_output (n, group's first channel);
