@@ -51,8 +51,8 @@
 /// lets through. Otherwise, or when cuDNN cannot run the problem (no engine, not enough
 /// workspace, an output_padding of a whole stride, cuDNN unusable at run time), it runs
 /// `gather`. `auto` never picks `scatter`. The threshold of 32 is an estimate: where the
-/// crossover between `gather` and cuDNN lies has not been measured on a GPU yet. The reasons each candidate was declined are returned
-/// in ConvTransposeResult::attempts.
+/// crossover between `gather` and cuDNN lies has not been measured on a GPU yet. The reasons each
+/// candidate was declined are returned in ConvTransposeResult::attempts.
 ///
 /// ### Determinism
 ///
