@@ -22,7 +22,8 @@ namespace {
 
 // `auto` sends problems with at least this many multiply-adds per output element to cuDNN: below
 // it the layer is memory-bound and the gather kernel, which reads each operand once per output
-// and does no wasted work, is the better choice (performance.md section 4).
+// and does no wasted work, is the better choice (performance.md section 4). The value is not
+// measured: the crossover with the tiled gather kernel needs a GPU run to place.
 constexpr std::int64_t kCudnnMinMacsPerOutput = 32;
 constexpr int kBenchmarkRuns = 3;
 
