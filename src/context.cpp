@@ -74,6 +74,10 @@ BuildInfo build_info() {
   info.has_cudnn = true;
   info.cudnn_version = UPS_CUDNN_VERSION;
 #endif
+#ifdef UPS_HAVE_ONEDNN
+  info.has_onednn = true;
+  info.onednn_version = UPS_ONEDNN_VERSION;
+#endif
   info.build_type = UPS_BUILD_TYPE;
   return info;
 }

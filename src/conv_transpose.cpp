@@ -29,6 +29,8 @@ const char* to_string(ConvTransposeAlgo algo) noexcept {
       return "cudnn";
     case ConvTransposeAlgo::kBenchmark:
       return "benchmark";
+    case ConvTransposeAlgo::kOnednn:
+      return "onednn";
   }
   return "?";
 }
@@ -36,7 +38,8 @@ const char* to_string(ConvTransposeAlgo algo) noexcept {
 namespace {
 constexpr ConvTransposeAlgo kAllAlgos[] = {
     ConvTransposeAlgo::kAuto,    ConvTransposeAlgo::kGemm,  ConvTransposeAlgo::kGather,
-    ConvTransposeAlgo::kScatter, ConvTransposeAlgo::kCudnn, ConvTransposeAlgo::kBenchmark};
+    ConvTransposeAlgo::kScatter, ConvTransposeAlgo::kCudnn, ConvTransposeAlgo::kBenchmark,
+    ConvTransposeAlgo::kOnednn};
 }  // namespace
 
 ConvTransposeAlgo parse_conv_transpose_algo(const std::string& name) {
@@ -45,7 +48,7 @@ ConvTransposeAlgo parse_conv_transpose_algo(const std::string& name) {
   }
   fail(ErrorCode::kInvalidArgument,
        concat("unknown conv_transpose algorithm '", name,
-              "' (expected auto, gemm, gather, scatter, cudnn or benchmark)"));
+              "' (expected auto, gemm, gather, scatter, cudnn, benchmark or onednn)"));
 }
 
 std::vector<ConvTransposeAlgoInfo> conv_transpose_algorithms() {
@@ -65,8 +68,10 @@ std::vector<ConvTransposeAlgoInfo> conv_transpose_algorithms() {
       "one thread per input element, atomicAdd into the output (f32 accumulator for f16/bf16)");
   add(ConvTransposeAlgo::kCudnn, "cuda", "deterministic engines only when the flag is on",
       build.has_cudnn, "cuDNN 9 convolution backward-data through the graph API");
-  add(ConvTransposeAlgo::kBenchmark, "cuda", "follows the determinism flag", build.has_cuda,
+  add(ConvTransposeAlgo::kBenchmark, "cpu, cuda", "follows the determinism flag", true,
       "times the runnable candidates once per problem and caches the fastest");
+  add(ConvTransposeAlgo::kOnednn, "cpu", "deterministic for a given thread count", build.has_onednn,
+      "oneDNN's deconvolution primitives (forward, backward data and weights)");
   return v;
 }
 
@@ -478,11 +483,12 @@ void check_algorithm_allowed(const Context& ctx, ConvTransposeAlgo algo) {
   if (ctx.device() == Device::kCPU) {
     UPS_CHECK(algo != ConvTransposeAlgo::kScatter && algo != ConvTransposeAlgo::kCudnn,
               ErrorCode::kUnsupportedDevice, "conv_transpose: algorithm '", to_string(algo),
-              "' runs only on CUDA; the CPU runs 'gemm' (or 'gather')");
+              "' runs only on CUDA; the CPU runs 'gemm', 'onednn' (or 'gather')");
   } else {
-    UPS_CHECK(algo != ConvTransposeAlgo::kGemm, ErrorCode::kUnsupportedDevice,
-              "conv_transpose: algorithm 'gemm' is the CPU backend; on CUDA use 'auto', "
-              "'gather', 'scatter', 'cudnn' or 'benchmark'");
+    UPS_CHECK(algo != ConvTransposeAlgo::kGemm && algo != ConvTransposeAlgo::kOnednn,
+              ErrorCode::kUnsupportedDevice, "conv_transpose: algorithm '", to_string(algo),
+              "' runs on the CPU; on CUDA use 'auto', 'gather', 'scatter', 'cudnn' or "
+              "'benchmark'");
   }
 }
 
@@ -517,20 +523,7 @@ ConvTransposeResult conv_transpose(const Context& ctx, const TensorView& src,
     result.attempts.push_back(attempt(algo, false, "empty batch: nothing to compute"));
     return result;
   }
-  if (ctx.device() == Device::kCPU) {
-    if (algo == ConvTransposeAlgo::kGather) {
-      detail::conv_transpose_cpu_gather(p, ctx.num_threads());
-      result.algorithm = ConvTransposeAlgo::kGather;
-      result.attempts.push_back(attempt(algo, true, "requested"));
-    } else {
-      detail::conv_transpose_cpu_gemm(p, ctx.num_threads());
-      result.algorithm = ConvTransposeAlgo::kGemm;
-      result.attempts.push_back(attempt(
-          ConvTransposeAlgo::kGemm, true,
-          algo == ConvTransposeAlgo::kGemm ? "requested" : "the CPU backend's only GEMM path"));
-    }
-    return result;
-  }
+  if (ctx.device() == Device::kCPU) return detail::conv_transpose_cpu(ctx, p, algo);
   const detail::CudaDeviceScope scope(
       ctx, {{"src", &src}, {"weight", &weight}, {"bias", bias}, {"dst", &dst}});
   return detail::conv_transpose_cuda(ctx, p, algo);
@@ -616,11 +609,13 @@ void check_backward_algorithm(const Context& ctx, ConvTransposeAlgo algo) {
   if (ctx.device() == Device::kCPU) {
     UPS_CHECK(algo != ConvTransposeAlgo::kCudnn, ErrorCode::kUnsupportedDevice,
               "conv_transpose_backward: algorithm 'cudnn' runs only on CUDA; the CPU runs "
-              "'gemm' (or 'gather')");
+              "'gemm', 'onednn' (or 'gather')");
   } else {
-    UPS_CHECK(algo != ConvTransposeAlgo::kGemm, ErrorCode::kUnsupportedDevice,
-              "conv_transpose_backward: algorithm 'gemm' is the CPU backend; on CUDA use "
-              "'auto', 'gather', 'cudnn' or 'benchmark'");
+    UPS_CHECK(algo != ConvTransposeAlgo::kGemm && algo != ConvTransposeAlgo::kOnednn,
+              ErrorCode::kUnsupportedDevice, "conv_transpose_backward: algorithm '",
+              to_string(algo),
+              "' runs on the CPU; on CUDA use 'auto', 'gather', 'cudnn' or "
+              "'benchmark'");
   }
 }
 
@@ -672,18 +667,7 @@ ConvTransposeBackwardResult conv_transpose_backward(
   result.grad_weight = not_requested("grad_weight");
   result.grad_bias = not_requested("grad_bias");
   if (ctx.device() == Device::kCPU) {
-    // An empty batch still defines grad_weight and grad_bias (zeros): the loops write them.
-    const bool gather = algo == ConvTransposeAlgo::kGather;
-    detail::conv_transpose_backward_cpu(b, gather, ctx.num_threads());
-    const ConvTransposeAlgo ran = gather ? ConvTransposeAlgo::kGather : ConvTransposeAlgo::kGemm;
-    const char* why = algo == ran ? "requested" : "the CPU backend's GEMM-shaped path";
-    for (auto* r : {grad_input != nullptr ? &result.grad_input : nullptr,
-                    grad_weight != nullptr ? &result.grad_weight : nullptr,
-                    grad_bias != nullptr ? &result.grad_bias : nullptr}) {
-      if (r == nullptr) continue;
-      r->algorithm = ran;
-      r->attempts.assign(1, attempt(ran, true, why));
-    }
+    detail::conv_transpose_backward_cpu_dispatch(ctx, b, algo, &result);
     return result;
   }
   const detail::CudaDeviceScope scope(ctx, {{"grad_output", &grad_output},

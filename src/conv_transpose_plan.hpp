@@ -76,12 +76,36 @@ struct ConvTransposeBackwardPlan {
   }
 };
 
+// ---- CPU dispatch (src/cpu/conv_transpose_cpu_dispatch.cpp): auto, benchmark and onednn ----
+ConvTransposeResult conv_transpose_cpu(const Context& ctx, const ConvTransposePlan& p,
+                                       ConvTransposeAlgo algo);
+void conv_transpose_backward_cpu_dispatch(const Context& ctx, const ConvTransposeBackwardPlan& b,
+                                          ConvTransposeAlgo algo,
+                                          ConvTransposeBackwardResult* result);
+
 // ---- CPU backend (src/cpu/conv_transpose_cpu.cpp) ----
 void conv_transpose_cpu_gemm(const ConvTransposePlan& p, int threads);
 void conv_transpose_cpu_gather(const ConvTransposePlan& p, int threads);
+// The direct path for narrow layers (src/cpu/conv_transpose_direct.cpp), which `gemm` takes when
+// direct_preferred(p) says so.
+void conv_transpose_cpu_direct(const ConvTransposePlan& p, int threads);
+bool conv_transpose_direct_preferred(const ConvTransposePlan& p);
+// The direct path's grad_input and grad_weight (not grad_bias) for the same narrow layers.
+void conv_transpose_backward_cpu_direct(const ConvTransposeBackwardPlan& p, int threads);
 // Backward (src/cpu/conv_transpose_backward_cpu.cpp): `gemm` (im2col + GEMM-shaped loops) or
 // `gather` (the per-element reference bodies); each computes the gradients the plan asks for.
 void conv_transpose_backward_cpu(const ConvTransposeBackwardPlan& p, bool gather, int threads);
+
+// ---- oneDNN glue (src/onednn/conv_transpose_onednn.cpp, or the stubs in
+// src/cpu/conv_transpose_noonednn.cpp when oneDNN is absent) ----
+// True when this build has oneDNN.
+bool onednn_compiled() noexcept;
+// Runs p.pass with oneDNN on `threads` threads: kForward computes dst from src, weight and bias;
+// kGradInput computes src (grad_input) from dst (grad_output) and weight; kGradWeight computes
+// weight (grad_weight), and bias (grad_bias) when it is not null, from src (the input) and dst
+// (grad_output). Returns "" when it ran (or, with run == false, would run), else why oneDNN
+// declines, having written nothing. Primitives are cached per problem and thread count.
+std::string onednn_deconv(const ConvTransposePlan& p, int threads, bool run = true);
 
 // ---- CUDA dispatcher (src/cuda/conv_transpose_cuda.cpp; stubs in CPU-only builds) ----
 ConvTransposeResult conv_transpose_cuda(const Context& ctx, const ConvTransposePlan& p,

@@ -67,6 +67,7 @@ void check_enum(ConvTransposeAlgo value, const char* what) {
     case ConvTransposeAlgo::kScatter:
     case ConvTransposeAlgo::kCudnn:
     case ConvTransposeAlgo::kBenchmark:
+    case ConvTransposeAlgo::kOnednn:
       return;
   }
   invalid_enum(value, what, "ups::ConvTransposeAlgo");

@@ -41,13 +41,15 @@ UPS_EXPORT int cuda_device_count() noexcept;
 
 /// @brief How this copy of the library was built.
 struct BuildInfo {
-  std::string version;        ///< "MAJOR.MINOR.PATCH".
-  bool has_cuda = false;      ///< The CUDA backend is compiled in.
-  bool has_cudnn = false;     ///< cuDNN support is compiled in.
-  std::string cuda_version;   ///< CUDA toolkit version at build time, or empty.
-  std::string cuda_archs;     ///< CMAKE_CUDA_ARCHITECTURES at build time, or empty.
-  std::string cudnn_version;  ///< cuDNN version at build time, or empty.
-  std::string build_type;     ///< CMAKE_BUILD_TYPE.
+  std::string version;         ///< "MAJOR.MINOR.PATCH".
+  bool has_cuda = false;       ///< The CUDA backend is compiled in.
+  bool has_cudnn = false;      ///< cuDNN support is compiled in.
+  std::string cuda_version;    ///< CUDA toolkit version at build time, or empty.
+  std::string cuda_archs;      ///< CMAKE_CUDA_ARCHITECTURES at build time, or empty.
+  std::string cudnn_version;   ///< cuDNN version at build time, or empty.
+  std::string build_type;      ///< CMAKE_BUILD_TYPE.
+  bool has_onednn = false;     ///< oneDNN (CPU deconvolution) support is compiled in.
+  std::string onednn_version;  ///< oneDNN version at build time, or empty.
 };
 /// @brief The build configuration.
 UPS_EXPORT BuildInfo build_info();

@@ -37,15 +37,22 @@
 /// `gemm` runs one task per (n, group, block of output channels) on Context::num_threads()
 /// threads; `gather` sums, for each output element, exactly the taps the stride lets through
 /// (no multiply by an inserted zero) in a fixed order, and is the reference the CUDA kernel
-/// shares with the CPU.
+/// shares with the CPU. On CUDA, `gather` tiles the output: each block tabulates the taps of its
+/// columns and rows once and reads the weights of its output channels from shared memory, one
+/// chunk of C_in / groups at a time; it sums the chunks in turn (taps, then the chunk's input
+/// channels), a fixed order that depends only on the problem and the dtype, and that is the CPU
+/// `gather`'s order whenever one chunk holds all input channels of a group (the chunk fits
+/// 32 KiB of weights). `scatter` gives each thread one (input pixel, output channel) pair, so the
+/// lanes of a warp add into different outputs.
 ///
 /// `auto` and `benchmark` on the CPU run `gemm` (`gather` runs there too, as a slow reference).
 /// On CUDA, `auto` tries `cudnn` when this build has cuDNN and the problem is compute-heavy: at
 /// least 32 multiply-adds per output element, counting C_in / groups times the taps the stride
 /// lets through. Otherwise, or when cuDNN cannot run the problem (no engine, not enough
 /// workspace, an output_padding of a whole stride, cuDNN unusable at run time), it runs
-/// `gather`. `auto` never picks `scatter`. The reasons each candidate was declined are returned
-/// in ConvTransposeResult::attempts.
+/// `gather`. `auto` never picks `scatter`. The threshold of 32 is an estimate: where the
+/// crossover between `gather` and cuDNN lies has not been measured on a GPU yet. The reasons each
+/// candidate was declined are returned in ConvTransposeResult::attempts.
 ///
 /// ### Determinism
 ///
@@ -97,9 +104,11 @@ enum class ConvTransposeAlgo : std::uint8_t {
   kScatter,    ///< "scatter": native input-stationary kernel with atomics, nondeterministic.
   kCudnn,      ///< "cudnn": cuDNN 9 backward-data (graph API).
   kBenchmark,  ///< "benchmark": time the candidates once per problem, cache the fastest.
+  kOnednn,     ///< "onednn": oneDNN's deconvolution primitives (CPU, builds with oneDNN).
 };
 
-/// @brief The name of @p algo ("auto", "gemm", "gather", "scatter", "cudnn", "benchmark").
+/// @brief The name of @p algo ("auto", "gemm", "gather", "scatter", "cudnn", "benchmark",
+/// "onednn").
 UPS_EXPORT const char* to_string(ConvTransposeAlgo algo) noexcept;
 /// @brief Parses the names of to_string(ConvTransposeAlgo); throws ups::Error
 /// (kInvalidArgument) on anything else.

@@ -33,6 +33,8 @@ int run_info(const ParsedArgs&) {
                       : std::string("no");
   build += "; cuDNN: ";
   build += b.has_cudnn ? "yes" : "no";
+  build += "; oneDNN: ";
+  build += b.has_onednn ? "yes (" + b.onednn_version + ")" : std::string("no");
   row("build:", build);
 
   const CudaReport cuda = query_cuda();

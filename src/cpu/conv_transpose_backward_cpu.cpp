@@ -369,8 +369,14 @@ void conv_transpose_backward_cpu(const ConvTransposeBackwardPlan& p, bool gather
       backward_gather<T>(p, threads);
       return;
     }
-    if (p.grad_input != nullptr && p.fwd.src_numel > 0) grad_input_gemm<T>(p, threads);
-    if (p.grad_weight != nullptr) grad_weight_gemm<T>(p, threads);
+    if (conv_transpose_direct_preferred(p.fwd)) {
+      if (p.grad_input != nullptr || p.grad_weight != nullptr) {
+        conv_transpose_backward_cpu_direct(p, threads);
+      }
+    } else {
+      if (p.grad_input != nullptr && p.fwd.src_numel > 0) grad_input_gemm<T>(p, threads);
+      if (p.grad_weight != nullptr) grad_weight_gemm<T>(p, threads);
+    }
     if (p.grad_bias != nullptr) grad_bias_rows<T>(p, threads);
   });
 }

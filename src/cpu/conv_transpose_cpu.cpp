@@ -23,6 +23,9 @@ namespace ups {
 namespace detail {
 namespace {
 
+// The direct path's limit on input channels per group (measured: docs/benchmarks.md).
+constexpr std::int64_t kDirectMaxCinG = 8;
+
 template <class Acc>
 struct Scratch {
   std::vector<Acc> out;    // [co in block][out position]
@@ -239,7 +242,16 @@ void gemm_impl(const ConvTransposePlan& p, int threads) {
 
 }  // namespace
 
+bool conv_transpose_direct_preferred(const ConvTransposePlan& p) {
+  // Few input channels per group leave the GEMM too shallow to pay for im2col and col2im.
+  return p.g.cin_g <= kDirectMaxCinG;
+}
+
 void conv_transpose_cpu_gemm(const ConvTransposePlan& p, int threads) {
+  if (conv_transpose_direct_preferred(p)) {
+    conv_transpose_cpu_direct(p, threads);
+    return;
+  }
   dispatch_float(p.dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
     gemm_impl<T>(p, threads);

@@ -22,7 +22,8 @@ namespace {
 
 // `auto` sends problems with at least this many multiply-adds per output element to cuDNN: below
 // it the layer is memory-bound and the gather kernel, which reads each operand once per output
-// and does no wasted work, is the better choice (performance.md section 4).
+// and does no wasted work, is the better choice (performance.md section 4). The value is not
+// measured: the crossover with the tiled gather kernel needs a GPU run to place.
 constexpr std::int64_t kCudnnMinMacsPerOutput = 32;
 constexpr int kBenchmarkRuns = 3;
 
@@ -416,9 +417,11 @@ ConvTransposeResult conv_transpose_cuda(const Context& ctx, const ConvTransposeP
     case ConvTransposeAlgo::kAuto:
       return run_auto(ctx, p);
     case ConvTransposeAlgo::kGemm:
+    case ConvTransposeAlgo::kOnednn:
       break;
   }
-  fail(ErrorCode::kUnsupportedDevice, "conv_transpose: algorithm 'gemm' runs only on the CPU");
+  fail(ErrorCode::kUnsupportedDevice,
+       concat("conv_transpose: algorithm '", to_string(algo), "' runs only on the CPU"));
 }
 
 // ---- backward ----
@@ -652,9 +655,11 @@ std::size_t conv_transpose_cuda_workspace(const Context& ctx, const ConvTranspos
       return scratch_footprint(need);
     }
     case ConvTransposeAlgo::kGemm:
+    case ConvTransposeAlgo::kOnednn:
       break;
   }
-  fail(ErrorCode::kUnsupportedDevice, "conv_transpose: algorithm 'gemm' runs only on the CPU");
+  fail(ErrorCode::kUnsupportedDevice,
+       concat("conv_transpose: algorithm '", to_string(algo), "' runs only on the CPU"));
 }
 
 }  // namespace detail

@@ -572,7 +572,8 @@ TEST_CASE("conv_transpose algorithm names", "[conv_transpose]") {
     CHECK(info.name == ups::to_string(info.algo));
     CHECK_FALSE(info.description.empty());
   }
-  CHECK(ups::conv_transpose_algorithms().size() == 6);
+  CHECK(ups::conv_transpose_algorithms().size() == 7);
+  CHECK(ups::conv_transpose_algorithms().back().available == ups::build_info().has_onednn);
   CHECK_THROWS_WITH(ups::parse_conv_transpose_algo("fft"),
                     Catch::Contains("unknown conv_transpose algorithm 'fft'"));
   ups::ConvTransposeResult r;
@@ -583,4 +584,140 @@ TEST_CASE("conv_transpose algorithm names", "[conv_transpose]") {
   r.attempts.push_back(a);
   CHECK_THAT(ups::to_string(r),
              Catch::Contains("gather") && Catch::Contains("cudnn: declined - no engine"));
+}
+
+TEST_CASE("conv_transpose onednn matches the goldens where it runs, and says why it declines",
+          "[conv_transpose][onednn]") {
+  const bool have = ups::build_info().has_onednn;
+  int ran = 0, declined = 0;
+  for (const GoldenCase& c : load_cases()) {
+    const Shape in = parse_list(c.f.at("input"));
+    const Shape w = parse_list(c.f.at("weight"));
+    const Shape out = parse_list(c.f.at("out"));
+    const std::uint64_t seed = std::stoull(c.f.at("seed"));
+    ConvTransposeOptions opt = options_from(c.f);
+    opt.algorithm = ConvTransposeAlgo::kOnednn;
+    std::vector<double> exact(c.out4096.size());
+    for (std::size_t i = 0; i < exact.size(); ++i)
+      exact[i] = static_cast<double>(c.out4096[i]) / 4096.0;
+    for (DType dtype : {DType::kF32, DType::kBF16, DType::kF64}) {
+      for (Layout layout : {Layout::kContiguous, Layout::kChannelsLast}) {
+        INFO("case " << c.f.at("name") << " " << ups::to_string(dtype) << " "
+                     << ups_test::to_string(layout));
+        Problem p = make_problem(in, w, out, dtype, layout, seed, true);
+        if (c.f.at("bias") == "1") {
+          p.bias = HostTensor(dtype, {out[1]});
+          fill_golden(p.bias, seed + 2);
+          p.has_bias = true;
+        }
+        try {
+          const auto r = run(p, opt, 2);
+          CHECK(r.algorithm == ConvTransposeAlgo::kOnednn);
+          CHECK(check_against(p.dst, exact) == "");
+          ++ran;
+        } catch (const ups::Error& e) {
+          const std::string msg = e.what();
+          CHECK_THAT(msg, Catch::Contains("algorithm 'onednn' cannot run this problem"));
+          if (!have) CHECK(e.code() == ups::ErrorCode::kNotCompiled);
+          if (dtype == DType::kF64) CHECK_THAT(msg, Catch::Contains("no f64"));
+          ++declined;
+        }
+      }
+    }
+  }
+  if (have) {
+    INFO("oneDNN ran " << ran << " and declined " << declined);
+    CHECK(ran > declined);
+  } else {
+    CHECK(ran == 0);
+  }
+}
+
+TEST_CASE("conv_transpose auto and benchmark on the CPU choose a runnable path",
+          "[conv_transpose][onednn]") {
+  // A dense decoder layer (oneDNN's case) and a depthwise one (the native path's).
+  struct Layer {
+    Shape in, w;
+    std::int64_t groups;
+  };
+  for (const Layer& l :
+       {Layer{{2, 32, 9, 7}, {32, 16, 4, 4}, 1}, Layer{{2, 8, 9, 7}, {8, 1, 3, 3}, 8}}) {
+    ConvTransposeOptions opt;
+    opt.stride = {2};
+    opt.padding = {1};
+    opt.groups = l.groups;
+    const Shape out = ups::conv_transpose_output_shape(l.in, l.w, opt);
+    Problem ref = make_problem(l.in, l.w, out, DType::kF32, Layout::kContiguous, 3, false);
+    opt.algorithm = ConvTransposeAlgo::kGather;
+    run(ref, opt, 1);
+    for (ConvTransposeAlgo algo :
+         {ConvTransposeAlgo::kAuto, ConvTransposeAlgo::kBenchmark, ConvTransposeAlgo::kBenchmark}) {
+      Problem p = make_problem(l.in, l.w, out, DType::kF32, Layout::kContiguous, 3, false);
+      opt.algorithm = algo;
+      const auto r = run(p, opt, 2);
+      INFO(ups::to_string(r));
+      CHECK(ups_test::compare(p.dst, ref.dst, 1e-5, 1e-5) == "");
+      const bool dnn = r.algorithm == ConvTransposeAlgo::kOnednn;
+      CHECK((dnn || r.algorithm == ConvTransposeAlgo::kGemm));
+      if (dnn) CHECK(ups::build_info().has_onednn);
+      if (algo == ConvTransposeAlgo::kAuto && l.groups > 1) CHECK(!dnn);
+      if (algo == ConvTransposeAlgo::kAuto && l.groups == 1) {
+        CHECK(dnn == ups::build_info().has_onednn);
+      }
+    }
+  }
+}
+
+TEST_CASE("conv_transpose native CPU paths (direct and GEMM-shaped) equal the reference",
+          "[conv_transpose]") {
+  // Input channels per group from 1 to 16 cover both sides of the direct path's limit; strides,
+  // dilations, paddings and output paddings in every combination, with every dtype and layout.
+  std::mt19937 rng(777);
+  auto pick = [&](int lo, int hi) {
+    return static_cast<std::int64_t>(std::uniform_int_distribution<int>(lo, hi)(rng));
+  };
+  int made = 0;
+  while (made < 80) {
+    const int sp = static_cast<int>(pick(1, 3));
+    const std::int64_t groups = pick(1, 3), cin_g = pick(1, 16), cout_g = pick(1, 5);
+    Shape in = {pick(1, 2), groups * cin_g}, w = {groups * cin_g, cout_g};
+    ConvTransposeOptions opt;
+    opt.stride.clear();
+    opt.padding.clear();
+    opt.dilation.clear();
+    opt.output_padding.clear();
+    for (int d = 0; d < sp; ++d) {
+      in.push_back(pick(1, sp == 3 ? 5 : 40));
+      w.push_back(pick(1, 5));
+      opt.stride.push_back(pick(1, 4));
+      opt.dilation.push_back(pick(1, 3));
+      opt.padding.push_back(pick(0, 3));
+      opt.output_padding.push_back(pick(0, std::max(opt.stride.back(), opt.dilation.back()) - 1));
+    }
+    opt.groups = groups;
+    Shape out;
+    try {
+      out = ups::conv_transpose_output_shape(in, w, opt);
+    } catch (const ups::Error&) {
+      continue;
+    }
+    ++made;
+    const DType dtype = made % 4 == 0 ? DType::kBF16 : made % 4 == 1 ? DType::kF32 : DType::kF64;
+    const Layout layout = made % 3 == 0 ? Layout::kChannelsLast : Layout::kContiguous;
+    INFO("problem " << made << " in " << ups::shape_to_string(in) << " w "
+                    << ups::shape_to_string(w) << " " << ups::to_string(dtype));
+    Problem ref = make_problem(in, w, out, dtype, layout, 900 + made, false);
+    Problem fast = make_problem(in, w, out, dtype, layout, 900 + made, false);
+    ref.bias = HostTensor(dtype, {out[1]});
+    ups_test::fill_random(ref.bias, 5);
+    ref.has_bias = made % 2 == 0;
+    fast.bias = ref.bias;
+    fast.has_bias = ref.has_bias;
+    opt.algorithm = ConvTransposeAlgo::kGather;
+    run(ref, opt, 1);
+    opt.algorithm = ConvTransposeAlgo::kGemm;
+    run(fast, opt, 3);
+    const double tol = dtype == DType::kF64 ? 1e-12 : dtype == DType::kF32 ? 2e-5 : 2e-2;
+    CHECK(ups_test::compare(fast.dst, ref.dst, tol, tol) == "");
+  }
 }

@@ -23,7 +23,7 @@ namespace {
 const std::vector<unsigned> kBadDTypes = {7, 255};
 const std::vector<unsigned> kBadDevices = {3, 255};
 const std::vector<unsigned> kBadModes = {static_cast<unsigned>(ups::interp_modes().size()), 200};
-const std::vector<unsigned> kBadAlgos = {6, 255};
+const std::vector<unsigned> kBadAlgos = {7, 255};
 const std::vector<unsigned> kBadKernels = {2, 255};
 
 // Checks that f throws ups::Error(kInvalidArgument) whose message contains `phrase`.

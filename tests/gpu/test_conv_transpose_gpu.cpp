@@ -543,3 +543,40 @@ TEST_CASE("conv_transpose: strided outputs and streams", "[gpu][conv_transpose][
   cuda_ok(cudaStreamDestroy(stream));
   cuda_ok(cudaFree(dbuf));
 }
+
+TEST_CASE("conv_transpose: chunked and untiled weights in the native kernels",
+          "[gpu][conv_transpose][memcheck]") {
+  // Channels-last with 32 output channels per block: the 2-D problem's weight tile holds only
+  // part of C_in (several chunks, in f32 and f64), the 1-D one's 150 taps do not fit even one
+  // input channel in f64 (weights read from global memory).
+  std::vector<Spec> v;
+  {
+    Spec s{"2d C_in in chunks", {1, 48, 6, 5}, {48, 32, 3, 3}, {}, true};
+    s.opt.stride = {2};
+    s.opt.padding = {1};
+    v.push_back(s);
+  }
+  {
+    Spec s{"1d 150 taps", {2, 4, 5}, {4, 40, 150}, {}, true};
+    s.opt.stride = {3};
+    v.push_back(s);
+  }
+  ups::Context ctx(ups::Device::kCUDA);
+  ctx.set_deterministic(false);
+  std::uint64_t seed = 300;
+  for (const Spec& s : v) {
+    for (DType dtype : {DType::kF32, DType::kF64, DType::kBF16}) {
+      for (Layout layout : {Layout::kContiguous, Layout::kChannelsLast}) {
+        HostProblem p = host_problem(s, dtype, layout, seed++);
+        const HostTensor want = cpu_reference(s, p);
+        for (ConvTransposeAlgo algo : {ConvTransposeAlgo::kGather, ConvTransposeAlgo::kScatter}) {
+          INFO(s.name << " " << ups::to_string(dtype) << " " << ups_test::to_string(layout) << " "
+                      << ups::to_string(algo));
+          const GpuRun r = run_gpu(ctx, s, p, algo);
+          CHECK(r.result.algorithm == algo);
+          CHECK(close(r.out, want) == "");
+        }
+      }
+    }
+  }
+}

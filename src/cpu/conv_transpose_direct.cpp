@@ -1,0 +1,460 @@
+// The CPU backend's direct path of ups::conv_transpose for narrow layers (few channels per
+// group: depthwise, a decoder's last layer to RGB, FSRCNN-like single-output layers), where a
+// GEMM over C_in has too little depth to pay for im2col and col2im.
+//
+// Phase decomposition along W: the outputs ow = ow0 + j * stride of one phase (ow0 in
+// [0, stride)) are reached by the same taps k0, k0 + m, ... (NOTE in deconv_math.hpp), from
+// inputs i0 + j - t * istep. With each input row copied once into a zero-padded buffer, every
+// phase of every output row is a handful of vector multiply-adds of contiguous input runs into a
+// contiguous accumulator run (SIMD along j, Highway with run-time dispatch), with no
+// per-element index arithmetic. The phases are then interleaved into the output row. D and H
+// contribute the lists of (tap, input row) pairs of each output plane and row.
+//
+// Summation order per output element: input channels, then D taps, H taps, W taps, each in a
+// fixed order depending on the problem alone; tasks own disjoint output channels. So the result
+// is deterministic and the same for any thread count (it differs from the per-element
+// reference in rounding only, which the tests bound).
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+#include <vector>
+
+#include "conv_transpose_plan.hpp"
+#include "cpu/parallel.hpp"
+#include "dispatch.hpp"
+
+// The plan is target-independent: compiled once, not per Highway target.
+#ifndef UPS_CPU_CONV_TRANSPOSE_DIRECT_PLAN
+#define UPS_CPU_CONV_TRANSPOSE_DIRECT_PLAN
+namespace ups {
+namespace detail {
+namespace direct {
+
+// One W phase: outputs ow0 + j * stride for j in [0, count), taps k0 + t * kstep for t in
+// [0, taps), reading padded-row positions first + j - t * istep.
+struct Phase {
+  std::int64_t ow0, count, k0, kstep, taps, first, istep, offset;  // offset: in the acc row
+};
+
+// (tap, input index) pairs of one output coordinate along D or H.
+struct TapList {
+  std::vector<std::int64_t> start;  // per output coordinate, into k / i
+  std::vector<std::int64_t> k, i;
+};
+
+struct Plan {
+  std::vector<Phase> phases;
+  std::int64_t left = 0, row = 0;  // zero columns before the input row; padded row length
+  std::int64_t acc_row = 0;        // accumulator row length (phases back to back, + slack)
+  TapList d, h;
+};
+
+TapList tap_list(const kern::DeconvGeometry& g, int dim) {
+  TapList l;
+  for (std::int64_t o = 0; o < g.out[dim]; ++o) {
+    l.start.push_back(static_cast<std::int64_t>(l.k.size()));
+    const kern::TapWalk t = kern::deconv_taps(g, dim, o);
+    for (std::int64_t a = 0; a < t.count; ++a) {
+      l.k.push_back(t.k0 + a * t.kstep);
+      l.i.push_back(t.i0 - a * t.istep);
+    }
+  }
+  l.start.push_back(static_cast<std::int64_t>(l.k.size()));
+  return l;
+}
+
+Plan make_plan(const kern::DeconvGeometry& g, std::int64_t lanes) {
+  Plan p;
+  const std::int64_t s = g.stride[2], dil = g.dil[2], gg = g.tap_gcd[2], m = s / gg;
+  const std::int64_t out_w = g.out[2], k_w = g.k[2], in_w = g.in[2];
+  std::int64_t lo = 0, hi = in_w;  // padded range of input positions read
+  std::int64_t offset = 0;
+  for (std::int64_t ow0 = 0; ow0 < std::min(s, out_w); ++ow0) {
+    Phase ph{};
+    ph.ow0 = ow0;
+    ph.count = (out_w - ow0 + s - 1) / s;
+    ph.offset = offset;
+    offset += (ph.count + lanes - 1) / lanes * lanes + lanes;
+    const std::int64_t q = ow0 + g.pad[2];
+    if (q % gg == 0) {
+      const std::int64_t k0 = ((q / gg) % m) * g.tap_inv[2] % m;
+      if (k0 < k_w) {
+        ph.k0 = k0;
+        ph.kstep = m;
+        ph.taps = (k_w - k0 + m - 1) / m;
+        ph.first = (q - k0 * dil) / s;  // exact: q == k0 * dil (mod s)
+        ph.istep = dil / gg;
+        lo = std::min(lo, ph.first - (ph.taps - 1) * ph.istep);
+        hi = std::max(hi, ph.first + ph.count + lanes);  // whole vectors past the last output
+      }
+    }
+    p.phases.push_back(ph);
+  }
+  p.left = -lo;
+  p.row = hi - lo;
+  p.acc_row = offset;
+  p.d = tap_list(g, 0);
+  p.h = tap_list(g, 1);
+  return p;
+}
+
+// The backward's view of W: grad_output rows split into `stride` phase rows (phase r holds
+// outputs r, r + s, r + 2s, ...), each zero-padded so that tap kw of input iw reads phase
+// rphase[kw] at position iw + shift[kw] + left, and no read leaves the row.
+struct BackPlan {
+  std::vector<std::int64_t> rphase, shift;     // per W tap
+  std::int64_t phases = 1, left = 0, len = 0;  // padded phase-row length
+  TapList d, h;  // per input coordinate: (tap, output index) pairs inside the output
+};
+
+// (tap, output index) pairs of every input coordinate along D or H.
+TapList back_list(const kern::DeconvGeometry& g, int dim) {
+  TapList l;
+  for (std::int64_t i = 0; i < g.in[dim]; ++i) {
+    l.start.push_back(static_cast<std::int64_t>(l.k.size()));
+    for (std::int64_t k = 0; k < g.k[dim]; ++k) {
+      const std::int64_t o = i * g.stride[dim] - g.pad[dim] + k * g.dil[dim];
+      if (o < 0 || o >= g.out[dim]) continue;
+      l.k.push_back(k);
+      l.i.push_back(o);
+    }
+  }
+  l.start.push_back(static_cast<std::int64_t>(l.k.size()));
+  return l;
+}
+
+BackPlan make_back_plan(const kern::DeconvGeometry& g, std::int64_t lanes) {
+  BackPlan b;
+  const std::int64_t s = g.stride[2];
+  b.phases = s;
+  std::int64_t lo = 0, hi = 0;
+  for (std::int64_t kw = 0; kw < g.k[2]; ++kw) {
+    const std::int64_t c = kw * g.dil[2] - g.pad[2];              // ow = iw * s + c
+    const std::int64_t q = c >= 0 ? c / s : -((-c + s - 1) / s);  // floor(c / s)
+    b.rphase.push_back(c - q * s);
+    b.shift.push_back(q);
+    lo = std::min(lo, q);
+    hi = std::max(hi, q);
+  }
+  const std::int64_t phase_count = (g.out[2] + s - 1) / s;
+  b.left = -lo;
+  // Reads reach iw + shift + lanes - 1 for iw up to in_w rounded up to whole vectors.
+  const std::int64_t reach = (g.in[2] + lanes - 1) / lanes * lanes + hi;
+  b.len = b.left + std::max(reach, phase_count) + lanes;
+  b.d = back_list(g, 0);
+  b.h = back_list(g, 1);
+  return b;
+}
+
+}  // namespace direct
+}  // namespace detail
+}  // namespace ups
+#endif  // UPS_CPU_CONV_TRANSPOSE_DIRECT_PLAN
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "cpu/conv_transpose_direct.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
+#include "cpu/simd_convert-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace ups {
+namespace detail {
+namespace HWY_NAMESPACE {
+
+template <class T>
+void DirectImpl(const ConvTransposePlan& cp, int threads) {
+  using Acc = kern::acc_t<T>;
+  const hn::ScalableTag<Acc> d;
+  const std::int64_t lanes = static_cast<std::int64_t>(hn::Lanes(d));
+  const kern::DeconvGeometry& g = cp.g;
+  const direct::Plan plan = direct::make_plan(g, lanes);
+  const T* src = static_cast<const T*>(cp.src);
+  const T* w = static_cast<const T*>(cp.weight);
+  const T* bias = static_cast<const T*>(cp.bias);
+  T* dst = static_cast<T*>(cp.dst);
+  const std::int64_t* ss = g.src_stride;
+  const std::int64_t* ws = g.w_stride;
+  const std::int64_t* ds = g.dst_stride;
+  const std::int64_t in_rows = g.in[0] * g.in[1];
+  // Output channels per task: all of the group's when few, so that each input run loaded serves
+  // them all; blocks of 8 otherwise.
+  const std::int64_t cb = std::min<std::int64_t>(g.cout_g, 8);
+  const std::int64_t blocks = (g.cout_g + cb - 1) / cb;
+  const std::int64_t tasks = g.n * g.groups * blocks;
+  const double work = static_cast<double>(cp.dst_numel) * static_cast<double>(g.cin_g);
+  if (work < 1e5) threads = 1;
+  const bool unit_w = ds[4] == 1;
+  const bool interleave2 = unit_w && g.stride[2] == 2 && plan.phases.size() == 2;
+
+  run_tasks(tasks, threads, [&](int, std::int64_t task) {
+    const std::int64_t blk = task % blocks;
+    const std::int64_t grp = (task / blocks) % g.groups;
+    const std::int64_t n = task / blocks / g.groups;
+    const std::int64_t c0 = blk * cb, nc = std::min(g.cout_g, c0 + cb) - c0;
+    // The group's input rows, zero-padded, in the accumulation type.
+    std::vector<Acc> xp(static_cast<std::size_t>(g.cin_g * in_rows * plan.row), Acc(0));
+    for (std::int64_t ci = 0; ci < g.cin_g; ++ci) {
+      const T* xc = src + n * ss[0] + (grp * g.cin_g + ci) * ss[1];
+      for (std::int64_t r = 0; r < in_rows; ++r) {
+        const T* xr = xc + (r / g.in[1]) * ss[2] + (r % g.in[1]) * ss[3];
+        Acc* row = xp.data() + (ci * in_rows + r) * plan.row + plan.left;
+        for (std::int64_t i = 0; i < g.in[2]; ++i)
+          row[i] = kern::to_acc<Acc>(xr[i * ss[4]]);
+      }
+    }
+    std::vector<Acc> acc(static_cast<std::size_t>(nc * plan.acc_row));
+    std::vector<Acc> pair(static_cast<std::size_t>(2 * lanes));  // two phases interleaved
+    for (std::int64_t od = 0; od < g.out[0]; ++od) {
+      for (std::int64_t oh = 0; oh < g.out[1]; ++oh) {
+        std::fill(acc.begin(), acc.end(), Acc(0));
+        for (std::int64_t ci = 0; ci < g.cin_g; ++ci) {
+          for (std::int64_t a = plan.d.start[od]; a < plan.d.start[od + 1]; ++a) {
+            for (std::int64_t b = plan.h.start[oh]; b < plan.h.start[oh + 1]; ++b) {
+              const std::int64_t kd = plan.d.k[a], kh = plan.h.k[b];
+              const Acc* xrow = xp.data() +
+                                (ci * in_rows + plan.d.i[a] * g.in[1] + plan.h.i[b]) * plan.row +
+                                plan.left;
+              const T* wrow = w + (grp * g.cin_g + ci) * ws[0] + kd * ws[2] + kh * ws[3];
+              for (std::int64_t c = 0; c < nc; ++c) {
+                const T* wc = wrow + (c0 + c) * ws[1];
+                Acc* arow = acc.data() + c * plan.acc_row;
+                for (const direct::Phase& ph : plan.phases) {
+                  Acc* ap = arow + ph.offset;
+                  for (std::int64_t t = 0; t < ph.taps; ++t) {
+                    const auto wv =
+                        hn::Set(d, kern::to_acc<Acc>(wc[(ph.k0 + t * ph.kstep) * ws[4]]));
+                    const Acc* xs = xrow + ph.first - t * ph.istep;
+                    for (std::int64_t j = 0; j < ph.count; j += lanes) {
+                      hn::StoreU(hn::MulAdd(wv, hn::LoadU(d, xs + j), hn::LoadU(d, ap + j)), d,
+                                 ap + j);
+                    }
+                  }
+                }
+              }
+            }
+          }
+        }
+        for (std::int64_t c = 0; c < nc; ++c) {
+          const std::int64_t co = grp * g.cout_g + c0 + c;
+          const Acc bv = bias != nullptr ? kern::to_acc<Acc>(bias[co * g.bias_stride]) : Acc(0);
+          const Acc* arow = acc.data() + c * plan.acc_row;
+          T* orow = dst + n * ds[0] + co * ds[1] + od * ds[2] + oh * ds[3];
+          std::int64_t done = 0;  // outputs [0, 2 * done) written by the interleaving loop
+          if (interleave2) {
+            const Acc* a0 = arow + plan.phases[0].offset;
+            const Acc* a1 = arow + plan.phases[1].offset;
+            const auto vb = hn::Set(d, bv);
+            for (; 2 * (done + lanes) <= g.out[2]; done += lanes) {
+              const auto e = hn::Add(hn::LoadU(d, a0 + done), vb);
+              const auto o = hn::Add(hn::LoadU(d, a1 + done), vb);
+              if constexpr (std::is_same_v<T, Acc>) {
+                hn::StoreInterleaved2(e, o, d, orow + 2 * done);
+              } else {
+                hn::StoreInterleaved2(e, o, d, pair.data());
+                StoreAcc(d, hn::LoadU(d, pair.data()), orow + 2 * done);
+                StoreAcc(d, hn::LoadU(d, pair.data() + lanes), orow + 2 * done + lanes);
+              }
+            }
+          }
+          for (const direct::Phase& ph : plan.phases) {
+            const Acc* ap = arow + ph.offset;
+            // The interleaving loop wrote outputs [0, 2 * done): j < done in both phases.
+            for (std::int64_t j = done; j < ph.count; ++j) {
+              orow[(ph.ow0 + j * g.stride[2]) * ds[4]] = kern::from_acc<T>(ap[j] + bv);
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+// grad_output of channel co, split into phase rows: out[(row * phases + r) * len + left + j] =
+// gy[co, row, j * s + r] (zero outside).
+template <class T, class Acc>
+void split_phases(const kern::DeconvGeometry& g, const direct::BackPlan& b, const T* gy,
+                  std::int64_t n, std::int64_t co, Acc* out) {
+  const std::int64_t* ds = g.dst_stride;
+  const std::int64_t rows = g.out[0] * g.out[1];
+  const std::int64_t s = b.phases;
+  for (std::int64_t row = 0; row < rows; ++row) {
+    const T* src =
+        gy + n * ds[0] + co * ds[1] + (row / g.out[1]) * ds[2] + (row % g.out[1]) * ds[3];
+    for (std::int64_t r = 0; r < s; ++r) {
+      Acc* ph = out + (row * s + r) * b.len;
+      const std::int64_t count = r < g.out[2] ? (g.out[2] - r + s - 1) / s : 0;
+      std::fill(ph, ph + b.left, Acc(0));
+      const T* sr = src + r * ds[4];
+      const std::int64_t step = s * ds[4];
+      Acc* dst = ph + b.left;
+      for (std::int64_t j = 0; j < count; ++j)
+        dst[j] = kern::to_acc<Acc>(sr[j * step]);
+      std::fill(dst + count, ph + b.len, Acc(0));
+    }
+  }
+}
+
+template <class T>
+void BackwardImpl(const ConvTransposeBackwardPlan& bp, int threads) {
+  using Acc = kern::acc_t<T>;
+  const hn::ScalableTag<Acc> d;
+  const std::int64_t lanes = static_cast<std::int64_t>(hn::Lanes(d));
+  const ConvTransposePlan& cp = bp.fwd;
+  const kern::DeconvGeometry& g = cp.g;
+  const direct::BackPlan b = direct::make_back_plan(g, lanes);
+  const T* x = static_cast<const T*>(cp.src);
+  const T* w = static_cast<const T*>(cp.weight);
+  const T* gy = static_cast<const T*>(cp.dst);
+  const std::int64_t* ss = g.src_stride;
+  const std::int64_t* ws = g.w_stride;
+  const std::int64_t out_rows = g.out[0] * g.out[1];
+  const std::int64_t in_rows = g.in[0] * g.in[1];
+  const std::int64_t plane = out_rows * b.phases * b.len;  // one channel's phase rows
+  const std::int64_t in_w = g.in[2];
+  const std::int64_t vec_w = (in_w + lanes - 1) / lanes * lanes;
+  const double work = static_cast<double>(cp.src_numel) * static_cast<double>(g.cout_g);
+  if (work < 1e5) threads = 1;
+
+  if (bp.grad_input != nullptr && cp.src_numel > 0) {
+    T* gx = static_cast<T*>(bp.grad_input);
+    const std::int64_t* xs = bp.gx_stride;
+    run_tasks(g.n * g.groups, threads, [&](int, std::int64_t task) {
+      const std::int64_t grp = task % g.groups, n = task / g.groups;
+      std::vector<Acc> ph(static_cast<std::size_t>(g.cout_g * plane));
+      for (std::int64_t c = 0; c < g.cout_g; ++c)
+        split_phases(g, b, gy, n, grp * g.cout_g + c, ph.data() + c * plane);
+      std::vector<Acc> acc(static_cast<std::size_t>(g.cin_g * vec_w));
+      for (std::int64_t r = 0; r < in_rows; ++r) {
+        const std::int64_t id = r / g.in[1], ih = r % g.in[1];
+        std::fill(acc.begin(), acc.end(), Acc(0));
+        for (std::int64_t c = 0; c < g.cout_g; ++c) {
+          for (std::int64_t a = b.d.start[id]; a < b.d.start[id + 1]; ++a) {
+            for (std::int64_t e = b.h.start[ih]; e < b.h.start[ih + 1]; ++e) {
+              const Acc* rows = ph.data() + c * plane +
+                                (b.d.i[a] * g.out[1] + b.h.i[e]) * b.phases * b.len + b.left;
+              for (std::int64_t ci = 0; ci < g.cin_g; ++ci) {
+                const T* wk = w + (grp * g.cin_g + ci) * ws[0] + c * ws[1] + b.d.k[a] * ws[2] +
+                              b.h.k[e] * ws[3];
+                Acc* ar = acc.data() + ci * vec_w;
+                for (std::int64_t kw = 0; kw < g.k[2]; ++kw) {
+                  const auto wv = hn::Set(d, kern::to_acc<Acc>(wk[kw * ws[4]]));
+                  const Acc* src = rows + b.rphase[kw] * b.len + b.shift[kw];
+                  for (std::int64_t j = 0; j < in_w; j += lanes) {
+                    hn::StoreU(hn::MulAdd(wv, hn::LoadU(d, src + j), hn::LoadU(d, ar + j)), d,
+                               ar + j);
+                  }
+                }
+              }
+            }
+          }
+        }
+        for (std::int64_t ci = 0; ci < g.cin_g; ++ci) {
+          T* out = gx + n * xs[0] + (grp * g.cin_g + ci) * xs[1] + id * xs[2] + ih * xs[3];
+          const Acc* ar = acc.data() + ci * vec_w;
+          std::int64_t j = 0;
+          if (xs[4] == 1) {
+            for (; j + lanes <= in_w; j += lanes)
+              StoreAcc(d, hn::LoadU(d, ar + j), out + j);
+          }
+          for (; j < in_w; ++j)
+            out[j * xs[4]] = kern::from_acc<T>(ar[j]);
+        }
+      }
+    });
+  }
+
+  if (bp.grad_weight != nullptr) {
+    T* gw = static_cast<T*>(bp.grad_weight);
+    const std::int64_t* os = bp.gw_stride;
+    const std::int64_t taps = g.k[0] * g.k[1] * g.k[2];
+    // One task per (group, output channel): every weight's sum runs over n, then input rows, in
+    // that order, with one vector of partial sums per weight: the same for any thread count.
+    run_tasks(g.groups * g.cout_g, threads, [&](int, std::int64_t task) {
+      const std::int64_t grp = task / g.cout_g, c = task % g.cout_g;
+      const std::int64_t co = grp * g.cout_g + c;
+      std::vector<Acc> ph(static_cast<std::size_t>(plane));
+      std::vector<Acc> xrow(static_cast<std::size_t>(vec_w));
+      std::vector<Acc> part(static_cast<std::size_t>(g.cin_g * taps * lanes), Acc(0));
+      for (std::int64_t n = 0; n < g.n; ++n) {
+        split_phases(g, b, gy, n, co, ph.data());
+        for (std::int64_t ci = 0; ci < g.cin_g; ++ci) {
+          const T* xc = x + n * ss[0] + (grp * g.cin_g + ci) * ss[1];
+          for (std::int64_t r = 0; r < in_rows; ++r) {
+            const std::int64_t id = r / g.in[1], ih = r % g.in[1];
+            const T* xr = xc + id * ss[2] + ih * ss[3];
+            for (std::int64_t i = 0; i < in_w; ++i)
+              xrow[static_cast<std::size_t>(i)] = kern::to_acc<Acc>(xr[i * ss[4]]);
+            for (std::int64_t i = in_w; i < vec_w; ++i)
+              xrow[static_cast<std::size_t>(i)] = Acc(0);
+            for (std::int64_t a = b.d.start[id]; a < b.d.start[id + 1]; ++a) {
+              for (std::int64_t e = b.h.start[ih]; e < b.h.start[ih + 1]; ++e) {
+                const Acc* rows =
+                    ph.data() + (b.d.i[a] * g.out[1] + b.h.i[e]) * b.phases * b.len + b.left;
+                const std::int64_t t0 = (b.d.k[a] * g.k[1] + b.h.k[e]) * g.k[2];
+                for (std::int64_t kw = 0; kw < g.k[2]; ++kw) {
+                  const Acc* src = rows + b.rphase[kw] * b.len + b.shift[kw];
+                  Acc* pv = part.data() + (ci * taps + t0 + kw) * lanes;
+                  auto sum = hn::LoadU(d, pv);
+                  for (std::int64_t j = 0; j < vec_w; j += lanes)
+                    sum = hn::MulAdd(hn::LoadU(d, xrow.data() + j), hn::LoadU(d, src + j), sum);
+                  hn::StoreU(sum, d, pv);
+                }
+              }
+            }
+          }
+        }
+      }
+      for (std::int64_t ci = 0; ci < g.cin_g; ++ci) {
+        for (std::int64_t t = 0; t < taps; ++t) {
+          const std::int64_t kd = t / (g.k[1] * g.k[2]), kh = (t / g.k[2]) % g.k[1],
+                             kw = t % g.k[2];
+          const Acc v =
+              hn::GetLane(hn::SumOfLanes(d, hn::LoadU(d, part.data() + (ci * taps + t) * lanes)));
+          gw[(grp * g.cin_g + ci) * os[0] + c * os[1] + kd * os[2] + kh * os[3] + kw * os[4]] =
+              kern::from_acc<T>(v);
+        }
+      }
+    });
+  }
+}
+
+void Backward(const ConvTransposeBackwardPlan& p, int threads) {
+  dispatch_float(p.fwd.dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    BackwardImpl<T>(p, threads);
+  });
+}
+
+void Direct(const ConvTransposePlan& p, int threads) {
+  dispatch_float(p.dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    DirectImpl<T>(p, threads);
+  });
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace detail
+}  // namespace ups
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace ups {
+namespace detail {
+
+HWY_EXPORT(Direct);
+HWY_EXPORT(Backward);
+
+void conv_transpose_backward_cpu_direct(const ConvTransposeBackwardPlan& p, int threads) {
+  HWY_DYNAMIC_DISPATCH(Backward)(p, threads);
+}
+
+void conv_transpose_cpu_direct(const ConvTransposePlan& p, int threads) {
+  HWY_DYNAMIC_DISPATCH(Direct)(p, threads);
+}
+
+}  // namespace detail
+}  // namespace ups
+#endif  // HWY_ONCE

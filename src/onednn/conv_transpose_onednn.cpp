@@ -1,0 +1,555 @@
+// oneDNN glue of ups::conv_transpose and its backward on the CPU: deconvolution_forward for the
+// forward pass, deconvolution_backward_data for grad_input and deconvolution_backward_weights for
+// grad_weight (and grad_bias with it), in f32 (16-bit problems run on f32 copies, see
+// run_via_f32). The caller's tensors are described with their own strides
+// (plain NCHW, channels-last, or any other positive strides), so the input and output are never
+// copied; the weight, whose PyTorch layout (C_in, C_out / groups, k...) oneDNN sees as
+// (groups, C_out / groups, C_in / groups, k...), is reordered into the blocked layout the
+// primitive chose, once per call (weights change every training step).
+//
+// Primitives are cached per problem (shapes, strides, dtype, parameters, pass and thread count),
+// so a repeated call costs one weight reorder plus the primitive itself. oneDNN runs on OpenMP
+// here; the call's thread count is set for the calling thread around each execution and restored
+// afterwards, so an application's own OpenMP setting is left as it was.
+#include <omp.h>
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "check.hpp"
+#include "conv_transpose_plan.hpp"
+#include "cpu/parallel.hpp"
+#include "dispatch.hpp"
+#include "validate.hpp"
+
+namespace ups {
+namespace detail {
+namespace {
+
+using dnnl::memory;
+
+dnnl::engine& cpu_engine() {
+  static auto* engine = new dnnl::engine(dnnl::engine::kind::cpu, 0);
+  return *engine;
+}
+
+// OpenMP's thread count for the calling thread, set for one scope.
+class OmpThreads {
+ public:
+  explicit OmpThreads(int n) : previous_(omp_get_max_threads()) {
+    omp_set_num_threads(n > 0 ? n : previous_);
+  }
+  ~OmpThreads() { omp_set_num_threads(previous_); }
+  OmpThreads(const OmpThreads&) = delete;
+  OmpThreads& operator=(const OmpThreads&) = delete;
+
+ private:
+  int previous_;
+};
+
+// 1 + the largest offset a view with positive strides reaches (its packed size when dense).
+std::int64_t offset_span(const std::int64_t* sizes, const std::int64_t* strides, int n) {
+  std::int64_t s = 1;
+  for (int d = 0; d < n; ++d) {
+    if (sizes[d] == 0) return 0;
+    s += (sizes[d] - 1) * (strides[d] < 0 ? -strides[d] : strides[d]);
+  }
+  return s;
+}
+
+memory::dims dims_of(const TensorView& v) {
+  return memory::dims(v.sizes, v.sizes + v.ndim);
+}
+memory::dims strides_of(const TensorView& v) {
+  return memory::dims(v.strides, v.strides + v.ndim);
+}
+
+// The weight as oneDNN's deconvolution sees it: (C_out, C_in, k...) without groups, else
+// (groups, C_out / groups, C_in / groups, k...), over PyTorch's (C_in, C_out / groups, k...).
+memory::desc weight_desc(const ConvTransposePlan& p, const TensorView& w, memory::data_type type,
+                         bool any) {
+  const kern::DeconvGeometry& g = p.g;
+  memory::dims dims, strides;
+  if (g.groups > 1) {
+    dims = {g.groups, g.cout_g, g.cin_g};
+    strides = {g.cin_g * w.strides[0], w.strides[1], w.strides[0]};
+  } else {
+    dims = {g.cout_g, g.cin_g};
+    strides = {w.strides[1], w.strides[0]};
+  }
+  for (int i = 2; i < w.ndim; ++i) {
+    dims.push_back(w.sizes[i]);
+    strides.push_back(w.strides[i]);
+  }
+  if (any) return memory::desc(dims, type, memory::format_tag::any);
+  return memory::desc(dims, type, strides);
+}
+
+struct Entry {
+  bool ok = false;
+  std::string reason;   // why oneDNN declines, or the implementation's name
+  bool matmul = false;  // a non-overlapping channels-last forward pass (see matmul_eligible)
+  dnnl::primitive prim;
+  memory::desc w_user, w_prim;  // the caller's weight (or grad_weight) and the primitive's
+  bool reorder_weight = false;
+  dnnl::reorder weight_reorder;
+};
+
+std::string key_of(const ConvTransposePlan& p, int threads) {
+  std::ostringstream os;
+  os << static_cast<int>(p.pass) << " " << static_cast<int>(p.dtype) << " t" << threads << " b"
+     << (p.bias != nullptr) << ":" << p.g.bias_stride << " g" << p.g.groups;
+  for (const TensorView* v : {&p.src_view, &p.weight_view, &p.dst_view}) {
+    os << " [";
+    for (int i = 0; i < v->ndim; ++i)
+      os << v->sizes[i] << ":" << v->strides[i] << ",";
+    os << "]";
+  }
+  for (int i = 0; i < p.spatial; ++i)
+    os << " " << p.stride[i] << "/" << p.pad[i] << "/" << p.output_padding[i] << "/" << p.dil[i];
+  return os.str();
+}
+
+std::string static_decline(const ConvTransposePlan& p) {
+  if (p.dtype == DType::kF64) return "oneDNN has no f64 deconvolution";
+  for (const TensorView* v : {&p.src_view, &p.weight_view, &p.dst_view}) {
+    for (int i = 0; i < v->ndim; ++i) {
+      if (v->strides[i] <= 0 && v->sizes[i] > 1) {
+        return "oneDNN needs positive strides";
+      }
+    }
+  }
+  if (p.g.n == 0) return "empty batch";
+  return "";
+}
+
+// Kernel equal to stride, no padding, dilation or groups, channels-last input and output: every
+// input pixel paints its own K-pixel block, so the layer is one GEMM of the (N * pixels, C_in)
+// input with a (C_in, K * C_out) weight followed by a copy of each row's K blocks into place.
+// oneDNN's matmul (brgemm) runs that GEMM about twice as fast as its channels-last
+// deconvolution on this shape (docs/benchmarks.md).
+bool matmul_eligible(const ConvTransposePlan& p) {
+  if (p.pass != DeconvPass::kForward || p.g.groups != 1) return false;
+  for (int i = 0; i < p.spatial; ++i) {
+    const std::int64_t k = p.weight_view.sizes[2 + i];
+    if (p.stride[i] != k || p.pad[i] != 0 || p.dil[i] != 1 || p.output_padding[i] != 0) {
+      return false;
+    }
+  }
+  // Dense channels-last input and output (channels innermost, pixels packed).
+  for (const TensorView* v : {&p.src_view, &p.dst_view}) {
+    if (v->ndim < 3 || v->strides[1] != 1) return false;
+    std::int64_t expect = v->sizes[1];
+    for (int i = v->ndim - 1; i >= 2; --i) {
+      if (v->sizes[i] > 1 && v->strides[i] != expect) return false;
+      expect *= v->sizes[i];
+    }
+    if (v->sizes[0] > 1 && v->strides[0] != expect) return false;
+  }
+  return true;
+}
+
+Entry build_matmul(const ConvTransposePlan& p) {
+  Entry e;
+  const kern::DeconvGeometry& g = p.g;
+  const std::int64_t m = g.n * g.in[0] * g.in[1] * g.in[2];
+  const std::int64_t taps = g.k[0] * g.k[1] * g.k[2];
+  const memory::desc a({m, g.cin_g}, memory::data_type::f32, memory::format_tag::ab);
+  const memory::desc b({g.cin_g, taps * g.cout_g}, memory::data_type::f32, memory::format_tag::ab);
+  const memory::desc c({m, taps * g.cout_g}, memory::data_type::f32, memory::format_tag::ab);
+  const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, b, c), cpu_engine());
+  const std::string impl = pd.impl_info_str();
+  if (impl.rfind("ref", 0) == 0) {
+    e.reason = concat("oneDNN has only its reference matmul (", impl, ")");
+    return e;
+  }
+  e.prim = dnnl::matmul(pd);
+  e.matmul = true;
+  e.ok = true;
+  e.reason = concat("oneDNN matmul ", impl, " and a block copy (kernel == stride)");
+  return e;
+}
+
+// The matmul path: packs the weight as (C_in, taps, C_out), multiplies, and copies each input
+// pixel's taps * C_out results (plus the bias) into its output block.
+void run_matmul(const Entry& e, const ConvTransposePlan& p, int threads) {
+  const kern::DeconvGeometry& g = p.g;
+  const std::int64_t m = g.n * g.in[0] * g.in[1] * g.in[2];
+  const std::int64_t taps = g.k[0] * g.k[1] * g.k[2];
+  const std::int64_t cols = taps * g.cout_g;
+  thread_local std::vector<float> packed, product;  // reused: no page faults per call
+  packed.resize(static_cast<std::size_t>(g.cin_g * cols));
+  product.resize(static_cast<std::size_t>(m * cols));
+  const float* w = static_cast<const float*>(p.weight);
+  const std::int64_t* ws = g.w_stride;
+  for (std::int64_t ci = 0; ci < g.cin_g; ++ci) {
+    for (std::int64_t t = 0; t < taps; ++t) {
+      const std::int64_t kd = t / (g.k[1] * g.k[2]), kh = (t / g.k[2]) % g.k[1], kw = t % g.k[2];
+      for (std::int64_t co = 0; co < g.cout_g; ++co) {
+        packed[static_cast<std::size_t>(ci * cols + t * g.cout_g + co)] =
+            w[ci * ws[0] + co * ws[1] + kd * ws[2] + kh * ws[3] + kw * ws[4]];
+      }
+    }
+  }
+  dnnl::engine& eng = cpu_engine();
+  {
+    const OmpThreads omp(threads);
+    dnnl::stream s(eng);
+    const memory a(memory::desc({m, g.cin_g}, memory::data_type::f32, memory::format_tag::ab), eng,
+                   const_cast<void*>(p.src));
+    const memory b(memory::desc({g.cin_g, cols}, memory::data_type::f32, memory::format_tag::ab),
+                   eng, packed.data());
+    const memory c(memory::desc({m, cols}, memory::data_type::f32, memory::format_tag::ab), eng,
+                   product.data());
+    e.prim.execute(s, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}});
+    s.wait();
+  }
+  float* dst = static_cast<float*>(p.dst);
+  const float* bias = static_cast<const float*>(p.bias);
+  const std::int64_t* ds = g.dst_stride;
+  const float* prod = product.data();
+  parallel_for(m, threads, 256, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t r = begin; r < end; ++r) {
+      const std::int64_t iw = r % g.in[2], ih = (r / g.in[2]) % g.in[1],
+                         id = (r / g.in[2] / g.in[1]) % g.in[0],
+                         n = r / g.in[2] / g.in[1] / g.in[0];
+      const float* row = prod + r * cols;
+      for (std::int64_t t = 0; t < taps; ++t) {
+        const std::int64_t kd = t / (g.k[1] * g.k[2]), kh = (t / g.k[2]) % g.k[1], kw = t % g.k[2];
+        float* out = dst + n * ds[0] + (id * g.k[0] + kd) * ds[2] + (ih * g.k[1] + kh) * ds[3] +
+                     (iw * g.k[2] + kw) * ds[4];
+        const float* v = row + t * g.cout_g;
+        if (bias != nullptr) {
+          for (std::int64_t co = 0; co < g.cout_g; ++co)
+            out[co] = v[co] + bias[co * g.bias_stride];
+        } else {
+          std::copy(v, v + g.cout_g, out);
+        }
+      }
+    }
+  });
+}
+
+Entry build(const ConvTransposePlan& p) {
+  if (matmul_eligible(p)) {
+    try {
+      Entry e = build_matmul(p);
+      if (e.ok) return e;
+    } catch (const dnnl::error&) {
+      // fall through to the deconvolution primitive
+    }
+  }
+  Entry e;
+  const memory::data_type type = p.dtype == DType::kBF16  ? memory::data_type::bf16
+                                 : p.dtype == DType::kF16 ? memory::data_type::f16
+                                                          : memory::data_type::f32;
+  const memory::desc src(dims_of(p.src_view), type, strides_of(p.src_view));
+  const memory::desc dst(dims_of(p.dst_view), type, strides_of(p.dst_view));
+  const memory::desc w_any = weight_desc(p, p.weight_view, type, true);
+  e.w_user = weight_desc(p, p.weight_view, type, false);
+  memory::desc bias;
+  const std::int64_t cout = p.g.groups * p.g.cout_g;
+  if (p.bias != nullptr) bias = memory::desc({cout}, type, memory::dims{p.g.bias_stride});
+  memory::dims strides, dilates, pad_l, pad_r;
+  for (int i = 0; i < p.spatial; ++i) {
+    strides.push_back(p.stride[i]);
+    dilates.push_back(p.dil[i] - 1);  // oneDNN counts the gaps between taps
+    pad_l.push_back(p.pad[i]);
+    pad_r.push_back(p.pad[i] - p.output_padding[i]);
+  }
+  dnnl::engine& eng = cpu_engine();
+  const auto algo = dnnl::algorithm::deconvolution_direct;
+  try {
+    std::string impl;
+    if (p.pass == DeconvPass::kForward) {
+      const dnnl::deconvolution_forward::desc d =
+          p.bias != nullptr
+              ? dnnl::deconvolution_forward::desc(dnnl::prop_kind::forward_inference, algo, src,
+                                                  w_any, bias, dst, strides, dilates, pad_l, pad_r)
+              : dnnl::deconvolution_forward::desc(dnnl::prop_kind::forward_inference, algo, src,
+                                                  w_any, dst, strides, dilates, pad_l, pad_r);
+      const dnnl::deconvolution_forward::primitive_desc pd(d, eng);
+      impl = pd.impl_info_str();
+      e.w_prim = pd.weights_desc();
+      e.prim = dnnl::deconvolution_forward(pd);
+    } else {
+      // The backward primitives take the forward training primitive as a hint.
+      const dnnl::deconvolution_forward::desc hint_d(dnnl::prop_kind::forward_training, algo, src,
+                                                     w_any, dst, strides, dilates, pad_l, pad_r);
+      const dnnl::deconvolution_forward::primitive_desc hint(hint_d, eng);
+      if (p.pass == DeconvPass::kGradInput) {
+        const dnnl::deconvolution_backward_data::desc d(algo, src, w_any, dst, strides, dilates,
+                                                        pad_l, pad_r);
+        const dnnl::deconvolution_backward_data::primitive_desc pd(d, eng, hint);
+        impl = pd.impl_info_str();
+        e.w_prim = pd.weights_desc();
+        e.prim = dnnl::deconvolution_backward_data(pd);
+      } else {
+        const dnnl::deconvolution_backward_weights::desc d =
+            p.bias != nullptr ? dnnl::deconvolution_backward_weights::desc(
+                                    algo, src, w_any, bias, dst, strides, dilates, pad_l, pad_r)
+                              : dnnl::deconvolution_backward_weights::desc(
+                                    algo, src, w_any, dst, strides, dilates, pad_l, pad_r);
+        const dnnl::deconvolution_backward_weights::primitive_desc pd(d, eng, hint);
+        impl = pd.impl_info_str();
+        e.w_prim = pd.diff_weights_desc();
+        e.prim = dnnl::deconvolution_backward_weights(pd);
+      }
+    }
+    // The reference implementations are correct but far slower than the native gemm path.
+    if (impl.rfind("ref", 0) == 0) {
+      e.reason =
+          concat("oneDNN has only its reference implementation (", impl, ") for this problem");
+      return e;
+    }
+    e.reorder_weight = !(e.w_prim == e.w_user);
+    if (e.reorder_weight) {
+      e.weight_reorder =
+          p.pass == DeconvPass::kGradWeight
+              ? dnnl::reorder(dnnl::reorder::primitive_desc(eng, e.w_prim, eng, e.w_user))
+              : dnnl::reorder(dnnl::reorder::primitive_desc(eng, e.w_user, eng, e.w_prim));
+    }
+    e.ok = true;
+    e.reason = concat("oneDNN ", impl);
+  } catch (const dnnl::error& err) {
+    e.ok = false;
+    e.reason = concat("oneDNN has no implementation for this problem (", err.what(), ")");
+  }
+  return e;
+}
+
+std::mutex& cache_mutex() {
+  static auto* m = new std::mutex();
+  return *m;
+}
+std::unordered_map<std::string, std::shared_ptr<const Entry>>& cache() {
+  static auto* c = new std::unordered_map<std::string, std::shared_ptr<const Entry>>();
+  return *c;
+}
+
+std::shared_ptr<const Entry> entry_for(const ConvTransposePlan& p, int threads) {
+  const std::string key = key_of(p, threads);
+  {
+    std::lock_guard<std::mutex> lock(cache_mutex());
+    const auto it = cache().find(key);
+    if (it != cache().end()) return it->second;
+  }
+  auto e = std::make_shared<Entry>();
+  const std::string why = static_decline(p);
+  if (!why.empty()) {
+    e->reason = why;
+  } else {
+    const OmpThreads omp(threads);  // oneDNN sizes its blocking for the thread count
+    *e = build(p);
+  }
+  std::lock_guard<std::mutex> lock(cache_mutex());
+  if (cache().size() > 512) cache().clear();  // bound memory under shape churn
+  return cache().emplace(key, std::move(e)).first->second;
+}
+
+// An f32 copy of a 16-bit tensor view (or an f32 buffer of its shape to convert back from), in
+// the view's layout when that is channels-last, else contiguous.
+struct F32Copy {
+  std::vector<float> data;
+  TensorView view;  // data null until allocate()
+  explicit F32Copy(const TensorView& v) {
+    view = is_channels_last(v) && v.ndim >= 3
+               ? TensorView::channels_last(nullptr, DType::kF32, Device::kCPU, v.shape())
+               : TensorView::contiguous(nullptr, DType::kF32, Device::kCPU, v.shape());
+  }
+  float* allocate() {
+    data.resize(static_cast<std::size_t>(view.numel()));
+    view.data = data.data();
+    return data.data();
+  }
+  void store(const TensorView& v, void* ptr, int threads) const {
+    convert(view, data.data(), v, ptr, threads);
+  }
+  // Element-wise copy between two views of one shape (logical C order), converting.
+  static void convert(const TensorView& from, const void* src, const TensorView& to, void* dst,
+                      int threads) {
+    // Same strides over a packed range (contiguous or channels-last both sides): one flat loop.
+    bool same = from.ndim == to.ndim;
+    for (int d = 0; same && d < from.ndim; ++d)
+      same = from.strides[d] == to.strides[d];
+    const std::int64_t n = from.numel();
+    if (same && offset_span(from.sizes, from.strides, from.ndim) == n) {
+      dispatch_float(from.dtype, [&](auto ft) {
+        using F = typename decltype(ft)::type;
+        dispatch_float(to.dtype, [&](auto tt) {
+          using T = typename decltype(tt)::type;
+          const F* a = static_cast<const F*>(src);
+          T* b = static_cast<T*>(dst);
+          parallel_for(n, threads, [&](std::int64_t begin, std::int64_t end) {
+            for (std::int64_t i = begin; i < end; ++i)
+              b[i] = kern::from_acc<T>(kern::to_acc<float>(a[i]));
+          });
+        });
+      });
+      return;
+    }
+    const int nd = from.ndim;
+    const std::int64_t inner = nd > 0 ? from.sizes[nd - 1] : 1;
+    const std::int64_t rows = inner > 0 ? from.numel() / inner : 0;
+    parallel_for(rows, threads, 64, [&](std::int64_t begin, std::int64_t end) {
+      for (std::int64_t r = begin; r < end; ++r) {
+        std::int64_t rem = r, off_from = 0, off_to = 0;
+        for (int d = nd - 2; d >= 0; --d) {
+          const std::int64_t i = rem % from.sizes[d];
+          rem /= from.sizes[d];
+          off_from += i * from.strides[d];
+          off_to += i * to.strides[d];
+        }
+        const std::int64_t sf = nd > 0 ? from.strides[nd - 1] : 0;
+        const std::int64_t st = nd > 0 ? to.strides[nd - 1] : 0;
+        dispatch_float(from.dtype, [&](auto ft) {
+          using F = typename decltype(ft)::type;
+          dispatch_float(to.dtype, [&](auto tt) {
+            using T = typename decltype(tt)::type;
+            const F* a = static_cast<const F*>(src) + off_from;
+            T* b = static_cast<T*>(dst) + off_to;
+            for (std::int64_t i = 0; i < inner; ++i)
+              b[i * st] = kern::from_acc<T>(kern::to_acc<float>(a[i * sf]));
+          });
+        });
+      }
+    });
+  }
+};
+
+// oneDNN 2.x's bf16 and f16 deconvolutions on CPUs without native 16-bit dot products run far
+// slower than its f32 ones (measured: docs/benchmarks.md), so 16-bit problems run in f32 on
+// converted copies: the contract (products and sums in f32, one rounding at the end) is the same.
+std::string run_via_f32(const ConvTransposePlan& p, int threads, bool run) {
+  ConvTransposePlan q = p;
+  q.dtype = DType::kF32;
+  // The problem as oneDNN will see it, for the decline check and the cache.
+  F32Copy src(p.src_view), w(p.weight_view), dst(p.dst_view);
+  q.src_view = src.view;
+  q.weight_view = w.view;
+  q.dst_view = dst.view;
+  std::vector<float> bias;
+  const std::int64_t cout = p.g.groups * p.g.cout_g;
+  if (p.bias != nullptr) {
+    bias.resize(static_cast<std::size_t>(cout));
+    q.g.bias_stride = 1;
+    q.bias = bias.data();
+  }
+  std::string why = onednn_deconv(q, threads, false);
+  if (!why.empty() || !run) return why;
+  const bool load_src = p.pass != DeconvPass::kGradInput;
+  const bool load_w = p.pass != DeconvPass::kGradWeight;
+  const bool load_dst = p.pass != DeconvPass::kForward;
+  q.src = src.allocate();
+  q.weight = w.allocate();
+  q.dst = dst.allocate();
+  if (load_src) F32Copy::convert(p.src_view, p.src, src.view, src.data.data(), threads);
+  if (load_w) F32Copy::convert(p.weight_view, p.weight, w.view, w.data.data(), threads);
+  if (load_dst) F32Copy::convert(p.dst_view, p.dst, dst.view, dst.data.data(), threads);
+  if (p.bias != nullptr && p.pass == DeconvPass::kForward) {
+    dispatch_float(p.dtype, [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      for (std::int64_t c = 0; c < cout; ++c)
+        bias[static_cast<std::size_t>(c)] =
+            kern::to_acc<float>(static_cast<const T*>(p.bias)[c * p.g.bias_stride]);
+    });
+  }
+  q.src_view = src.view;
+  q.weight_view = w.view;
+  q.dst_view = dst.view;
+  why = onednn_deconv(q, threads, true);
+  if (!why.empty()) return why;
+  if (!load_src) src.store(p.src_view, const_cast<void*>(p.src), threads);
+  if (!load_w) w.store(p.weight_view, const_cast<void*>(p.weight), threads);
+  if (!load_dst) dst.store(p.dst_view, p.dst, threads);
+  if (p.bias != nullptr && p.pass == DeconvPass::kGradWeight) {
+    dispatch_float(p.dtype, [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      T* b = static_cast<T*>(const_cast<void*>(p.bias));
+      for (std::int64_t c = 0; c < cout; ++c)
+        b[c * p.g.bias_stride] = kern::from_acc<T>(bias[static_cast<std::size_t>(c)]);
+    });
+  }
+  return "";
+}
+
+}  // namespace
+
+bool onednn_compiled() noexcept {
+  return true;
+}
+
+std::string onednn_deconv(const ConvTransposePlan& p, int threads, bool run) {
+  if (p.dtype == DType::kBF16 || p.dtype == DType::kF16) {
+    if (p.g.n == 0) return "empty batch";
+    return run_via_f32(p, threads, run);
+  }
+  const std::shared_ptr<const Entry> e = entry_for(p, threads);
+  if (!e->ok) return e->reason;
+  if (!run) return "";
+  if (e->matmul) {
+    try {
+      run_matmul(*e, p, threads);
+    } catch (const dnnl::error& err) {
+      fail(ErrorCode::kInternal, concat("conv_transpose: oneDNN failed: ", err.what()));
+    }
+    return "";
+  }
+  dnnl::engine& eng = cpu_engine();
+  try {
+    const OmpThreads omp(threads);
+    dnnl::stream s(eng);
+    const memory src(
+        memory::desc(dims_of(p.src_view), e->w_user.data_type(), strides_of(p.src_view)), eng,
+        const_cast<void*>(p.src));
+    const memory dst(
+        memory::desc(dims_of(p.dst_view), e->w_user.data_type(), strides_of(p.dst_view)), eng,
+        p.dst);
+    const memory w_user(e->w_user, eng, const_cast<void*>(p.weight));
+    const memory w = e->reorder_weight ? memory(e->w_prim, eng) : w_user;
+    memory bias;
+    if (p.bias != nullptr) {
+      bias = memory(memory::desc({p.g.groups * p.g.cout_g}, e->w_user.data_type(),
+                                 memory::dims{p.g.bias_stride}),
+                    eng, const_cast<void*>(p.bias));
+    }
+    std::unordered_map<int, memory> args;
+    switch (p.pass) {
+      case DeconvPass::kForward:
+        if (e->reorder_weight)
+          e->weight_reorder.execute(s, {{DNNL_ARG_FROM, w_user}, {DNNL_ARG_TO, w}});
+        args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, dst}};
+        if (p.bias != nullptr) args[DNNL_ARG_BIAS] = bias;
+        e->prim.execute(s, args);
+        break;
+      case DeconvPass::kGradInput:
+        if (e->reorder_weight)
+          e->weight_reorder.execute(s, {{DNNL_ARG_FROM, w_user}, {DNNL_ARG_TO, w}});
+        e->prim.execute(
+            s, {{DNNL_ARG_DIFF_SRC, src}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_DST, dst}});
+        break;
+      default:
+        args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_WEIGHTS, w}, {DNNL_ARG_DIFF_DST, dst}};
+        if (p.bias != nullptr) args[DNNL_ARG_DIFF_BIAS] = bias;
+        e->prim.execute(s, args);
+        if (e->reorder_weight)
+          e->weight_reorder.execute(s, {{DNNL_ARG_FROM, w}, {DNNL_ARG_TO, w_user}});
+        break;
+    }
+    s.wait();
+  } catch (const dnnl::error& err) {
+    fail(ErrorCode::kInternal, concat("conv_transpose: oneDNN failed: ", err.what()));
+  }
+  return "";
+}
+
+}  // namespace detail
+}  // namespace ups
