@@ -15,10 +15,9 @@ from . import _ext
 
 Error = _ext.Error
 
-# DLPack device types (dlpack.h).
+# DLPack device types (dlpack.h); kDLCUDAHost (pinned host memory) counts as the CPU.
 _KDL_CPU = 1
 _KDL_CUDA = 2
-_KDL_CUDA_HOST = 3
 _KDL_CUDA_MANAGED = 13
 
 IntOrInts = Union[int, Sequence[int]]
@@ -156,8 +155,7 @@ def _framework(x: Any) -> str:
 
 
 def _strides_in_elements(x: Any) -> Optional[Tuple[int, ...]]:
-    if _framework(x) == "torch":
-        return tuple(x.stride())
+    """NumPy-style byte strides (NumPy, CuPy) in elements, or None."""
     strides = getattr(x, "strides", None)
     itemsize = getattr(x, "itemsize", None)
     if strides is None or not itemsize:
