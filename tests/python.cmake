@@ -13,7 +13,8 @@ endif()
 set(UPS_PYTHON_ENV
     "PYTHONPATH=${UPS_PYTHON_PACKAGE_DIR}/.."
     "PYTHONDONTWRITEBYTECODE=1"
-    # ups.torch's DDP test starts two processes; one CPU thread each keeps them from competing.
+    # One OpenMP thread per process (PyTorch's, and oneDNN's inside libups): ctest runs two
+    # tests at once, and the DDP test starts two processes.
     "OMP_NUM_THREADS=1")
 foreach(suite core torch_ops opcheck models ddp)
   string(REPLACE "_" "-" name "${suite}")
@@ -25,7 +26,9 @@ foreach(suite core torch_ops opcheck models ddp)
                        ENVIRONMENT "${UPS_PYTHON_ENV}")
 endforeach()
 
-set(UPS_PIP_DEFINES "UPS_ENABLE_CUDA=${UPS_HAVE_CUDA}" "UPS_ENABLE_CUDNN=${UPS_HAVE_CUDNN}")
+# The installed copy is configured as this build is (same backends and CUDA architectures).
+set(UPS_PIP_DEFINES "UPS_ENABLE_CUDA=${UPS_HAVE_CUDA}" "UPS_ENABLE_CUDNN=${UPS_HAVE_CUDNN}"
+    "UPS_ENABLE_ONEDNN=${UPS_HAVE_ONEDNN}")
 if(UPS_HAVE_CUDA)
   string(JOIN "\\;" archs ${CMAKE_CUDA_ARCHITECTURES})
   list(APPEND UPS_PIP_DEFINES "CMAKE_CUDA_ARCHITECTURES=${archs}")
