@@ -35,7 +35,7 @@ def pair(seed=0):
     torch.save(reference.state_dict(), buffer)
     buffer.seek(0)
     ours = Decoder(ups.torch.nn)
-    ours.load_state_dict(torch.load(buffer), strict=True)
+    ours.load_state_dict(torch.load(buffer, weights_only=True), strict=True)
     return reference, ours
 
 

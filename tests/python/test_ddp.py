@@ -24,7 +24,7 @@ def test_ddp_two_processes_match_one(tmp_path):
     result = tmp_path / "rank0.pt"
     mp.spawn(ddp_worker, args=(2, str(tmp_path / "init"), x, target, str(result)), nprocs=2,
              join=True)
-    distributed = torch.load(result)
+    distributed = torch.load(result, weights_only=True)
 
     assert list(distributed) == list(single.state_dict())
     for name, value in single.state_dict().items():

@@ -190,8 +190,11 @@ def test_max_pool_values(n, dtype, layout, device, rng, gen):
     for shape, kwargs in pool_cases(n, rng):
         x = make(shape, dtype, layout, device, gen)
         values, indices = ours(x, **kwargs, return_indices=True)
+        # Integer references come from a contiguous copy: PyTorch 2.4's channels-last integer
+        # kernel returns 0 where a window's maximum is negative.
         want_values, want_indices = reference(
-            lambda t: theirs(t, **kwargs, return_indices=True), x, dtype=dtype)
+            lambda t: theirs(t, **kwargs, return_indices=True),
+            x if dtype.is_floating_point else x.contiguous(), dtype=dtype)
         assert torch.equal(values, want_values)
         assert torch.equal(indices, want_indices)
         assert torch.equal(ours(x, **kwargs), want_values)

@@ -46,18 +46,20 @@ _size_any_t = Union[int, Sequence[int]]
 
 def _int(v):
     # Symbolic sizes (torch.compile with dynamic shapes) pass through unchanged.
-    return v if isinstance(v, torch.SymInt) else operator.index(v)
+    return v if isinstance(v, (int, torch.SymInt)) else operator.index(v)
 
 
 def _ints(value, name: str) -> List[int]:
+    # Plain isinstance tests rather than try/except: torch.compile traces this function, and
+    # older versions of Dynamo cannot trace an exception raised by operator.index.
     if value is None:
         return []
-    if isinstance(value, torch.SymInt):
+    if isinstance(value, (int, torch.SymInt)):
         return [value]
-    try:
-        return [operator.index(value)]
-    except TypeError:  # a sequence (a tensor or NumPy array also has __index__, and refuses)
-        pass
+    if isinstance(value, (list, tuple)):  # torch.Size is a tuple
+        return [_int(v) for v in value]
+    if (isinstance(value, torch.Tensor) and value.dim() == 0) or not hasattr(value, "__len__"):
+        return [operator.index(value)]  # a 0-d tensor, a NumPy integer (or a TypeError)
     try:
         return [_int(v) for v in value]
     except TypeError:

@@ -10,8 +10,8 @@ Determinism: an op runs deterministic algorithms when ``ups.set_deterministic(Tr
 ``torch.use_deterministic_algorithms(True)`` is in force.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: torch.library.custom_op reads the annotations
+# to build each op's schema, and PyTorch before 2.5 cannot resolve them as strings.
 from typing import List, Optional, Sequence, Tuple
 
 import torch
