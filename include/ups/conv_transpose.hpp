@@ -28,11 +28,26 @@
 /// | name        | device | deterministic | how                                            |
 /// |-------------|--------|---------------|------------------------------------------------|
 /// | `auto`      | both   | per the flag  | see below                                      |
-/// | `gemm`      | CPU    | yes           | W^T X as a GEMM over C_in, then col2im         |
+/// | `gemm`      | CPU    | yes           | native: a direct phase loop for narrow layers, |
+/// |             |        |               | else W^T X as a GEMM over C_in, then col2im    |
+/// | `onednn`    | CPU    | yes (*)       | oneDNN deconvolution / matmul primitives       |
 /// | `gather`    | both   | yes           | per output element, the taps that reach it     |
 /// | `scatter`   | CUDA   | no            | per input element, atomicAdd into the output   |
 /// | `cudnn`     | CUDA   | when asked    | cuDNN 9 backward data, graph (backend) API     |
-/// | `benchmark` | CUDA   | per the flag  | times the candidates once, caches the fastest  |
+/// | `benchmark` | both   | per the flag  | times the candidates once, caches the fastest  |
+///
+/// (*) bitwise the same from run to run for a given thread count; the native paths are the same
+/// for any thread count.
+///
+/// `gemm` takes a direct path when a group has at most 8 input channels (depthwise layers, a
+/// decoder's last layer, ...): along W the outputs split into `stride` phases, each reached by
+/// the same taps from consecutive inputs, so every output row is a few SIMD multiply-adds of
+/// contiguous input runs (Highway, dispatched at run time). `onednn` (in builds with oneDNN, an
+/// optional dependency) runs oneDNN's deconvolution primitives on the caller's layout, or, for
+/// channels-last layers whose kernel equals the stride with no padding or dilation, one matmul
+/// and a block copy; f16 and bf16 run on f32 copies (same products and sums in f32, one rounding
+/// at the end). Primitives are cached per problem and thread count; oneDNN runs on OpenMP with
+/// the context's thread count, set around each call and restored.
 ///
 /// `gemm` runs one task per (n, group, block of output channels) on Context::num_threads()
 /// threads; `gather` sums, for each output element, exactly the taps the stride lets through
@@ -45,7 +60,12 @@
 /// 32 KiB of weights). `scatter` gives each thread one (input pixel, output channel) pair, so the
 /// lanes of a warp add into different outputs.
 ///
-/// `auto` and `benchmark` on the CPU run `gemm` (`gather` runs there too, as a slow reference).
+/// On the CPU, `auto` runs `onednn` where it has a fast implementation, except for layers with
+/// one input channel per group or at most 32 input times output channels per group, where the
+/// native path is faster (measured: docs/benchmarks.md); it runs `gemm` in builds without oneDNN
+/// or when oneDNN declines. `benchmark` on the CPU times `gemm` against `onednn` once per
+/// problem and thread count and caches the faster. (`gather` runs on the CPU too, as a slow
+/// reference.)
 /// On CUDA, `auto` tries `cudnn` when this build has cuDNN and the problem is compute-heavy: at
 /// least 32 multiply-adds per output element, counting C_in / groups times the taps the stride
 /// lets through. Otherwise, or when cuDNN cannot run the problem (no engine, not enough
@@ -246,16 +266,21 @@ struct ConvTransposeBackwardResult {
 ///
 /// | name        | grad_input                             | grad_weight, grad_bias               |
 /// |-------------|----------------------------------------|--------------------------------------|
-/// | `gemm`      | CPU: im2col of grad_output, GEMM       | CPU: im2col, per-tile dot products   |
+/// | `gemm`      | CPU: im2col of grad_output, GEMM; the  | CPU: im2col, per-tile dot products;  |
+/// |             | direct phase path for narrow layers    | the direct path for narrow layers    |
+/// | `onednn`    | CPU: backward-data primitive           | CPU: backward-weights primitive      |
 /// | `gather`    | both: one thread per element, fixed    | both: fixed-order reductions (CUDA:  |
 /// |             | tap order                              | one block per element, fixed tree)   |
 /// | `cudnn`     | cuDNN convolution forward (graph API)  | weight: cuDNN backward-filter; bias: |
 /// |             |                                        | the native reduction                 |
-/// | `auto`      | CPU `gemm`; CUDA `cudnn` when it has a usable engine and the problem is |
-/// |             | compute-heavy (the forward's rule), else `gather`                        |
-/// | `benchmark` | CUDA: times `gather` and `cudnn` once per problem and gradient, cached  |
+/// | `auto`      | CPU: the forward's rule (`onednn` or `gemm`); CUDA `cudnn` when it has  |
+/// |             | a usable engine and the problem is compute-heavy, else `gather`          |
+/// | `benchmark` | times `gemm` and `onednn` (CPU) or `gather` and `cudnn` (CUDA) once per |
+/// |             | problem and gradient, cached                                             |
 ///
-/// `scatter` has no backward form and is an ups::Error. Every native algorithm is deterministic
+/// On the CPU with `onednn`, grad_bias comes with grad_weight from the backward-weights
+/// primitive; alone it is the native row sums. `scatter` has no backward form and is an
+/// ups::Error. Every native algorithm is deterministic
 /// (each output element is written once, in a fixed summation order that depends on the problem
 /// alone, not on the thread count or the schedule), whatever the determinism flag says; `cudnn`
 /// keeps only deterministic engines when the flag is on, exactly as in the forward pass. cuDNN's

@@ -100,6 +100,8 @@ nb::dict build_info_dict() {
   d["cuda_version"] = b.cuda_version;
   d["cuda_archs"] = b.cuda_archs;
   d["cudnn_version"] = b.cudnn_version;
+  d["has_onednn"] = b.has_onednn;
+  d["onednn_version"] = b.onednn_version;
   d["build_type"] = b.build_type;
   return d;
 }
