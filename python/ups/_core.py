@@ -51,10 +51,11 @@ def info() -> dict:
     """How this copy of ups was built and what it finds at run time.
 
     Returns a dict with ``version``; ``build`` (``has_cuda``, ``has_cudnn``, ``cuda_version``,
-    ``cuda_archs``, ``cudnn_version``, ``build_type``); ``runtime`` (the CUDA runtime, driver
-    and cuDNN versions loaded, and ``problems``, one sentence per mismatch); ``cuda_available``,
-    ``cuda_device_count``; ``deterministic``; ``interpolate_modes``; and
-    ``conv_transpose_algorithms`` (name, devices, determinism, available, description).
+    ``cuda_archs``, ``cudnn_version``, ``has_onednn``, ``onednn_version``, ``build_type``);
+    ``runtime`` (the CUDA runtime, driver and cuDNN versions loaded, and ``problems``, one
+    sentence per mismatch); ``cuda_available``, ``cuda_device_count``; ``deterministic``;
+    ``interpolate_modes``; and ``conv_transpose_algorithms`` (name, devices, determinism,
+    available, description).
     """
     return {
         "version": _ext.__version__,
@@ -106,7 +107,8 @@ def _stream_handle(stream: Any) -> int:
         handle = getattr(stream, attr, None)
         if isinstance(handle, numbers.Integral):
             return int(handle)
-    raise TypeError(f"stream must be None, an int (cudaStream_t) or a stream object, got {stream!r}")
+    raise TypeError(
+        f"stream must be None, an int (cudaStream_t) or a stream object, got {stream!r}")
 
 
 def _dlpack_device_type(x: Any) -> int:
@@ -314,8 +316,9 @@ def conv_transpose(input: Any, weight: Any, bias: Any = None, stride: IntOrInts 
     ``weight`` (C_in, C_out / groups, *kernel) plus ``bias`` (C_out), as
     ``torch.nn.functional.conv_transpose{1,2,3}d`` computes it; ``output_size`` (one size per
     spatial dim) replaces ``output_padding`` as in ``ConvTranspose*d.forward``. ``algorithm`` is
-    one of ``auto``, ``gemm`` (CPU), ``gather``, ``scatter`` (CUDA, nondeterministic), ``cudnn``
-    and ``benchmark``. dtypes: float32, float64, float16, bfloat16, all alike."""
+    one of ``auto``, ``gemm`` (CPU), ``onednn`` (CPU, builds with oneDNN), ``gather``,
+    ``scatter`` (CUDA, nondeterministic), ``cudnn`` and ``benchmark`` (``info()`` lists what
+    this build has). dtypes: float32, float64, float16, bfloat16, all alike."""
     options = _conv_options(stride, padding, output_padding, groups, dilation, output_size)
     shape = _ext.conv_transpose_output_shape(list(input.shape), list(weight.shape), **options)
     out = _empty(input, shape, channels_last=_is_channels_last(input))
@@ -336,10 +339,10 @@ def conv_transpose_backward(grad_output: Any, input: Any, weight: Any, stride: I
     """The gradients of :func:`conv_transpose` with respect to ``input``, ``weight`` and the
     bias (shape (C_out)), from ``grad_output``, as PyTorch's autograd computes them; the other
     arguments are the forward call's. ``output_mask`` says which of the three to compute; the
-    others are returned as None. ``algorithm``: ``auto``, ``gemm`` (CPU), ``gather``, ``cudnn``
-    or ``benchmark`` (``scatter`` has no backward form). The native algorithms are
-    deterministic whatever the flag says; ``cudnn`` keeps to deterministic engines when it is
-    on."""
+    others are returned as None. ``algorithm``: ``auto``, ``gemm`` (CPU), ``onednn`` (CPU),
+    ``gather``, ``cudnn`` or ``benchmark`` (``scatter`` has no backward form). The native
+    algorithms are deterministic whatever the flag says; ``cudnn`` keeps to deterministic
+    engines when it is on."""
     options = _conv_options(stride, padding, output_padding, groups, dilation, output_size)
     want_input, want_weight, want_bias = (bool(m) for m in output_mask)
     grad_input = (_empty(input, tuple(input.shape), channels_last=_is_channels_last(input))
