@@ -154,6 +154,8 @@ BackPlan make_back_plan(const kern::DeconvGeometry& g, std::int64_t lanes) {
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "cpu/conv_transpose_direct.cpp"
+#include <hwy/aligned_allocator.h>
+#include <hwy/cache_control.h>
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
 
@@ -188,6 +190,7 @@ void DirectImpl(const ConvTransposePlan& cp, int threads) {
   if (work < 1e5) threads = 1;
   const bool unit_w = ds[4] == 1;
   const bool interleave2 = unit_w && g.stride[2] == 2 && plan.phases.size() == 2;
+  const bool stream = static_cast<double>(cp.dst_numel) * sizeof(T) >= 16.0 * (1 << 20);
 
   run_tasks(tasks, threads, [&](int, std::int64_t task) {
     const std::int64_t blk = task % blocks;
@@ -206,34 +209,73 @@ void DirectImpl(const ConvTransposePlan& cp, int threads) {
       }
     }
     std::vector<Acc> acc(static_cast<std::size_t>(nc * plan.acc_row));
-    std::vector<Acc> pair(static_cast<std::size_t>(2 * lanes));  // two phases interleaved
+    // The task's weights in the accumulation type: wpk[c][ci][kd][kh][kw].
+    const std::int64_t k_all = g.k[0] * g.k[1] * g.k[2];
+    std::vector<Acc> wpk(static_cast<std::size_t>(nc * g.cin_g * k_all));
+    for (std::int64_t c = 0; c < nc; ++c) {
+      for (std::int64_t ci = 0; ci < g.cin_g; ++ci) {
+        for (std::int64_t k = 0; k < k_all; ++k) {
+          const std::int64_t kd = k / (g.k[1] * g.k[2]), kh = (k / g.k[2]) % g.k[1],
+                             kw = k % g.k[2];
+          wpk[static_cast<std::size_t>((c * g.cin_g + ci) * k_all + k)] =
+              kern::to_acc<Acc>(w[(grp * g.cin_g + ci) * ws[0] + (c0 + c) * ws[1] + kd * ws[2] +
+                                  kh * ws[3] + kw * ws[4]]);
+        }
+      }
+    }
+    // Two phases interleaved (aligned for the streaming path's loads).
+    hwy::AlignedFreeUniquePtr<Acc[]> pair_buf = hwy::AllocateAligned<Acc>(2 * lanes);
+    Acc* pair_ptr = pair_buf.get();
+    struct {
+      Acc* p;
+      Acc* data() const { return p; }
+    } pair{pair_ptr};
     for (std::int64_t od = 0; od < g.out[0]; ++od) {
       for (std::int64_t oh = 0; oh < g.out[1]; ++oh) {
-        std::fill(acc.begin(), acc.end(), Acc(0));
-        for (std::int64_t ci = 0; ci < g.cin_g; ++ci) {
-          for (std::int64_t a = plan.d.start[od]; a < plan.d.start[od + 1]; ++a) {
-            for (std::int64_t b = plan.h.start[oh]; b < plan.h.start[oh + 1]; ++b) {
-              const std::int64_t kd = plan.d.k[a], kh = plan.h.k[b];
-              const Acc* xrow = xp.data() +
-                                (ci * in_rows + plan.d.i[a] * g.in[1] + plan.h.i[b]) * plan.row +
-                                plan.left;
-              const T* wrow = w + (grp * g.cin_g + ci) * ws[0] + kd * ws[2] + kh * ws[3];
-              for (std::int64_t c = 0; c < nc; ++c) {
-                const T* wc = wrow + (c0 + c) * ws[1];
-                Acc* arow = acc.data() + c * plan.acc_row;
-                for (const direct::Phase& ph : plan.phases) {
-                  Acc* ap = arow + ph.offset;
-                  for (std::int64_t t = 0; t < ph.taps; ++t) {
-                    const auto wv =
-                        hn::Set(d, kern::to_acc<Acc>(wc[(ph.k0 + t * ph.kstep) * ws[4]]));
-                    const Acc* xs = xrow + ph.first - t * ph.istep;
-                    for (std::int64_t j = 0; j < ph.count; j += lanes) {
-                      hn::StoreU(hn::MulAdd(wv, hn::LoadU(d, xs + j), hn::LoadU(d, ap + j)), d,
-                                 ap + j);
-                    }
+        // Each vector of outputs sums all its terms in registers (input channels, D taps, H
+        // taps, W taps, in that order) and is stored once.
+        for (std::int64_t c = 0; c < nc; ++c) {
+          Acc* arow = acc.data() + c * plan.acc_row;
+          const Acc* wc = wpk.data() + c * g.cin_g * k_all;
+          for (const direct::Phase& ph : plan.phases) {
+            Acc* ap = arow + ph.offset;
+            // Four vectors at a time: independent sums hide the multiply-add latency.
+            auto terms = [&](std::int64_t j, auto&& fma) {
+              for (std::int64_t ci = 0; ci < g.cin_g; ++ci) {
+                for (std::int64_t a = plan.d.start[od]; a < plan.d.start[od + 1]; ++a) {
+                  for (std::int64_t b = plan.h.start[oh]; b < plan.h.start[oh + 1]; ++b) {
+                    const Acc* xs =
+                        xp.data() +
+                        (ci * in_rows + plan.d.i[a] * g.in[1] + plan.h.i[b]) * plan.row +
+                        plan.left + ph.first + j;
+                    const Acc* wk =
+                        wc + ((ci * g.k[0] + plan.d.k[a]) * g.k[1] + plan.h.k[b]) * g.k[2] + ph.k0;
+                    for (std::int64_t t = 0; t < ph.taps; ++t)
+                      fma(hn::Set(d, wk[t * ph.kstep]), xs - t * ph.istep);
                   }
                 }
               }
+            };
+            std::int64_t j = 0;
+            for (; j + 4 * lanes <= ph.count; j += 4 * lanes) {
+              auto s0 = hn::Zero(d), s1 = hn::Zero(d), s2 = hn::Zero(d), s3 = hn::Zero(d);
+              terms(j, [&](const auto& wv, const Acc* x) {
+                s0 = hn::MulAdd(wv, hn::LoadU(d, x), s0);
+                s1 = hn::MulAdd(wv, hn::LoadU(d, x + lanes), s1);
+                s2 = hn::MulAdd(wv, hn::LoadU(d, x + 2 * lanes), s2);
+                s3 = hn::MulAdd(wv, hn::LoadU(d, x + 3 * lanes), s3);
+              });
+              hn::StoreU(s0, d, ap + j);
+              hn::StoreU(s1, d, ap + j + lanes);
+              hn::StoreU(s2, d, ap + j + 2 * lanes);
+              hn::StoreU(s3, d, ap + j + 3 * lanes);
+            }
+            for (; j < ph.count; j += lanes) {
+              auto s0 = hn::Zero(d);
+              terms(j, [&](const auto& wv, const Acc* x) {
+                s0 = hn::MulAdd(wv, hn::LoadU(d, x), s0);
+              });
+              hn::StoreU(s0, d, ap + j);
             }
           }
         }
@@ -251,7 +293,15 @@ void DirectImpl(const ConvTransposePlan& cp, int threads) {
               const auto e = hn::Add(hn::LoadU(d, a0 + done), vb);
               const auto o = hn::Add(hn::LoadU(d, a1 + done), vb);
               if constexpr (std::is_same_v<T, Acc>) {
-                hn::StoreInterleaved2(e, o, d, orow + 2 * done);
+                T* out = orow + 2 * done;
+                if (stream && reinterpret_cast<std::uintptr_t>(out) % (sizeof(Acc) * lanes) == 0) {
+                  // Outputs larger than the caches: skip the read-for-ownership of each line.
+                  hn::StoreInterleaved2(e, o, d, pair.data());
+                  hn::Stream(hn::Load(d, pair.data()), d, out);
+                  hn::Stream(hn::Load(d, pair.data() + lanes), d, out + lanes);
+                } else {
+                  hn::StoreInterleaved2(e, o, d, out);
+                }
               } else {
                 hn::StoreInterleaved2(e, o, d, pair.data());
                 StoreAcc(d, hn::LoadU(d, pair.data()), orow + 2 * done);
@@ -269,6 +319,7 @@ void DirectImpl(const ConvTransposePlan& cp, int threads) {
         }
       }
     }
+    if (stream) hwy::FlushStream();
   });
 }
 
