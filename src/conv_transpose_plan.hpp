@@ -82,6 +82,9 @@ ConvTransposeResult conv_transpose_cpu(const Context& ctx, const ConvTransposePl
 void conv_transpose_backward_cpu_dispatch(const Context& ctx, const ConvTransposeBackwardPlan& b,
                                           ConvTransposeAlgo algo,
                                           ConvTransposeBackwardResult* result);
+// Everything that identifies a CPU problem for the benchmark and oneDNN primitive caches: pass,
+// dtype, thread count, bias, groups, every size and stride, and the parameters.
+std::string cpu_problem_key(const ConvTransposePlan& p, int threads);
 
 // ---- CPU backend (src/cpu/conv_transpose_cpu.cpp) ----
 void conv_transpose_cpu_gemm(const ConvTransposePlan& p, int threads);

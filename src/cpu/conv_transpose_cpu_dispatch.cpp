@@ -43,21 +43,6 @@ std::string native_preferred(const ConvTransposePlan& p) {
   return "";
 }
 
-std::string bench_key(const ConvTransposePlan& p, int threads) {
-  std::ostringstream os;
-  os << static_cast<int>(p.pass) << " " << static_cast<int>(p.dtype) << " t" << threads << " b"
-     << (p.bias != nullptr) << ":" << p.g.bias_stride << " g" << p.g.groups;
-  for (const TensorView* v : {&p.src_view, &p.weight_view, &p.dst_view}) {
-    os << " [";
-    for (int i = 0; i < v->ndim; ++i)
-      os << v->sizes[i] << ":" << v->strides[i] << ",";
-    os << "]";
-  }
-  for (int i = 0; i < p.spatial; ++i)
-    os << " " << p.stride[i] << "/" << p.pad[i] << "/" << p.output_padding[i] << "/" << p.dil[i];
-  return os.str();
-}
-
 std::mutex& bench_mutex() {
   static auto* m = new std::mutex();
   return *m;
@@ -108,7 +93,7 @@ ConvTransposeResult run_pass(const Context& ctx, const ConvTransposePlan& pp,
       return r;
     }
     case ConvTransposeAlgo::kBenchmark: {
-      const std::string key = bench_key(pp, threads);
+      const std::string key = cpu_problem_key(pp, threads);
       ConvTransposeAlgo cached = ConvTransposeAlgo::kAuto;
       {
         std::lock_guard<std::mutex> lock(bench_mutex());
@@ -181,6 +166,21 @@ ConvTransposeResult run_pass(const Context& ctx, const ConvTransposePlan& pp,
 }
 
 }  // namespace
+
+std::string cpu_problem_key(const ConvTransposePlan& p, int threads) {
+  std::ostringstream os;
+  os << static_cast<int>(p.pass) << " " << static_cast<int>(p.dtype) << " t" << threads << " b"
+     << (p.bias != nullptr) << ":" << p.g.bias_stride << " g" << p.g.groups;
+  for (const TensorView* v : {&p.src_view, &p.weight_view, &p.dst_view}) {
+    os << " [";
+    for (int i = 0; i < v->ndim; ++i)
+      os << v->sizes[i] << ":" << v->strides[i] << ",";
+    os << "]";
+  }
+  for (int i = 0; i < p.spatial; ++i)
+    os << " " << p.stride[i] << "/" << p.pad[i] << "/" << p.output_padding[i] << "/" << p.dil[i];
+  return os.str();
+}
 
 ConvTransposeResult conv_transpose_cpu(const Context& ctx, const ConvTransposePlan& p,
                                        ConvTransposeAlgo algo) {

@@ -103,21 +103,6 @@ struct Entry {
   dnnl::reorder weight_reorder;
 };
 
-std::string key_of(const ConvTransposePlan& p, int threads) {
-  std::ostringstream os;
-  os << static_cast<int>(p.pass) << " " << static_cast<int>(p.dtype) << " t" << threads << " b"
-     << (p.bias != nullptr) << ":" << p.g.bias_stride << " g" << p.g.groups;
-  for (const TensorView* v : {&p.src_view, &p.weight_view, &p.dst_view}) {
-    os << " [";
-    for (int i = 0; i < v->ndim; ++i)
-      os << v->sizes[i] << ":" << v->strides[i] << ",";
-    os << "]";
-  }
-  for (int i = 0; i < p.spatial; ++i)
-    os << " " << p.stride[i] << "/" << p.pad[i] << "/" << p.output_padding[i] << "/" << p.dil[i];
-  return os.str();
-}
-
 std::string static_decline(const ConvTransposePlan& p) {
   if (p.dtype == DType::kF64) return "oneDNN has no f64 deconvolution";
   for (const TensorView* v : {&p.src_view, &p.weight_view, &p.dst_view}) {
@@ -336,7 +321,7 @@ std::unordered_map<std::string, std::shared_ptr<const Entry>>& cache() {
 }
 
 std::shared_ptr<const Entry> entry_for(const ConvTransposePlan& p, int threads) {
-  const std::string key = key_of(p, threads);
+  const std::string key = cpu_problem_key(p, threads);
   {
     std::lock_guard<std::mutex> lock(cache_mutex());
     const auto it = cache().find(key);
