@@ -640,8 +640,10 @@ TEST_CASE("conv_transpose auto and benchmark on the CPU choose a runnable path",
     Shape in, w;
     std::int64_t groups;
   };
+  // The third is a DCGAN-like layer that oneDNN runs in its blocked layout.
   for (const Layer& l :
-       {Layer{{2, 32, 9, 7}, {32, 16, 4, 4}, 1}, Layer{{2, 8, 9, 7}, {8, 1, 3, 3}, 8}}) {
+       {Layer{{2, 32, 9, 7}, {32, 16, 4, 4}, 1}, Layer{{2, 8, 9, 7}, {8, 1, 3, 3}, 8},
+        Layer{{4, 32, 6, 5}, {32, 32, 4, 4}, 1}}) {
     ConvTransposeOptions opt;
     opt.stride = {2};
     opt.padding = {1};
