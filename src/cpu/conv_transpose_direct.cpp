@@ -225,11 +225,7 @@ void DirectImpl(const ConvTransposePlan& cp, int threads) {
     }
     // Two phases interleaved (aligned for the streaming path's loads).
     hwy::AlignedFreeUniquePtr<Acc[]> pair_buf = hwy::AllocateAligned<Acc>(2 * lanes);
-    Acc* pair_ptr = pair_buf.get();
-    struct {
-      Acc* p;
-      Acc* data() const { return p; }
-    } pair{pair_ptr};
+    Acc* pair = pair_buf.get();
     for (std::int64_t od = 0; od < g.out[0]; ++od) {
       for (std::int64_t oh = 0; oh < g.out[1]; ++oh) {
         // Each vector of outputs sums all its terms in registers (input channels, D taps, H
@@ -296,16 +292,16 @@ void DirectImpl(const ConvTransposePlan& cp, int threads) {
                 T* out = orow + 2 * done;
                 if (stream && reinterpret_cast<std::uintptr_t>(out) % (sizeof(Acc) * lanes) == 0) {
                   // Outputs larger than the caches: skip the read-for-ownership of each line.
-                  hn::StoreInterleaved2(e, o, d, pair.data());
-                  hn::Stream(hn::Load(d, pair.data()), d, out);
-                  hn::Stream(hn::Load(d, pair.data() + lanes), d, out + lanes);
+                  hn::StoreInterleaved2(e, o, d, pair);
+                  hn::Stream(hn::Load(d, pair), d, out);
+                  hn::Stream(hn::Load(d, pair + lanes), d, out + lanes);
                 } else {
                   hn::StoreInterleaved2(e, o, d, out);
                 }
               } else {
-                hn::StoreInterleaved2(e, o, d, pair.data());
-                StoreAcc(d, hn::LoadU(d, pair.data()), orow + 2 * done);
-                StoreAcc(d, hn::LoadU(d, pair.data() + lanes), orow + 2 * done + lanes);
+                hn::StoreInterleaved2(e, o, d, pair);
+                StoreAcc(d, hn::LoadU(d, pair), orow + 2 * done);
+                StoreAcc(d, hn::LoadU(d, pair + lanes), orow + 2 * done + lanes);
               }
             }
           }

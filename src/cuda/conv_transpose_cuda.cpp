@@ -545,10 +545,6 @@ ConvTransposeResult conv_transpose_backward_cuda(const Context& ctx,
   // grad_bias has no cuDNN form, and an empty batch leaves nothing for cuDNN to do: grad_weight
   // is zero (the native reduction writes it) and grad_input is empty.
   if (which == DeconvPass::kGradBias || b.fwd.g.n == 0) {
-    UPS_CHECK(algo != ConvTransposeAlgo::kCudnn || which != DeconvPass::kGradBias,
-              ErrorCode::kInvalidArgument,
-              "conv_transpose_backward: grad_bias has no cuDNN form; it is always the native "
-              "deterministic reduction (use 'auto' or 'gather')");
     run_native(ctx, b, which);
     return native_result(r, which == DeconvPass::kGradBias
                                 ? "the native deterministic reduction (cuDNN has no bias form)"

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "gpu_support.hpp"
 #include "test_support.hpp"
 #include "ups/context.hpp"
 #include "ups/conv_transpose.hpp"
@@ -139,19 +140,6 @@ HostTensor cpu_reference(const Spec& s, HostProblem& p) {
   return out;
 }
 
-// f64 to 1e-10, f32 to 1e-5, f16/bf16 to a few units in the last place, all relative to the
-// value plus a small share of the largest magnitude (accumulation order differs).
-std::string close(const HostTensor& got, const HostTensor& want) {
-  double tol = 1e-10;
-  if (got.dtype() == DType::kF32) tol = 1e-5;
-  if (got.dtype() == DType::kF16) tol = 4.0 / 1024;
-  if (got.dtype() == DType::kBF16) tol = 4.0 / 128;
-  double scale = 0;
-  for (std::int64_t i = 0; i < want.numel(); ++i)
-    scale = std::max(scale, std::fabs(want.get(i)));
-  return ups_test::compare(got, want, tol, tol * 0.05 * scale);
-}
-
 // The error conv_transpose raises when 'cudnn' was asked for and cuDNN has no plan for it.
 bool is_cudnn_decline(const ups::Error& e) {
   return e.code() == ups::ErrorCode::kCudnnError &&
@@ -215,12 +203,12 @@ TEST_CASE("conv_transpose: every CUDA algorithm matches the CPU backend", "[gpu]
             }
             ++cudnn_ran;
             CHECK(r.result.algorithm == ConvTransposeAlgo::kCudnn);
-            CHECK(close(r.out, want) == "");
+            CHECK(ups_test::compare_summed(r.out, want) == "");
             continue;
           }
           const GpuRun r = run_gpu(ctx, s, p, algo);
           INFO(ups::to_string(r.result));
-          CHECK(close(r.out, want) == "");
+          CHECK(ups_test::compare_summed(r.out, want) == "");
           if (algo == ConvTransposeAlgo::kGather || algo == ConvTransposeAlgo::kScatter) {
             CHECK(r.result.algorithm == algo);
           }
@@ -243,7 +231,7 @@ TEST_CASE("conv_transpose: cuDNN runs the plain NCHW f32 decoder layer", "[gpu][
   const GpuRun r = run_gpu(ctx, s, p, ConvTransposeAlgo::kCudnn);
   INFO(ups::to_string(r.result));
   CHECK(r.result.algorithm == ConvTransposeAlgo::kCudnn);
-  CHECK(close(r.out, want) == "");
+  CHECK(ups_test::compare_summed(r.out, want) == "");
   // auto sends this compute-heavy layer (16 channels x 4 taps per output) to cuDNN.
   const GpuRun a = run_gpu(ctx, s, p, ConvTransposeAlgo::kAuto);
   INFO(ups::to_string(a.result));
@@ -308,7 +296,7 @@ TEST_CASE("conv_transpose: the benchmark cache respects determinism", "[gpu][con
   const GpuRun free1 = run_gpu(ctx, s, p, ConvTransposeAlgo::kBenchmark);
   INFO(ups::to_string(free1.result));
   CHECK_FALSE(free1.result.from_cache);
-  CHECK(close(free1.out, want) == "");
+  CHECK(ups_test::compare_summed(free1.out, want) == "");
   const GpuRun free2 = run_gpu(ctx, s, p, ConvTransposeAlgo::kBenchmark);
   CHECK(free2.result.from_cache);
   CHECK(free2.result.algorithm == free1.result.algorithm);
@@ -347,7 +335,7 @@ TEST_CASE("conv_transpose: the benchmark cache is keyed by the workspace budget"
   const GpuRun roomy = run_gpu(ctx, s, p, ConvTransposeAlgo::kBenchmark);
   INFO(ups::to_string(roomy.result));
   CHECK_FALSE(roomy.result.from_cache);
-  CHECK(close(roomy.out, want) == "");
+  CHECK(ups_test::compare_summed(roomy.out, want) == "");
   CHECK(run_gpu(ctx, s, p, ConvTransposeAlgo::kBenchmark).result.from_cache);
 
   ctx.set_workspace_limit(0);
@@ -356,7 +344,7 @@ TEST_CASE("conv_transpose: the benchmark cache is keyed by the workspace budget"
   CHECK_FALSE(tight.result.from_cache);  // a new key, whatever won before
   CHECK(tight.result.workspace_bytes == 0);
   CHECK(tight.result.algorithm != ConvTransposeAlgo::kScatter);  // it needs scratch
-  CHECK(close(tight.out, want) == "");
+  CHECK(ups_test::compare_summed(tight.out, want) == "");
   const GpuRun again = run_gpu(ctx, s, p, ConvTransposeAlgo::kBenchmark);
   CHECK(again.result.from_cache);
   CHECK(again.result.algorithm == tight.result.algorithm);
@@ -371,7 +359,7 @@ TEST_CASE("conv_transpose: auto reports why cuDNN declined", "[gpu][conv_transpo
   const GpuRun r = run_gpu(ctx, s, p, ConvTransposeAlgo::kAuto);
   INFO(ups::to_string(r.result));
   CHECK(r.result.algorithm == ConvTransposeAlgo::kGather);
-  CHECK(close(r.out, want) == "");
+  CHECK(ups_test::compare_summed(r.out, want) == "");
   bool reported = false;
   for (const auto& a : r.result.attempts) {
     if (a.algo == ConvTransposeAlgo::kCudnn) {
@@ -432,7 +420,7 @@ TEST_CASE("conv_transpose: workspace limits and caller workspace",
   Spec nb = s;
   nb.bias = false;
   const HostTensor want_nb = cpu_reference(nb, p);
-  CHECK(close(got, want_nb) == "");
+  CHECK(ups_test::compare_summed(got, want_nb) == "");
   // One byte less than the reported need is not enough.
   none.set_workspace(ws + 1, need - 1);
   CHECK_THROWS_WITH(
@@ -462,7 +450,7 @@ TEST_CASE("conv_transpose: workspace limits and caller workspace",
       CHECK(c.workspace_bytes == cudnn_need);
       CHECK_FALSE(c.workspace_allocated);
       y.download(got);
-      CHECK(close(got, want_nb) == "");
+      CHECK(ups_test::compare_summed(got, want_nb) == "");
       cuda_ok(cudaFree(cws));
     }
   }
@@ -538,7 +526,7 @@ TEST_CASE("conv_transpose: strided outputs and streams", "[gpu][conv_transpose][
                 REQUIRE(v == -3.f);  // the gaps stay untouched
               }
             }
-    CHECK(close(got, want) == "");
+    CHECK(ups_test::compare_summed(got, want) == "");
   }
   cuda_ok(cudaStreamDestroy(stream));
   cuda_ok(cudaFree(dbuf));
@@ -574,7 +562,7 @@ TEST_CASE("conv_transpose: chunked and untiled weights in the native kernels",
                       << ups::to_string(algo));
           const GpuRun r = run_gpu(ctx, s, p, algo);
           CHECK(r.result.algorithm == algo);
-          CHECK(close(r.out, want) == "");
+          CHECK(ups_test::compare_summed(r.out, want) == "");
         }
       }
     }

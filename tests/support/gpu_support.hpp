@@ -8,6 +8,8 @@
 
 #include <cuda_runtime_api.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <sstream>
@@ -225,6 +227,20 @@ inline std::pair<std::size_t, std::size_t> device_memory_info() {
   std::size_t free_bytes = 0, total_bytes = 0;
   UPS_TEST_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
   return {free_bytes, total_bytes};
+}
+
+// "" when got is within the summation-order tolerance of want: f64 to 1e-10, f32 to 1e-5, f16/bf16
+// to a few units in the last place, relative to the value plus a small share of the largest
+// magnitude (GPU and CPU reductions add in different orders). Else what differs.
+inline std::string compare_summed(const HostTensor& got, const HostTensor& want) {
+  double tol = 1e-10;
+  if (got.dtype() == ups::DType::kF32) tol = 1e-5;
+  if (got.dtype() == ups::DType::kF16) tol = 4.0 / 1024;
+  if (got.dtype() == ups::DType::kBF16) tol = 4.0 / 128;
+  double scale = 0;
+  for (std::int64_t i = 0; i < want.numel(); ++i)
+    scale = std::max(scale, std::fabs(want.get(i)));
+  return compare(got, want, tol, tol * 0.05 * scale);
 }
 
 }  // namespace ups_test
