@@ -1,0 +1,63 @@
+// The separable resampling engine: every output element is a tensor product, over the dims of
+// a rank-1..5 tensor, of per-dim taps (source index, weight) built once per call on the host.
+// The front ends build the tables from their own rules and hand the plan here:
+// - src/resize.cpp: ONNX Resize (every coordinate mode, nearest mode, cubic_coeff_a,
+//   exclude_outside, antialias, tf_crop_and_resize's extrapolation, any axis);
+// - src/interpolate.cpp: PyTorch modes the fixed-kind kernels do not cover (lanczos, tricubic,
+//   antialiased trilinear and tricubic).
+// The backends (src/cpu/resample_cpu.cpp, kernels/resample/resample.cu) only apply tables, so
+// one implementation serves every rule.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "ups/context.hpp"
+#include "ups/tensor.hpp"
+
+namespace ups {
+namespace detail {
+
+// The taps of one dim. Output coordinate o reads source indices idx[o * k + j] with weights
+// w[o * k + j], j < k. Every index is in [0, in). Windows shorter than k are padded with a valid
+// index and weight 0. With `outside` non-empty, outside[o] != 0 marks an output coordinate that
+// samples outside the input: every output element with such a coordinate in any dim is the
+// plan's extrapolation value (tf_crop_and_resize).
+struct ResampleAxis {
+  std::int64_t in = 1;
+  std::int64_t out = 1;
+  int k = 1;
+  std::vector<std::int64_t> idx;
+  std::vector<double> w;
+  std::vector<std::uint8_t> outside;
+
+  // A dim left as it is: out == in, one tap o -> o with weight 1 and nothing outside. Backends
+  // skip such dims.
+  static ResampleAxis identity(std::int64_t n);
+  bool is_identity() const;
+};
+
+struct ResamplePlan {
+  DType dtype = DType::kF32;
+  int rank = 0;                  // 1..kMaxDims
+  ResampleAxis axis[kMaxDims];   // the first `rank` are used
+  // False for nearest rules: every output element is a copy of the one element its taps
+  // name (k == 1 and weight 1 in every dim), bit-exact on both backends, u8 allowed.
+  bool weighted = true;
+  double extrapolation_value = 0.0;  // used where an axis marks `outside`
+};
+
+// Applies `plan` from `src` to `dst` (validated shapes: src sizes are axis[d].in, dst sizes
+// axis[d].out; any strides, no overlap).
+void resample_cpu(const ResamplePlan& plan, const TensorView& src, const TensorView& dst,
+                  int threads);
+// Enqueues the same on ctx.stream(): tables copied into scratch (ctx.workspace() or the
+// stream-ordered pool, src/cuda/scratch.hpp), no host synchronisation.
+void resample_cuda(const Context& ctx, const ResamplePlan& plan, const TensorView& src,
+                   const TensorView& dst);
+// Bytes of scratch resample_cuda needs for `plan` (0 without the CUDA backend).
+std::size_t resample_cuda_workspace(const ResamplePlan& plan);
+
+}  // namespace detail
+}  // namespace ups
