@@ -44,9 +44,11 @@
 /// the same taps from consecutive inputs, so every output row is a few SIMD multiply-adds of
 /// contiguous input runs (Highway, dispatched at run time). `onednn` (in builds with oneDNN, an
 /// optional dependency) runs oneDNN's deconvolution primitives on the caller's layout, or, for
-/// channels-last layers whose kernel equals the stride with no padding or dilation, one matmul
-/// and a block copy; f16 and bf16 run on f32 copies (same products and sums in f32, one rounding
-/// at the end). Primitives are cached per problem and thread count; oneDNN runs on OpenMP with
+/// layers whose kernel equals the stride with no padding, dilation or groups (U-Net
+/// up-convolutions), oneDNN's matmul: on channels-last tensors one matmul per tap row writing
+/// into the output, on NCHW tensors one matmul and an interleave pass. bf16 runs natively on
+/// those matmuls; other f16 and bf16 problems run on f32 copies (same products and sums in f32,
+/// one rounding at the end). Primitives are cached per problem and thread count; oneDNN runs on OpenMP with
 /// the context's thread count, set around each call and restored.
 ///
 /// `gemm` runs one task per (n, group, block of output channels) on Context::num_threads()

@@ -95,8 +95,8 @@ memory::desc weight_desc(const ConvTransposePlan& p, const TensorView& w, memory
 
 struct Entry {
   bool ok = false;
-  std::string reason;   // why oneDNN declines, or the implementation's name
-  bool matmul = false;  // a non-overlapping channels-last forward pass (see matmul_eligible)
+  std::string reason;  // why oneDNN declines, or the implementation's name
+  int matmul = 0;      // kernel == stride forward: 1 channels-last, 2 planar (see matmul_layout)
   dnnl::primitive prim;
   memory::desc w_user, w_prim;  // the caller's weight (or grad_weight) and the primitive's
   bool reorder_weight = false;
@@ -137,126 +137,269 @@ std::string static_decline(const ConvTransposePlan& p) {
   return "";
 }
 
-// Kernel equal to stride, no padding, dilation or groups, channels-last input and output: every
-// input pixel paints its own K-pixel block, so the layer is one GEMM of the (N * pixels, C_in)
-// input with a (C_in, K * C_out) weight followed by a copy of each row's K blocks into place.
-// oneDNN's matmul (brgemm) runs that GEMM about twice as fast as its channels-last
-// deconvolution on this shape (docs/benchmarks.md).
-bool matmul_eligible(const ConvTransposePlan& p) {
-  if (p.pass != DeconvPass::kForward || p.g.groups != 1) return false;
-  for (int i = 0; i < p.spatial; ++i) {
-    const std::int64_t k = p.weight_view.sizes[2 + i];
-    if (p.stride[i] != k || p.pad[i] != 0 || p.dil[i] != 1 || p.output_padding[i] != 0) {
-      return false;
-    }
+// Kernel equal to stride, no padding, dilation or groups: every input pixel paints its own
+// K-pixel output block, so the layer is a GEMM of the input with a (C_in, K * C_out) weight,
+// which oneDNN's matmul runs faster than its deconvolution on such shapes (measured:
+// docs/benchmarks.md). Two layouts qualify:
+// - channels-last input and output (f32, bf16): one matmul per (kd, kh) tap row, batched over
+//   the (n, d, h) input rows, writes its (w, kw, C_out) results straight into the output through
+//   strided descriptors, bias included;
+// - NCHW-contiguous input and output (f32, bf16): one batched matmul (C_out * K, C_in) x
+//   (C_in, pixels) into a scratch buffer, then a pass that interleaves each K-row block into
+//   place (adding the bias in f32 and rounding once). Faster than oneDNN 2.6's GEMM-based
+//   deconvolution on plain layouts in f32, and in bf16 it uses the CPU's native bf16 dot
+//   products where that deconvolution does not.
+enum class MatmulLayout { kNone, kChannelsLast, kPlanar };
+
+bool dense_channels_last(const TensorView& v) {
+  if (v.ndim < 3 || v.strides[1] != 1) return false;
+  std::int64_t expect = v.sizes[1];
+  for (int i = v.ndim - 1; i >= 2; --i) {
+    if (v.sizes[i] > 1 && v.strides[i] != expect) return false;
+    expect *= v.sizes[i];
   }
-  // Dense channels-last input and output (channels innermost, pixels packed).
-  for (const TensorView* v : {&p.src_view, &p.dst_view}) {
-    if (v->ndim < 3 || v->strides[1] != 1) return false;
-    std::int64_t expect = v->sizes[1];
-    for (int i = v->ndim - 1; i >= 2; --i) {
-      if (v->sizes[i] > 1 && v->strides[i] != expect) return false;
-      expect *= v->sizes[i];
-    }
-    if (v->sizes[0] > 1 && v->strides[0] != expect) return false;
+  return v.sizes[0] <= 1 || v.strides[0] == expect;
+}
+
+bool dense_planar(const TensorView& v) {
+  std::int64_t expect = 1;
+  for (int i = v.ndim - 1; i >= 0; --i) {
+    if (v.sizes[i] > 1 && v.strides[i] != expect) return false;
+    expect *= v.sizes[i];
   }
   return true;
 }
 
-Entry build_matmul(const ConvTransposePlan& p) {
-  Entry e;
+MatmulLayout matmul_layout(const ConvTransposePlan& p) {
+  if (p.pass != DeconvPass::kForward || p.g.groups != 1) return MatmulLayout::kNone;
+  if (p.dtype != DType::kF32 && p.dtype != DType::kBF16) return MatmulLayout::kNone;
+  for (int i = 0; i < p.spatial; ++i) {
+    const std::int64_t k = p.weight_view.sizes[2 + i];
+    if (p.stride[i] != k || p.pad[i] != 0 || p.dil[i] != 1 || p.output_padding[i] != 0) {
+      return MatmulLayout::kNone;
+    }
+  }
+  if (dense_channels_last(p.src_view) && dense_channels_last(p.dst_view)) {
+    return MatmulLayout::kChannelsLast;
+  }
+  if (dense_planar(p.src_view) && dense_planar(p.dst_view)) {
+    return MatmulLayout::kPlanar;
+  }
+  return MatmulLayout::kNone;
+}
+
+memory::data_type onednn_type(DType t) {
+  return t == DType::kBF16  ? memory::data_type::bf16
+         : t == DType::kF16 ? memory::data_type::f16
+                            : memory::data_type::f32;
+}
+
+// The matmul descriptors of a plan (see matmul_layout); the run binds pointers to them.
+struct MatmulDescs {
+  memory::desc a, b, c, bias;
+};
+
+MatmulDescs matmul_descs(const ConvTransposePlan& p, MatmulLayout layout) {
   const kern::DeconvGeometry& g = p.g;
-  const std::int64_t m = g.n * g.in[0] * g.in[1] * g.in[2];
+  const memory::data_type type = onednn_type(p.dtype);
+  const memory::data_type f32 = memory::data_type::f32;
   const std::int64_t taps = g.k[0] * g.k[1] * g.k[2];
-  const memory::desc a({m, g.cin_g}, memory::data_type::f32, memory::format_tag::ab);
-  const memory::desc b({g.cin_g, taps * g.cout_g}, memory::data_type::f32, memory::format_tag::ab);
-  const memory::desc c({m, taps * g.cout_g}, memory::data_type::f32, memory::format_tag::ab);
-  const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, b, c), cpu_engine());
+  MatmulDescs d;
+  if (layout == MatmulLayout::kChannelsLast) {
+    // (n * d, h) batches of (w, C_in) rows; per tap row (kd, kh), (C_in, kw * C_out) weights.
+    const std::int64_t cols = g.k[2] * g.cout_g;
+    const std::int64_t ow = g.out[2], oh = g.out[1];
+    d.a = memory::desc({g.n * g.in[0], g.in[1], g.in[2], g.cin_g}, type,
+                       memory::dims{g.in[1] * g.in[2] * g.cin_g, g.in[2] * g.cin_g, g.cin_g, 1});
+    d.b = memory::desc({1, 1, g.cin_g, cols}, type, memory::format_tag::abcd);
+    d.c = memory::desc({g.n * g.in[0], g.in[1], g.in[2], cols}, type,
+                       memory::dims{g.k[0] * oh * ow * g.cout_g, g.k[1] * ow * g.cout_g, cols, 1});
+    if (p.bias != nullptr) d.bias = memory::desc({1, 1, 1, cols}, f32, memory::format_tag::abcd);
+  } else {
+    // Per image (one 2-D matmul each; batching over images would broadcast the weight as the
+    // matmul's source, which oneDNN 2.6's f32 kernels get wrong): (C_out * taps, C_in) x
+    // (C_in, pixels). No bias: the interleave pass adds it.
+    const std::int64_t m = g.cout_g * taps, px = g.in[0] * g.in[1] * g.in[2];
+    d.a = memory::desc({m, g.cin_g}, type, memory::format_tag::ab);
+    d.b = memory::desc({g.cin_g, px}, type, memory::format_tag::ab);
+    d.c = memory::desc({m, px}, p.bias != nullptr ? f32 : type, memory::format_tag::ab);
+  }
+  return d;
+}
+
+Entry build_matmul(const ConvTransposePlan& p, MatmulLayout layout) {
+  Entry e;
+  const MatmulDescs d = matmul_descs(p, layout);
+  const dnnl::matmul::desc md = d.bias.is_zero() ? dnnl::matmul::desc(d.a, d.b, d.c)
+                                                 : dnnl::matmul::desc(d.a, d.b, d.bias, d.c);
+  const dnnl::matmul::primitive_desc pd(md, cpu_engine());
   const std::string impl = pd.impl_info_str();
   if (impl.rfind("ref", 0) == 0) {
     e.reason = concat("oneDNN has only its reference matmul (", impl, ")");
     return e;
   }
   e.prim = dnnl::matmul(pd);
-  e.matmul = true;
+  e.matmul = layout == MatmulLayout::kChannelsLast ? 1 : 2;
   e.ok = true;
-  e.reason = concat("oneDNN matmul ", impl, " and a block copy (kernel == stride)");
+  e.reason = layout == MatmulLayout::kChannelsLast
+                 ? concat("oneDNN matmul ", impl, " per tap row into the output (kernel == stride)")
+                 : concat("oneDNN matmul ", impl, " and an interleave (kernel == stride)");
   return e;
 }
 
-// The matmul path: packs the weight as (C_in, taps, C_out), multiplies, and copies each input
-// pixel's taps * C_out results (plus the bias) into its output block.
-void run_matmul(const Entry& e, const ConvTransposePlan& p, int threads) {
+// Packs the weight (PyTorch's (C_in, C_out, kd, kh, kw) at any strides) as the matmul's B
+// (channels-last: (kd, kh) blocks of (C_in, kw, C_out)) or A (planar: (C_out, kd, kh, kw, C_in)),
+// in the element type T.
+template <class T>
+void pack_weight(const ConvTransposePlan& p, MatmulLayout layout, std::vector<T>& packed) {
   const kern::DeconvGeometry& g = p.g;
-  const std::int64_t m = g.n * g.in[0] * g.in[1] * g.in[2];
   const std::int64_t taps = g.k[0] * g.k[1] * g.k[2];
-  const std::int64_t cols = taps * g.cout_g;
-  thread_local std::vector<float> packed, product;  // reused: no page faults per call
-  packed.resize(static_cast<std::size_t>(g.cin_g * cols));
-  product.resize(static_cast<std::size_t>(m * cols));
-  const float* w = static_cast<const float*>(p.weight);
+  packed.resize(static_cast<std::size_t>(g.cin_g * taps * g.cout_g));
+  const T* w = static_cast<const T*>(p.weight);
   const std::int64_t* ws = g.w_stride;
   for (std::int64_t ci = 0; ci < g.cin_g; ++ci) {
     for (std::int64_t t = 0; t < taps; ++t) {
       const std::int64_t kd = t / (g.k[1] * g.k[2]), kh = (t / g.k[2]) % g.k[1], kw = t % g.k[2];
       for (std::int64_t co = 0; co < g.cout_g; ++co) {
-        packed[static_cast<std::size_t>(ci * cols + t * g.cout_g + co)] =
+        const std::int64_t at =
+            layout == MatmulLayout::kChannelsLast
+                ? ((kd * g.k[1] + kh) * g.cin_g + ci) * g.k[2] * g.cout_g + kw * g.cout_g + co
+                : (co * taps + t) * g.cin_g + ci;
+        packed[static_cast<std::size_t>(at)] =
             w[ci * ws[0] + co * ws[1] + kd * ws[2] + kh * ws[3] + kw * ws[4]];
       }
     }
   }
-  dnnl::engine& eng = cpu_engine();
-  {
-    const OmpThreads omp(threads);
-    dnnl::stream s(eng);
-    const memory a(memory::desc({m, g.cin_g}, memory::data_type::f32, memory::format_tag::ab), eng,
-                   const_cast<void*>(p.src));
-    const memory b(memory::desc({g.cin_g, cols}, memory::data_type::f32, memory::format_tag::ab),
-                   eng, packed.data());
-    const memory c(memory::desc({m, cols}, memory::data_type::f32, memory::format_tag::ab), eng,
-                   product.data());
-    e.prim.execute(s, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}});
-    s.wait();
-  }
-  float* dst = static_cast<float*>(p.dst);
-  const float* bias = static_cast<const float*>(p.bias);
+}
+
+// The planar layout's second pass: output row (n, co, d * kd, h * kh) is the interleave over kw
+// of the matmul's rows (n, co, kd, kh, kw) at input row (d, h), plus the bias.
+template <class T, class C, bool kBias>
+void interleave_rows(const ConvTransposePlan& p, const C* prod, int threads) {
+  const kern::DeconvGeometry& g = p.g;
+  const std::int64_t taps = g.k[0] * g.k[1] * g.k[2], px = g.in[0] * g.in[1] * g.in[2];
+  const std::int64_t rows = g.n * g.cout_g * g.in[0] * g.k[0] * g.in[1] * g.k[1];
+  const std::int64_t kw_n = g.k[2], w_n = g.in[2];
+  T* dst = static_cast<T*>(p.dst);
+  const T* bias = static_cast<const T*>(p.bias);
   const std::int64_t* ds = g.dst_stride;
-  const float* prod = product.data();
-  parallel_for(m, threads, 256, [&](std::int64_t begin, std::int64_t end) {
+  parallel_for(rows, threads, 64, [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t r = begin; r < end; ++r) {
-      const std::int64_t iw = r % g.in[2], ih = (r / g.in[2]) % g.in[1],
-                         id = (r / g.in[2] / g.in[1]) % g.in[0],
-                         n = r / g.in[2] / g.in[1] / g.in[0];
-      const float* row = prod + r * cols;
-      for (std::int64_t t = 0; t < taps; ++t) {
-        const std::int64_t kd = t / (g.k[1] * g.k[2]), kh = (t / g.k[2]) % g.k[1], kw = t % g.k[2];
-        float* out = dst + n * ds[0] + (id * g.k[0] + kd) * ds[2] + (ih * g.k[1] + kh) * ds[3] +
-                     (iw * g.k[2] + kw) * ds[4];
-        const float* v = row + t * g.cout_g;
-        if (bias != nullptr) {
-          for (std::int64_t co = 0; co < g.cout_g; ++co)
-            out[co] = v[co] + bias[co * g.bias_stride];
+      std::int64_t q = r;
+      const std::int64_t kh = q % g.k[1];
+      q /= g.k[1];
+      const std::int64_t h = q % g.in[1];
+      q /= g.in[1];
+      const std::int64_t kd = q % g.k[0];
+      q /= g.k[0];
+      const std::int64_t d = q % g.in[0];
+      q /= g.in[0];
+      const std::int64_t co = q % g.cout_g, n = q / g.cout_g;
+      T* out = dst + n * ds[0] + co * ds[1] + (d * g.k[0] + kd) * ds[2] + (h * g.k[1] + kh) * ds[3];
+      const float b = kBias ? kern::to_acc<float>(bias[co * g.bias_stride]) : 0.0f;
+      for (std::int64_t kw = 0; kw < kw_n; ++kw) {
+        const std::int64_t t = (kd * g.k[1] + kh) * kw_n + kw;
+        const C* v = prod + (n * g.cout_g * taps + co * taps + t) * px + (d * g.in[1] + h) * w_n;
+        if constexpr (!kBias) {
+          for (std::int64_t x = 0; x < w_n; ++x)
+            out[x * kw_n + kw] = v[x];
         } else {
-          std::copy(v, v + g.cout_g, out);
+          for (std::int64_t x = 0; x < w_n; ++x)
+            out[x * kw_n + kw] = kern::from_acc<T>(v[x] + b);
         }
       }
     }
   });
 }
 
+template <class T>
+void run_matmul_typed(const Entry& e, const ConvTransposePlan& p, int threads) {
+  const kern::DeconvGeometry& g = p.g;
+  const MatmulLayout layout = e.matmul == 1 ? MatmulLayout::kChannelsLast : MatmulLayout::kPlanar;
+  const MatmulDescs d = matmul_descs(p, layout);
+  thread_local std::vector<T> packed;  // reused: no page faults per call
+  pack_weight<T>(p, layout, packed);
+  dnnl::engine& eng = cpu_engine();
+  const OmpThreads omp(threads);
+  dnnl::stream s(eng);
+  if (layout == MatmulLayout::kChannelsLast) {
+    const std::int64_t cols = g.k[2] * g.cout_g;
+    std::vector<float> bias;
+    memory mbias;
+    if (p.bias != nullptr) {
+      bias.resize(static_cast<std::size_t>(cols));
+      for (std::int64_t kw = 0; kw < g.k[2]; ++kw)
+        for (std::int64_t co = 0; co < g.cout_g; ++co)
+          bias[static_cast<std::size_t>(kw * g.cout_g + co)] =
+              kern::to_acc<float>(static_cast<const T*>(p.bias)[co * g.bias_stride]);
+      mbias = memory(d.bias, eng, bias.data());
+    }
+    const memory a(d.a, eng, const_cast<void*>(p.src));
+    for (std::int64_t kd = 0; kd < g.k[0]; ++kd) {
+      for (std::int64_t kh = 0; kh < g.k[1]; ++kh) {
+        const memory b(d.b, eng, packed.data() + (kd * g.k[1] + kh) * g.cin_g * cols);
+        T* out = static_cast<T*>(p.dst) + (kd * g.out[1] + kh) * g.out[2] * g.cout_g;
+        const memory c(d.c, eng, out);
+        std::unordered_map<int, memory> args = {
+            {DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}};
+        if (p.bias != nullptr) args[DNNL_ARG_BIAS] = mbias;
+        e.prim.execute(s, args);
+      }
+    }
+    s.wait();
+    return;
+  }
+  const std::int64_t taps = g.k[0] * g.k[1] * g.k[2], px = g.in[0] * g.in[1] * g.in[2];
+  const std::int64_t per_image = g.cout_g * taps * px;
+  const auto count = static_cast<std::size_t>(g.n * per_image);
+  const memory a(d.a, eng, packed.data());
+  auto multiply = [&](auto* product) {
+    for (std::int64_t n = 0; n < g.n; ++n) {
+      const memory b(d.b, eng, const_cast<T*>(static_cast<const T*>(p.src)) + n * g.src_stride[0]);
+      const memory c(d.c, eng, product + n * per_image);
+      e.prim.execute(s, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}});
+    }
+    s.wait();
+  };
+  if (p.bias != nullptr) {
+    thread_local std::vector<float> product;
+    product.resize(count);
+    multiply(product.data());
+    interleave_rows<T, float, true>(p, product.data(), threads);
+  } else {
+    thread_local std::vector<T> product;
+    product.resize(count);
+    multiply(product.data());
+    interleave_rows<T, T, false>(p, product.data(), threads);
+  }
+}
+
+void run_matmul(const Entry& e, const ConvTransposePlan& p, int threads) {
+  if (p.dtype == DType::kBF16) {
+    run_matmul_typed<kern::bf16_t>(e, p, threads);
+  } else {
+    run_matmul_typed<float>(e, p, threads);
+  }
+}
+
 Entry build(const ConvTransposePlan& p) {
-  if (matmul_eligible(p)) {
+  const MatmulLayout layout = matmul_layout(p);
+  if (layout != MatmulLayout::kNone) {
     try {
-      Entry e = build_matmul(p);
+      Entry e = build_matmul(p, layout);
       if (e.ok) return e;
     } catch (const dnnl::error&) {
       // fall through to the deconvolution primitive
     }
   }
+  // 16-bit problems reach here only for the matmul layouts; the rest run on f32 copies.
+  if (p.dtype != DType::kF32) {
+    Entry e;
+    e.reason = "oneDNN has no fast 16-bit matmul for this problem";
+    return e;
+  }
   Entry e;
-  const memory::data_type type = p.dtype == DType::kBF16  ? memory::data_type::bf16
-                                 : p.dtype == DType::kF16 ? memory::data_type::f16
-                                                          : memory::data_type::f32;
+  const memory::data_type type = onednn_type(p.dtype);
   const memory::desc src(dims_of(p.src_view), type, strides_of(p.src_view));
   const memory::desc dst(dims_of(p.dst_view), type, strides_of(p.dst_view));
   const memory::desc w_any = weight_desc(p, p.weight_view, type, true);
@@ -514,7 +657,12 @@ bool onednn_compiled() noexcept {
 
 std::string onednn_deconv(const ConvTransposePlan& p, int threads, bool run) {
   // An empty batch is declined by the f32 problem's static checks.
-  if (p.dtype == DType::kBF16 || p.dtype == DType::kF16) return run_via_f32(p, threads, run);
+  if (p.dtype == DType::kBF16 || p.dtype == DType::kF16) {
+    // bf16 runs natively where a matmul covers it (see matmul_layout), else on f32 copies.
+    const bool native = p.dtype == DType::kBF16 && matmul_layout(p) != MatmulLayout::kNone &&
+                        entry_for(p, threads)->ok;
+    if (!native) return run_via_f32(p, threads, run);
+  }
   const std::shared_ptr<const Entry> e = entry_for(p, threads);
   if (!e->ok) return e->reason;
   if (!run) return "";

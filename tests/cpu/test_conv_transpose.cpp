@@ -723,3 +723,46 @@ TEST_CASE("conv_transpose native CPU paths (direct and GEMM-shaped) equal the re
     CHECK(ups_test::compare(fast.dst, ref.dst, tol, tol) == "");
   }
 }
+
+TEST_CASE("conv_transpose onednn's kernel == stride matmul paths equal the gather reference",
+          "[conv_transpose][onednn]") {
+  // Channels-last layouts write each tap row straight into the output; planar ones interleave a
+  // scratch product. f32 and bf16, 1-D to 3-D, uneven kernels, with and without bias.
+  if (!ups::build_info().has_onednn) return;  // built without oneDNN: nothing to compare
+  std::mt19937 rng(4242);
+  auto pick = [&](int lo, int hi) {
+    return static_cast<std::int64_t>(std::uniform_int_distribution<int>(lo, hi)(rng));
+  };
+  for (int made = 0; made < 48; ++made) {
+    const int sp = 1 + made % 3;
+    const std::int64_t cin = pick(1, 40), cout = pick(1, 24);
+    Shape in = {pick(1, 3), cin}, w = {cin, cout};
+    ConvTransposeOptions opt;
+    opt.stride.clear();
+    for (int d = 0; d < sp; ++d) {
+      in.push_back(pick(1, sp == 3 ? 5 : 17));
+      w.push_back(pick(1, 3));
+      opt.stride.push_back(w.back());
+    }
+    const Shape out = ups::conv_transpose_output_shape(in, w, opt);
+    const DType dtype = made % 2 == 0 ? DType::kBF16 : DType::kF32;
+    const Layout layout = (made / 2) % 2 == 0 ? Layout::kChannelsLast : Layout::kContiguous;
+    INFO("problem " << made << " in " << ups::shape_to_string(in) << " w "
+                    << ups::shape_to_string(w) << " " << ups::to_string(dtype) << " "
+                    << ups_test::to_string(layout));
+    Problem ref = make_problem(in, w, out, dtype, layout, 300 + made, false);
+    Problem fast = make_problem(in, w, out, dtype, layout, 300 + made, false);
+    ref.bias = HostTensor(dtype, {out[1]});
+    ups_test::fill_random(ref.bias, 9);
+    ref.has_bias = (made / 4) % 2 == 0;
+    fast.bias = ref.bias;
+    fast.has_bias = ref.has_bias;
+    opt.algorithm = ConvTransposeAlgo::kGather;
+    run(ref, opt, 1);
+    opt.algorithm = ConvTransposeAlgo::kOnednn;
+    const auto r = run(fast, opt, made % 2 + 1);
+    CHECK(r.algorithm == ConvTransposeAlgo::kOnednn);
+    const double tol = dtype == DType::kF32 ? 2e-5 : 2e-2;
+    CHECK(ups_test::compare(fast.dst, ref.dst, tol, tol) == "");
+  }
+}
