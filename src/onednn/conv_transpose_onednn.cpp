@@ -171,7 +171,7 @@ bool dense_planar(const TensorView& v) {
 }
 
 MatmulLayout matmul_layout(const ConvTransposePlan& p) {
-  if (p.pass != DeconvPass::kForward || p.g.groups != 1) return MatmulLayout::kNone;
+  if (p.g.groups != 1) return MatmulLayout::kNone;
   if (p.dtype != DType::kF32 && p.dtype != DType::kBF16) return MatmulLayout::kNone;
   for (int i = 0; i < p.spatial; ++i) {
     const std::int64_t k = p.weight_view.sizes[2 + i];
@@ -179,7 +179,8 @@ MatmulLayout matmul_layout(const ConvTransposePlan& p) {
       return MatmulLayout::kNone;
     }
   }
-  if (dense_channels_last(p.src_view) && dense_channels_last(p.dst_view)) {
+  if (p.pass == DeconvPass::kForward && dense_channels_last(p.src_view) &&
+      dense_channels_last(p.dst_view)) {
     return MatmulLayout::kChannelsLast;
   }
   if (dense_planar(p.src_view) && dense_planar(p.dst_view)) {
@@ -199,6 +200,28 @@ struct MatmulDescs {
   memory::desc a, b, c, bias;
 };
 
+// The backward passes of the planar layout, per image, over G: grad_output de-interleaved into
+// (C_out * taps, pixels) rows (the forward's product, see deinterleave_rows):
+// - grad_input (C_in, pixels) = W (C_in, C_out * taps) x G;
+// - grad_weight (C_in, C_out * taps) += input (C_in, pixels) x G^T, in f32, summed over the
+//   images by the matmul's sum post-op.
+MatmulDescs backward_descs(const ConvTransposePlan& p) {
+  const kern::DeconvGeometry& g = p.g;
+  const memory::data_type type = onednn_type(p.dtype);
+  const std::int64_t m = g.cout_g * g.k[0] * g.k[1] * g.k[2], px = g.in[0] * g.in[1] * g.in[2];
+  MatmulDescs d;
+  if (p.pass == DeconvPass::kGradInput) {
+    d.a = memory::desc({g.cin_g, m}, type, memory::format_tag::ab);
+    d.b = memory::desc({m, px}, type, memory::format_tag::ab);
+    d.c = memory::desc({g.cin_g, px}, type, memory::format_tag::ab);
+  } else {
+    d.a = memory::desc({g.cin_g, px}, type, memory::format_tag::ab);
+    d.b = memory::desc({px, m}, type, memory::dims{1, px});
+    d.c = memory::desc({g.cin_g, m}, memory::data_type::f32, memory::format_tag::ab);
+  }
+  return d;
+}
+
 MatmulDescs matmul_descs(const ConvTransposePlan& p, MatmulLayout layout) {
   const kern::DeconvGeometry& g = p.g;
   const memory::data_type type = onednn_type(p.dtype);
@@ -216,6 +239,7 @@ MatmulDescs matmul_descs(const ConvTransposePlan& p, MatmulLayout layout) {
                        memory::dims{g.k[0] * oh * ow * g.cout_g, g.k[1] * ow * g.cout_g, cols, 1});
     if (p.bias != nullptr) d.bias = memory::desc({1, 1, 1, cols}, f32, memory::format_tag::abcd);
   } else {
+    if (p.pass != DeconvPass::kForward) return backward_descs(p);
     // Per image (one 2-D matmul each; batching over images would broadcast the weight as the
     // matmul's source, which oneDNN 2.6's f32 kernels get wrong): (C_out * taps, C_in) x
     // (C_in, pixels). No bias: the interleave pass adds it.
@@ -232,7 +256,13 @@ Entry build_matmul(const ConvTransposePlan& p, MatmulLayout layout) {
   const MatmulDescs d = matmul_descs(p, layout);
   const dnnl::matmul::desc md = d.bias.is_zero() ? dnnl::matmul::desc(d.a, d.b, d.c)
                                                  : dnnl::matmul::desc(d.a, d.b, d.bias, d.c);
-  const dnnl::matmul::primitive_desc pd(md, cpu_engine());
+  dnnl::primitive_attr attr;
+  if (p.pass == DeconvPass::kGradWeight) {
+    dnnl::post_ops ops;
+    ops.append_sum(1.0f);
+    attr.set_post_ops(ops);
+  }
+  const dnnl::matmul::primitive_desc pd(md, attr, cpu_engine());
   const std::string impl = pd.impl_info_str();
   if (impl.rfind("ref", 0) == 0) {
     e.reason = concat("oneDNN has only its reference matmul (", impl, ")");
@@ -374,11 +404,116 @@ void run_matmul_typed(const Entry& e, const ConvTransposePlan& p, int threads) {
   }
 }
 
+// The planar backward's G for image n: G[(co * taps + t) * pixels + (d, h, w)] =
+// grad_output[n, co, d * kd, h * kh, w * kw] (the inverse of interleave_rows), one task per
+// range of output channels. With `bias_sum`, each channel's grad_output sum is added to it in
+// a fixed order (rows in turn, each summed left to right in f32), whatever the thread count.
+template <class T>
+void deinterleave_rows(const ConvTransposePlan& p, std::int64_t n, T* G, double* bias_sum,
+                       int threads) {
+  const kern::DeconvGeometry& g = p.g;
+  const std::int64_t taps = g.k[0] * g.k[1] * g.k[2], px = g.in[0] * g.in[1] * g.in[2];
+  const std::int64_t kw_n = g.k[2], w_n = g.in[2];
+  const T* gy = static_cast<const T*>(p.dst);
+  const std::int64_t* ds = g.dst_stride;
+  parallel_for(g.cout_g, threads, 1, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t co = begin; co < end; ++co) {
+      double total = 0.0;
+      for (std::int64_t d = 0; d < g.in[0]; ++d) {
+        for (std::int64_t kd = 0; kd < g.k[0]; ++kd) {
+          for (std::int64_t h = 0; h < g.in[1]; ++h) {
+            for (std::int64_t kh = 0; kh < g.k[1]; ++kh) {
+              const T* row = gy + n * ds[0] + co * ds[1] + (d * g.k[0] + kd) * ds[2] +
+                             (h * g.k[1] + kh) * ds[3];
+              float sum = 0.0f;
+              for (std::int64_t kw = 0; kw < kw_n; ++kw) {
+                const std::int64_t t = (kd * g.k[1] + kh) * kw_n + kw;
+                T* v = G + (co * taps + t) * px + (d * g.in[1] + h) * w_n;
+                for (std::int64_t x = 0; x < w_n; ++x)
+                  v[x] = row[x * kw_n + kw];
+              }
+              if (bias_sum != nullptr) {
+                for (std::int64_t x = 0; x < w_n * kw_n; ++x)
+                  sum += kern::to_acc<float>(row[x]);
+                total += sum;
+              }
+            }
+          }
+        }
+      }
+      if (bias_sum != nullptr) bias_sum[co] += total;
+    }
+  });
+}
+
+template <class T>
+void run_matmul_backward(const Entry& e, const ConvTransposePlan& p, int threads) {
+  const kern::DeconvGeometry& g = p.g;
+  const MatmulDescs d = backward_descs(p);
+  const std::int64_t taps = g.k[0] * g.k[1] * g.k[2], px = g.in[0] * g.in[1] * g.in[2];
+  const std::int64_t m = g.cout_g * taps;
+  const std::int64_t* ws = g.w_stride;
+  thread_local std::vector<T> G;  // one image's de-interleaved grad_output, reused
+  G.resize(static_cast<std::size_t>(m * px));
+  dnnl::engine& eng = cpu_engine();
+  const OmpThreads omp(threads);
+  dnnl::stream s(eng);
+  const memory b(d.b, eng, G.data());
+  if (p.pass == DeconvPass::kGradInput) {
+    // W as (C_in, C_out * taps), from any strides.
+    thread_local std::vector<T> packed;
+    packed.resize(static_cast<std::size_t>(g.cin_g * m));
+    const T* w = static_cast<const T*>(p.weight);
+    for (std::int64_t ci = 0; ci < g.cin_g; ++ci)
+      for (std::int64_t co = 0; co < g.cout_g; ++co)
+        for (std::int64_t t = 0; t < taps; ++t) {
+          const std::int64_t kd = t / (g.k[1] * g.k[2]), kh = (t / g.k[2]) % g.k[1],
+                             kw = t % g.k[2];
+          packed[static_cast<std::size_t>(ci * m + co * taps + t)] =
+              w[ci * ws[0] + co * ws[1] + kd * ws[2] + kh * ws[3] + kw * ws[4]];
+        }
+    const memory a(d.a, eng, packed.data());
+    for (std::int64_t n = 0; n < g.n; ++n) {
+      deinterleave_rows<T>(p, n, G.data(), nullptr, threads);
+      const memory c(d.c, eng, static_cast<T*>(const_cast<void*>(p.src)) + n * g.src_stride[0]);
+      e.prim.execute(s, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}});
+      s.wait();  // G is rewritten for the next image
+    }
+    return;
+  }
+  std::vector<float> gw(static_cast<std::size_t>(g.cin_g * m), 0.0f);
+  std::vector<double> bias_sum(static_cast<std::size_t>(g.cout_g), 0.0);
+  const bool want_bias = p.bias != nullptr;
+  const memory c(d.c, eng, gw.data());
+  for (std::int64_t n = 0; n < g.n; ++n) {
+    deinterleave_rows<T>(p, n, G.data(), want_bias ? bias_sum.data() : nullptr, threads);
+    const memory a(d.a, eng, const_cast<T*>(static_cast<const T*>(p.src)) + n * g.src_stride[0]);
+    e.prim.execute(s, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}});
+    s.wait();
+  }
+  T* w = static_cast<T*>(const_cast<void*>(p.weight));
+  for (std::int64_t ci = 0; ci < g.cin_g; ++ci)
+    for (std::int64_t co = 0; co < g.cout_g; ++co)
+      for (std::int64_t t = 0; t < taps; ++t) {
+        const std::int64_t kd = t / (g.k[1] * g.k[2]), kh = (t / g.k[2]) % g.k[1], kw = t % g.k[2];
+        w[ci * ws[0] + co * ws[1] + kd * ws[2] + kh * ws[3] + kw * ws[4]] =
+            kern::from_acc<T>(gw[static_cast<std::size_t>(ci * m + co * taps + t)]);
+      }
+  if (want_bias) {
+    T* bias = static_cast<T*>(const_cast<void*>(p.bias));
+    for (std::int64_t co = 0; co < g.cout_g; ++co)
+      bias[co * g.bias_stride] =
+          kern::from_acc<T>(static_cast<float>(bias_sum[static_cast<std::size_t>(co)]));
+  }
+}
+
 void run_matmul(const Entry& e, const ConvTransposePlan& p, int threads) {
+  const bool fwd = p.pass == DeconvPass::kForward;
   if (p.dtype == DType::kBF16) {
-    run_matmul_typed<kern::bf16_t>(e, p, threads);
+    fwd ? run_matmul_typed<kern::bf16_t>(e, p, threads)
+        : run_matmul_backward<kern::bf16_t>(e, p, threads);
   } else {
-    run_matmul_typed<float>(e, p, threads);
+    fwd ? run_matmul_typed<float>(e, p, threads) : run_matmul_backward<float>(e, p, threads);
   }
 }
 
