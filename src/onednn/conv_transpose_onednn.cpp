@@ -108,13 +108,13 @@ struct Entry {
   dnnl::reorder src_reorder, dst_reorder;
 };
 
-// Forward layers whose taps overlap (kernel > stride), with at least 32 input and output channels
-// per group and a batch of 4 or more, in the NCHW layout: oneDNN 2.6's blocked-layout kernels,
-// with the input and output reordered, beat its GEMM-based path on the caller's layout by 8% to
-// 35% on such DCGAN-like layers, and lose on non-overlapping, narrow or single-output layers
-// (measured: docs/benchmarks.md).
+// Layers whose taps overlap (kernel > stride), with at least 32 input and output channels per
+// group and a batch of 4 or more, in the NCHW layout: oneDNN 2.6's blocked-layout kernels, with
+// the input and output reordered, beat its GEMM-based path on the caller's layout on such
+// DCGAN-like layers (forward by 8% to 35%, the backward passes by about 1.5x), and lose on
+// non-overlapping, narrow or single-output layers (measured: docs/benchmarks.md).
 bool blocked_preferred(const ConvTransposePlan& p) {
-  if (p.pass != DeconvPass::kForward || p.g.n < 4 || p.g.cin_g < 32 || p.g.cout_g < 32) {
+  if (p.g.n < 4 || p.g.cin_g < 32 || p.g.cout_g < 32) {
     return false;
   }
   if (is_channels_last(p.src_view) || is_channels_last(p.dst_view)) return false;
@@ -584,27 +584,46 @@ Entry build(const ConvTransposePlan& p) {
       e.w_prim = pd.weights_desc();
       e.prim = dnnl::deconvolution_forward(pd);
     } else {
-      // The backward primitives take the forward training primitive as a hint.
-      const dnnl::deconvolution_forward::desc hint_d(dnnl::prop_kind::forward_training, algo, src,
-                                                     w_any, dst, strides, dilates, pad_l, pad_r);
+      // The backward primitives take the forward training primitive as a hint. The blocked
+      // variant lets oneDNN pick src and dst layouts too, and reorders around the call.
+      const bool blocked = blocked_preferred(p);
+      const memory::desc src_d =
+          blocked ? memory::desc(dims_of(p.src_view), type, memory::format_tag::any) : src;
+      const memory::desc dst_d =
+          blocked ? memory::desc(dims_of(p.dst_view), type, memory::format_tag::any) : dst;
+      const dnnl::deconvolution_forward::desc hint_d(dnnl::prop_kind::forward_training, algo, src_d,
+                                                     w_any, dst_d, strides, dilates, pad_l, pad_r);
       const dnnl::deconvolution_forward::primitive_desc hint(hint_d, eng);
       if (p.pass == DeconvPass::kGradInput) {
-        const dnnl::deconvolution_backward_data::desc d(algo, src, w_any, dst, strides, dilates,
+        const dnnl::deconvolution_backward_data::desc d(algo, src_d, w_any, dst_d, strides, dilates,
                                                         pad_l, pad_r);
         const dnnl::deconvolution_backward_data::primitive_desc pd(d, eng, hint);
         impl = pd.impl_info_str();
         e.w_prim = pd.weights_desc();
         e.prim = dnnl::deconvolution_backward_data(pd);
+        e.src_prim = pd.diff_src_desc();
+        e.dst_prim = pd.diff_dst_desc();
       } else {
         const dnnl::deconvolution_backward_weights::desc d =
             p.bias != nullptr ? dnnl::deconvolution_backward_weights::desc(
-                                    algo, src, w_any, bias, dst, strides, dilates, pad_l, pad_r)
+                                    algo, src_d, w_any, bias, dst_d, strides, dilates, pad_l, pad_r)
                               : dnnl::deconvolution_backward_weights::desc(
-                                    algo, src, w_any, dst, strides, dilates, pad_l, pad_r);
+                                    algo, src_d, w_any, dst_d, strides, dilates, pad_l, pad_r);
         const dnnl::deconvolution_backward_weights::primitive_desc pd(d, eng, hint);
         impl = pd.impl_info_str();
         e.w_prim = pd.diff_weights_desc();
         e.prim = dnnl::deconvolution_backward_weights(pd);
+        e.src_prim = pd.src_desc();
+        e.dst_prim = pd.diff_dst_desc();
+      }
+      if (blocked) {
+        e.blocked = true;
+        // grad_input: grad_output in, grad_input out; grad_weight: both in.
+        e.dst_reorder = dnnl::reorder(dnnl::reorder::primitive_desc(eng, dst, eng, e.dst_prim));
+        e.src_reorder =
+            p.pass == DeconvPass::kGradInput
+                ? dnnl::reorder(dnnl::reorder::primitive_desc(eng, e.src_prim, eng, src))
+                : dnnl::reorder(dnnl::reorder::primitive_desc(eng, src, eng, e.src_prim));
       }
     }
     // The reference implementations are correct but far slower than the native gemm path.
@@ -848,11 +867,26 @@ std::string onednn_deconv(const ConvTransposePlan& p, int threads, bool run) {
       case DeconvPass::kGradInput:
         if (e->reorder_weight)
           e->weight_reorder.execute(s, {{DNNL_ARG_FROM, w_user}, {DNNL_ARG_TO, w}});
+        if (e->blocked) {
+          const memory src_b(e->src_prim, eng), dst_b(e->dst_prim, eng);
+          e->dst_reorder.execute(s, {{DNNL_ARG_FROM, dst}, {DNNL_ARG_TO, dst_b}});
+          e->prim.execute(
+              s, {{DNNL_ARG_DIFF_SRC, src_b}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_DST, dst_b}});
+          e->src_reorder.execute(s, {{DNNL_ARG_FROM, src_b}, {DNNL_ARG_TO, src}});
+          break;
+        }
         e->prim.execute(
             s, {{DNNL_ARG_DIFF_SRC, src}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_DST, dst}});
         break;
       default:
-        args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_WEIGHTS, w}, {DNNL_ARG_DIFF_DST, dst}};
+        if (e->blocked) {
+          const memory src_b(e->src_prim, eng), dst_b(e->dst_prim, eng);
+          e->src_reorder.execute(s, {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, src_b}});
+          e->dst_reorder.execute(s, {{DNNL_ARG_FROM, dst}, {DNNL_ARG_TO, dst_b}});
+          args = {{DNNL_ARG_SRC, src_b}, {DNNL_ARG_DIFF_WEIGHTS, w}, {DNNL_ARG_DIFF_DST, dst_b}};
+        } else {
+          args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_WEIGHTS, w}, {DNNL_ARG_DIFF_DST, dst}};
+        }
         if (p.bias != nullptr) args[DNNL_ARG_DIFF_BIAS] = bias;
         e->prim.execute(s, args);
         if (e->reorder_weight)
