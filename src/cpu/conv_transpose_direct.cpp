@@ -225,6 +225,7 @@ void DirectImpl(const ConvTransposePlan& cp, int threads) {
     }
     // Two phases interleaved (aligned for the streaming path's loads).
     hwy::AlignedFreeUniquePtr<Acc[]> pair_buf = hwy::AllocateAligned<Acc>(2 * lanes);
+    std::vector<std::int64_t> fused_done(static_cast<std::size_t>(nc), 0);
     Acc* pair = pair_buf.get();
     for (std::int64_t od = 0; od < g.out[0]; ++od) {
       for (std::int64_t oh = 0; oh < g.out[1]; ++oh) {
@@ -233,6 +234,62 @@ void DirectImpl(const ConvTransposePlan& cp, int threads) {
         for (std::int64_t c = 0; c < nc; ++c) {
           Acc* arow = acc.data() + c * plan.acc_row;
           const Acc* wc = wpk.data() + c * g.cin_g * k_all;
+          // Stride 2 along W (decoder up-sampling): both phases' sums for 2 * lanes outputs each
+          // stay in registers and are interleaved straight into the output row, with no pass
+          // through the accumulator row. The rest of the row takes the general path below.
+          std::int64_t fused = 0;
+          if constexpr (std::is_same_v<T, Acc>) {
+            if (interleave2) {
+              const direct::Phase& p0 = plan.phases[0];
+              const direct::Phase& p1 = plan.phases[1];
+              const std::int64_t co = grp * g.cout_g + c0 + c;
+              const auto vb = hn::Set(
+                  d, bias != nullptr ? kern::to_acc<Acc>(bias[co * g.bias_stride]) : Acc(0));
+              T* orow = dst + n * ds[0] + co * ds[1] + od * ds[2] + oh * ds[3];
+              const std::int64_t lim = std::min(p0.count, p1.count);
+              for (; fused + 2 * lanes <= lim && 2 * (fused + 2 * lanes) <= g.out[2];
+                   fused += 2 * lanes) {
+                auto e0 = vb, e1 = vb, o0 = vb, o1 = vb;
+                for (std::int64_t ci = 0; ci < g.cin_g; ++ci) {
+                  for (std::int64_t a = plan.d.start[od]; a < plan.d.start[od + 1]; ++a) {
+                    for (std::int64_t b = plan.h.start[oh]; b < plan.h.start[oh + 1]; ++b) {
+                      const Acc* xs =
+                          xp.data() +
+                          (ci * in_rows + plan.d.i[a] * g.in[1] + plan.h.i[b]) * plan.row +
+                          plan.left + fused;
+                      const Acc* wk =
+                          wc + ((ci * g.k[0] + plan.d.k[a]) * g.k[1] + plan.h.k[b]) * g.k[2];
+                      for (std::int64_t t = 0; t < p0.taps; ++t) {
+                        const auto wv = hn::Set(d, wk[p0.k0 + t * p0.kstep]);
+                        const Acc* x = xs + p0.first - t * p0.istep;
+                        e0 = hn::MulAdd(wv, hn::LoadU(d, x), e0);
+                        e1 = hn::MulAdd(wv, hn::LoadU(d, x + lanes), e1);
+                      }
+                      for (std::int64_t t = 0; t < p1.taps; ++t) {
+                        const auto wv = hn::Set(d, wk[p1.k0 + t * p1.kstep]);
+                        const Acc* x = xs + p1.first - t * p1.istep;
+                        o0 = hn::MulAdd(wv, hn::LoadU(d, x), o0);
+                        o1 = hn::MulAdd(wv, hn::LoadU(d, x + lanes), o1);
+                      }
+                    }
+                  }
+                }
+                T* out = orow + 2 * fused;
+                if (stream && reinterpret_cast<std::uintptr_t>(out) % (sizeof(Acc) * lanes) == 0) {
+                  hn::StoreInterleaved2(e0, o0, d, pair);
+                  hn::Stream(hn::Load(d, pair), d, out);
+                  hn::Stream(hn::Load(d, pair + lanes), d, out + lanes);
+                  hn::StoreInterleaved2(e1, o1, d, pair);
+                  hn::Stream(hn::Load(d, pair), d, out + 2 * lanes);
+                  hn::Stream(hn::Load(d, pair + lanes), d, out + 3 * lanes);
+                } else {
+                  hn::StoreInterleaved2(e0, o0, d, out);
+                  hn::StoreInterleaved2(e1, o1, d, out + 2 * lanes);
+                }
+              }
+            }
+          }
+          fused_done[static_cast<std::size_t>(c)] = fused;
           for (const direct::Phase& ph : plan.phases) {
             Acc* ap = arow + ph.offset;
             // Four vectors at a time: independent sums hide the multiply-add latency.
@@ -252,7 +309,7 @@ void DirectImpl(const ConvTransposePlan& cp, int threads) {
                 }
               }
             };
-            std::int64_t j = 0;
+            std::int64_t j = fused;
             for (; j + 4 * lanes <= ph.count; j += 4 * lanes) {
               auto s0 = hn::Zero(d), s1 = hn::Zero(d), s2 = hn::Zero(d), s3 = hn::Zero(d);
               terms(j, [&](const auto& wv, const Acc* x) {
@@ -280,7 +337,8 @@ void DirectImpl(const ConvTransposePlan& cp, int threads) {
           const Acc bv = bias != nullptr ? kern::to_acc<Acc>(bias[co * g.bias_stride]) : Acc(0);
           const Acc* arow = acc.data() + c * plan.acc_row;
           T* orow = dst + n * ds[0] + co * ds[1] + od * ds[2] + oh * ds[3];
-          std::int64_t done = 0;  // outputs [0, 2 * done) written by the interleaving loop
+          // Outputs [0, 2 * done) are written (by the fused loop, then the interleaving loop).
+          std::int64_t done = fused_done[static_cast<std::size_t>(c)];
           if (interleave2) {
             const Acc* a0 = arow + plan.phases[0].offset;
             const Acc* a1 = arow + plan.phases[1].offset;

@@ -766,3 +766,42 @@ TEST_CASE("conv_transpose onednn's kernel == stride matmul paths equal the gathe
     CHECK(ups_test::compare(fast.dst, ref.dst, tol, tol) == "");
   }
 }
+
+TEST_CASE("conv_transpose direct path's fused stride-2 rows equal the reference",
+          "[conv_transpose]") {
+  // Rows wide enough for the fused two-phase loop (2 * lanes outputs per phase, up to 16 f32
+  // lanes), with odd widths and paddings that leave a tail for the general path.
+  struct Layer {
+    Shape in, w;
+    std::int64_t groups, padding, output_padding;
+  };
+  for (const Layer& l :
+       {Layer{{2, 3, 5, 70}, {3, 1, 4, 4}, 3, 1, 0}, Layer{{1, 4, 3, 67}, {4, 3, 4, 3}, 1, 1, 1},
+        Layer{{2, 2, 4, 9, 66}, {2, 2, 2, 3, 5}, 2, 2, 1}}) {
+    for (DType dtype : {DType::kF32, DType::kF64, DType::kBF16}) {
+      for (Layout layout : {Layout::kContiguous, Layout::kChannelsLast}) {
+        ConvTransposeOptions opt;
+        opt.stride = {2};
+        opt.padding = {l.padding};
+        opt.output_padding = {l.output_padding};
+        opt.groups = l.groups;
+        const Shape out = ups::conv_transpose_output_shape(l.in, l.w, opt);
+        INFO("input " << ups::shape_to_string(l.in) << " " << ups::to_string(dtype) << " "
+                      << ups_test::to_string(layout));
+        Problem ref = make_problem(l.in, l.w, out, dtype, layout, 61, false);
+        Problem fast = make_problem(l.in, l.w, out, dtype, layout, 61, false);
+        ref.bias = HostTensor(dtype, {out[1]});
+        ups_test::fill_random(ref.bias, 62);
+        ref.has_bias = true;
+        fast.bias = ref.bias;
+        fast.has_bias = true;
+        opt.algorithm = ConvTransposeAlgo::kGather;
+        run(ref, opt, 1);
+        opt.algorithm = ConvTransposeAlgo::kGemm;
+        run(fast, opt, 2);
+        const double tol = dtype == DType::kF64 ? 1e-12 : dtype == DType::kF32 ? 2e-5 : 2e-2;
+        CHECK(ups_test::compare(fast.dst, ref.dst, tol, tol) == "");
+      }
+    }
+  }
+}
