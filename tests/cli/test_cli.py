@@ -772,7 +772,7 @@ class UsageErrorTests(CliTestCase):
             (("--mode", "nearest", "--scale", "2", "--align-corners"),
              "align_corners option can only be set with the interpolating modes"),
             (("--mode", "nearest", "--scale", "2", "--antialias"),
-             "Anti-alias option is restricted to bilinear and bicubic modes"),
+             "Anti-alias option is restricted to bilinear, bicubic, and lanczos modes"),
             (("--mode", "nearest", "--size", "4", "--recompute-scale-factor"),
              "recompute_scale_factor is not meaningful with an explicit size"),
             (("--mode", "nearest", "--size", "4,4,4"),
