@@ -24,7 +24,9 @@ ResampleAxis aa_axis(std::int64_t in, std::int64_t out, double user_scale, bool 
   if (in == out) return ResampleAxis::identity(in);
   const Acc scale = kern::area_pixel_compute_scale<Acc>(in, out, align_corners, user_scale);
   const std::int64_t k = kern::aa_max_taps(scale, half);
-  UPS_CHECK(k <= (std::int64_t(1) << 20) && out <= INT64_MAX / k, ErrorCode::kOutOfMemory,
+  // The tables hold out * k taps, about interp_size * in for a downscale (k grows with the
+  // scale), so any downscale fits; only the counts themselves must stay representable.
+  UPS_CHECK(k <= INT32_MAX && out <= INT64_MAX / 16 / k, ErrorCode::kOutOfMemory,
             "interpolate: an anti-aliasing window of ", k, " taps for ", out,
             " outputs is too large");
   ResampleAxis a;

@@ -85,9 +85,10 @@ struct InterpModeTraits {
   /// PyTorch's name: what to_string() returns and parse_interp_mode() and the ups program's
   /// `--mode` accept.
   const char* name;
-  int min_rank;        ///< Smallest input rank accepted: N, C and 1 to 3 spatial dims.
-  int max_rank;        ///< Largest input rank accepted.
-  bool align_corners;  ///< `align_corners` may be set (PyTorch's "interpolating modes").
+  int min_rank;  ///< Smallest input rank accepted: N, C and 1 to 3 spatial dims.
+  int max_rank;  ///< Largest input rank accepted.
+  /// `align_corners` may be set (PyTorch's "interpolating modes"; lanczos accepts false only).
+  bool align_corners;
   /// `antialias` may be set, with an input rank in [min_rank, max_rank] (lanczos requires it).
   bool antialias;
   /// Every output element is a copy of one input element (no arithmetic), so both backends
