@@ -72,7 +72,8 @@ ArgSpec bench_spec() {
       .option("--size", "S[,S...]", "interpolate: output spatial size")
       .option("--scale", "F[,F...]", "interpolate: scale factor")
       .flag("--align-corners", "interpolate: align_corners=True")
-      .flag("--antialias", "interpolate: anti-alias (bilinear and bicubic)")
+      .flag("--antialias",
+            "interpolate: anti-alias (bilinear, bicubic, lanczos; trilinear, tricubic)")
       .flag("--backward",
             "interpolate, conv-transpose: time the backward pass (the\n"
             "gradients with respect to the input, and for conv-transpose\n"
