@@ -155,9 +155,10 @@ def spec_geometry(in_shape, c):
     else:
         for i, d in enumerate(axes):
             s = c["scales"][i]
-            start, end = (c["roi"][i], c["roi"][n + i]) if c["roi"] is not None else (0.0, 1.0)
-            # output_dimension = floor(input_dimension * (roi_end - roi_start) * scale)
-            dims[d] = (math.floor(in_shape[d] * (end - start) * s), s, in_shape[d] * s)
+            # floor(input_dimension * scale): the operator's text multiplies by
+            # (roi_end - roi_start) too, but its own shape inference does not, nor do the
+            # reference and ONNX Runtime; ups follows the shape inference (docs/semantics.md).
+            dims[d] = (math.floor(in_shape[d] * s), s, in_shape[d] * s)
     out = []
     for d in range(r):
         if dims[d] is None:
@@ -194,7 +195,8 @@ NP_TYPES = {np.float32: TensorProto.FLOAT, np.float64: TensorProto.DOUBLE,
             np.float16: TensorProto.FLOAT16, np.uint8: TensorProto.UINT8}
 
 
-def reference_resize(x, c):
+def resize_model(x, c, roi_type=TensorProto.DOUBLE):
+    """A one-node Resize model of case c for input x, and its feeds."""
     attrs = {"mode": c["mode"], "coordinate_transformation_mode": c["coord"]}
     if c["nearest"] is not None:
         attrs["nearest_mode"] = c["nearest"]
@@ -215,8 +217,8 @@ def reference_resize(x, c):
     vis = [helper.make_tensor_value_info("X", NP_TYPES[x.dtype.type], None)]
     if c["roi"] is not None:
         inputs[1] = "roi"
-        feeds["roi"] = np.array(c["roi"], dtype=np.float64)
-        vis.append(helper.make_tensor_value_info("roi", TensorProto.DOUBLE, None))
+        feeds["roi"] = np.array(c["roi"], dtype=helper.tensor_dtype_to_np_dtype(roi_type))
+        vis.append(helper.make_tensor_value_info("roi", roi_type, None))
     if c["scales"] is not None:
         inputs[2] = "scales"
         feeds["scales"] = np.array(c["scales"], dtype=np.float32)
@@ -231,7 +233,38 @@ def reference_resize(x, c):
     graph = helper.make_graph([node], "resize", vis,
                               [helper.make_tensor_value_info("Y", NP_TYPES[x.dtype.type], None)])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+    return model, feeds
+
+
+def reference_resize(x, c):
+    model, feeds = resize_model(x, c)
     return ReferenceEvaluator(model).run(None, feeds)[0]
+
+
+def ort_agrees(x, c, spec, ref, tol):
+    """For a case where the reference and the specification disagree: which one ONNX Runtime's
+    CPU provider agrees with (spec, ref, neither or fails), or None without onnxruntime.
+    Informative only (the header's summary); ORT takes a float32 roi."""
+    try:
+        import onnxruntime
+    except ImportError:
+        return None
+    model, feeds = resize_model(x, c, TensorProto.FLOAT)
+    model.ir_version = min(model.ir_version, 9)
+    onnxruntime.set_default_logger_severity(4)  # its refusals are counted, not printed
+    try:
+        opts = onnxruntime.SessionOptions()
+        opts.log_severity_level = 4
+        sess = onnxruntime.InferenceSession(model.SerializeToString(), opts,
+                                            providers=["CPUExecutionProvider"])
+        out = sess.run(None, feeds)[0].astype(np.float64)
+    except Exception:  # noqa: BLE001
+        return "fails"
+    if out.shape == spec.shape and np.allclose(out, spec, rtol=tol, atol=tol):
+        return "spec"
+    if ref is not None and out.shape == ref.shape and np.allclose(out, ref, rtol=tol, atol=tol):
+        return "ref"
+    return "neither"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -244,8 +277,6 @@ def classify(why, in_shape, c):
         return "negative-axes"  # the reference cannot transpose by negative axes
     if why == "precision":
         return "cubic-f32-weights"  # the reference's cubic weights are float32
-    if why == "output-shape" and c["roi"] is not None and c["scales"] is not None:
-        return "roi-output-size"  # floor(in * (end - start) * scale) vs floor(in * scale)
     if c["scales"] is not None:
         r = len(in_shape)
         axes = [a % r for a in c["axes"]] if c["axes"] is not None else list(range(r))
@@ -270,6 +301,7 @@ class Writer:
         self.lines = []
         self.count = 0
         self.disagreements = {}  # reason -> case ids
+        self.ort = {}  # reason -> {ORT's verdict: count}
 
     def add(self, mode, in_shape, dtype="f32", coord="half_pixel", nearest=None, cubic_a=None,
             exclude=False, antialias=False, sizes=None, scales=None, axes=None, roi=None,
@@ -326,6 +358,11 @@ class Writer:
             source = "spec"
             why = classify(why, in_shape, c)
             self.disagreements.setdefault(why, []).append(cid)
+            if dtype in ("f32", "f64"):
+                verdict = ort_agrees(xin, c, spec, ref, 1e-4)
+                if verdict is not None:
+                    counts = self.ort.setdefault(why, {})
+                    counts[verdict] = counts.get(verdict, 0) + 1
         if dtype == "f32":
             out_vals = " ".join(str(np.float32(v)) for v in expected.ravel())
         elif dtype == "u8":
@@ -518,7 +555,9 @@ def main():
         "# independently in the generator). Disagreements (docs/semantics.md, ONNX Resize):",
     ]
     for reason, ids in sorted(w.disagreements.items()):
-        header.append(f"#   {reason}: {len(ids)} cases, e.g. {ids[0]}")
+        ort = ", ".join(f"{k} {v}" for k, v in sorted(w.ort.get(reason, {}).items()))
+        header.append(f"#   {reason}: {len(ids)} cases, e.g. {ids[0]}"
+                      + (f"; ONNX Runtime agrees with: {ort}" if ort else ""))
     text = "\n".join(header + w.lines) + "\n"
     with open(args.out, "w", encoding="ascii") as f:
         f.write(text)
@@ -526,7 +565,7 @@ def main():
           f"{sum(len(v) for v in w.disagreements.values())} follow the specification",
           file=sys.stderr)
     for reason, ids in sorted(w.disagreements.items()):
-        print(f"  {reason}: {len(ids)}: {' '.join(ids)}", file=sys.stderr)
+        print(f"  {reason}: {len(ids)} {w.ort.get(reason)}: {' '.join(ids)}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -270,12 +270,11 @@ ResolvedResize resolve_resize(const Shape& in, const ResizeOptions& opt) {
     }
     if (has_scales) {
       const double s = opt.scales[i];
-      // ONNX: floor(input_dimension * (roi_end - roi_start) * scale); the roi is [0, 1] except
-      // with tf_crop_and_resize.
-      const double o = std::floor(len * (g.roi_end - g.roi_start) * s);
-      UPS_CHECK(o >= 0.0, ErrorCode::kInvalidArgument, "resize: the output size of dim ", d,
-                ", floor(", in[d], " * (", g.roi_end, " - ", g.roi_start, ") * ", s,
-                "), is negative; roi's end must not be smaller than its start with scales");
+      // floor(length_in * scale), as ONNX's shape inference, its reference implementation and
+      // ONNX Runtime compute it. The operator's text writes floor(in * (roi_end - roi_start) *
+      // scale), which only differs with tf_crop_and_resize; docs/semantics.md explains the
+      // choice.
+      const double o = std::floor(len * s);
       g.out = to_length(o, in[d], "times its scale");
       g.scale = s;
       g.output_width = len * s;
