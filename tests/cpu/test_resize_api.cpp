@@ -405,3 +405,55 @@ TEST_CASE("resize: tf_crop_and_resize extrapolates in any dim", "[resize][api]")
     CHECK(dst.get(i) == want[i]);
   }
 }
+
+TEST_CASE("resize gives the same bits for any thread count and layout", "[resize][api]") {
+  // Outputs large enough for the CPU backend to split them across threads.
+  struct Config {
+    Shape in;
+    ResizeOptions o;
+  };
+  std::vector<Config> configs;
+  ResizeOptions o = scales({1, 1, 0.37, 0.52}, ResizeMode::kLinear);
+  o.antialias = true;
+  configs.push_back({{2, 3, 97, 131}, o});
+  o = scales({1, 1, 1.9, 1.3}, ResizeMode::kCubic);
+  o.cubic_coeff_a = -0.5;
+  o.exclude_outside = true;
+  configs.push_back({{2, 3, 67, 45}, o});
+  o = sizes({2, 3, 150, 77}, ResizeMode::kLinear);
+  o.coordinate_mode = CoordinateMode::kTfCropAndResize;
+  o.roi = {0, 0, -0.1, 0.2, 1, 1, 1.05, 0.9};
+  o.extrapolation_value = 3.5;
+  configs.push_back({{2, 3, 60, 70}, o});
+  o = scales({1, 1, 2.5, 1.5, 0.7});
+  o.coordinate_mode = CoordinateMode::kAsymmetric;
+  o.nearest_mode = NearestMode::kCeil;
+  configs.push_back({{1, 3, 20, 30, 40}, o});
+  std::uint64_t seed = 40;
+  for (const Config& cfg : configs) {
+    for (DType dt : {DType::kF32, DType::kF64, DType::kBF16}) {
+      INFO(ups::shape_to_string(cfg.in)
+           << " " << ups::to_string(dt) << " " << ups::to_string(cfg.o.mode));
+      const Shape out = ups::resize_output_shape(cfg.in, cfg.o);
+      HostTensor src(dt, cfg.in);
+      ups_test::fill_random(src, ++seed, -2.0, 2.0);
+      HostTensor one(dt, out);
+      ups::Context ctx(ups::Device::kCPU);
+      ctx.set_num_threads(1);
+      ups::resize(ctx, src.view(), one.view(), cfg.o);
+      for (int threads : {2, 3}) {
+        HostTensor many(dt, out);
+        ctx.set_num_threads(threads);
+        ups::resize(ctx, src.view(), many.view(), cfg.o);
+        CHECK(ups_test::compare_bitwise(many, one) == "");
+      }
+      // Channels-last operands: the same values (the order of the passes may differ).
+      const HostTensor src_cl = src.to_layout(ups_test::Layout::kChannelsLast);
+      HostTensor cl(dt, out, ups_test::Layout::kChannelsLast);
+      ctx.set_num_threads(2);
+      ups::resize(ctx, src_cl.view(), cl.view(), cfg.o);
+      const double tol = dt == DType::kF64 ? 1e-12 : dt == DType::kF32 ? 1e-5 : 2e-2;
+      CHECK(ups_test::compare(cl, one, tol, tol) == "");
+    }
+  }
+}
