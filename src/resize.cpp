@@ -94,6 +94,9 @@ std::string list_to_string(const V& v) {
   return os.str();
 }
 
+// The largest filter stretch (1 / scale) antialias accepts: windows of up to 4 * 2^22 taps.
+constexpr double kMaxAntialiasStretch = 4194304.0;
+
 // Output lengths must fit int64 (and the element count is checked on the whole shape).
 std::int64_t to_length(double v, std::int64_t in, const char* how) {
   UPS_CHECK(v < 9.2233720368547758e18, ErrorCode::kOutOfMemory, "resize: output size ", v,
@@ -289,6 +292,18 @@ ResolvedResize resolve_resize(const Shape& in, const ResizeOptions& opt) {
       g.output_width = policy_scale * len;
     }
     r.out_shape[d] = g.out;
+  }
+  // Antialias stretches the filter by 1 / scale: its window, 2 * support / scale taps, is
+  // bounded here so that no table (and no window index) can grow without limit.
+  if (opt.antialias) {
+    for (int d = 0; d < rank; ++d) {
+      const onnx::DimGeometry& g = r.dim[d].g;
+      if (!r.dim[d].resized || g.out == 0 || g.scale >= 1.0) continue;
+      UPS_CHECK(1.0 / g.scale <= kMaxAntialiasStretch, ErrorCode::kInvalidArgument,
+                "resize: antialias with scale ", g.scale, " in dim ", d,
+                " would stretch the filter by ", 1.0 / g.scale, "; ups supports at most ",
+                kMaxAntialiasStretch);
+    }
   }
   for (int d = 0; d < rank; ++d) {
     UPS_CHECK(in[d] > 0 || r.out_shape[d] == 0, ErrorCode::kShapeMismatch, "resize: dim ", d,

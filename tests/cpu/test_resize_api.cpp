@@ -208,6 +208,11 @@ TEST_CASE("resize validation errors", "[resize][api]") {
   check_error({1, -1, 4}, sizes({1, 2, 4}), ErrorCode::kShapeMismatch, "negative size");
   check_error({1 << 20, 1 << 20}, scales({1e7, 1e7}), ErrorCode::kOutOfMemory, "more than 2^63");
   check_error({4}, scales({1e300}), ErrorCode::kOutOfMemory, "overflows int64");
+  o = sizes({1}, ResizeMode::kLinear);
+  o.antialias = true;
+  check_error({std::int64_t(1) << 23}, o, ErrorCode::kInvalidArgument,
+              "would stretch the filter by 8.38861e+06; ups supports at most 4.1943e+06");
+  CHECK(ups::resize_output_shape({std::int64_t(1) << 22}, o) == Shape{1});
   // Values outside the enums.
   o = scales({1, 1, 2, 2});
   o.mode = static_cast<ResizeMode>(7);
@@ -456,4 +461,22 @@ TEST_CASE("resize gives the same bits for any thread count and layout", "[resize
       CHECK(ups_test::compare(cl, one, tol, tol) == "");
     }
   }
+}
+
+TEST_CASE("resize: antialias over a whole long dim", "[resize][api]") {
+  // 2^20 -> 1 with antialias: a triangle window of 2^21 taps, clamped to the input, whose
+  // weights sum to 1, so a constant stays constant; a ramp gives its mean (the window is
+  // symmetric about the centre).
+  const std::int64_t n = std::int64_t(1) << 20;
+  ResizeOptions o = sizes({1}, ResizeMode::kLinear);
+  o.antialias = true;
+  HostTensor src(DType::kF64, {n});
+  for (std::int64_t i = 0; i < n; ++i)
+    src.set(i, static_cast<double>(i));
+  HostTensor dst(DType::kF64, {1});
+  ups::resize(ups::Context(ups::Device::kCPU), src.view(), dst.view(), o);
+  CHECK(dst.get(0) == Approx((n - 1) / 2.0).epsilon(1e-9));
+  o.exclude_outside = true;
+  ups::resize(ups::Context(ups::Device::kCPU), src.view(), dst.view(), o);
+  CHECK(dst.get(0) == Approx((n - 1) / 2.0).epsilon(1e-9));
 }
