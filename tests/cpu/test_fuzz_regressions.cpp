@@ -55,6 +55,10 @@ TEST_CASE("fuzz corpus replays: interpolate", "[fuzz]") {
   CHECK(replay("interpolate", ups_fuzz::run_interpolate) > 0);
 }
 
+TEST_CASE("fuzz corpus replays: resize", "[fuzz]") {
+  CHECK(replay("resize", ups_fuzz::run_resize) > 0);
+}
+
 TEST_CASE("fuzz corpus replays: conv_transpose", "[fuzz]") {
   CHECK(replay("conv_transpose", ups_fuzz::run_conv_transpose) > 0);
 }
@@ -72,6 +76,7 @@ TEST_CASE("fuzz targets accept empty and short inputs", "[fuzz]") {
   for (std::size_t n = 0; n <= 4; ++n) {
     CHECK_NOTHROW(ups_fuzz::run_npy(bytes, n));
     CHECK_NOTHROW(ups_fuzz::run_interpolate(bytes, n));
+    CHECK_NOTHROW(ups_fuzz::run_resize(bytes, n));
     CHECK_NOTHROW(ups_fuzz::run_conv_transpose(bytes, n));
     CHECK_NOTHROW(ups_fuzz::run_pool(bytes, n));
     CHECK_NOTHROW(ups_fuzz::run_pixel_shuffle(bytes, n));
