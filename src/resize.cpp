@@ -399,11 +399,14 @@ ResampleAxis make_resize_axis(const onnx::DimGeometry& g, const ResizeOptions& o
   if (g.out == g.in && !outside_any) {
     bool identity = true;
     for (std::size_t o = 0; o < out && identity; ++o) {
+      int ones = 0;
       for (int j = 0; j < ax.k && identity; ++j) {
         const double wj = ax.w[o * ax.k + j];
         const std::int64_t ij = ax.idx[o * ax.k + j];
+        ones += wj == 1.0;
         identity = wj == 0.0 || (wj == 1.0 && ij == static_cast<std::int64_t>(o));
       }
+      identity = identity && ones == 1;
     }
     if (identity) return ResampleAxis::identity(g.in);
   }
