@@ -134,6 +134,19 @@ AspectRatioPolicy parse_aspect_ratio_policy(const std::string& name) {
 
 namespace detail {
 
+namespace {
+
+// The coordinate transforms give finite coordinates for valid options (tf_crop_and_resize's
+// non-finite ones are outside); checked so that no window index comes from a non-finite value.
+double finite_coordinate(double x, std::int64_t length) {
+  UPS_CHECK(std::isfinite(x), ErrorCode::kInvalidArgument,
+            "resize: the coordinate transform gives the non-finite input coordinate ", x,
+            " in a dim of length ", length);
+  return x;
+}
+
+}  // namespace
+
 ResolvedResize resolve_resize(const Shape& in, const ResizeOptions& opt) {
   check_enum_value(opt.mode, kModeNames, "options.mode", "ups::ResizeMode");
   check_enum_value(opt.coordinate_mode, kCoordNames, "options.coordinate_mode",
@@ -152,6 +165,9 @@ ResolvedResize resolve_resize(const Shape& in, const ResizeOptions& opt) {
     UPS_CHECK(in[d] >= 0, ErrorCode::kShapeMismatch, "resize: negative size in input shape ",
               shape_to_string(in));
   }
+  // The same bound as a view of this shape has (detail::check_view), so that the shape query
+  // rejects what the op would.
+  checked_numel(in, "resize input");
 
   // The attributes that only some modes take.
   const bool tf = opt.coordinate_mode == CoordinateMode::kTfCropAndResize;
@@ -338,7 +354,7 @@ ResampleAxis make_resize_axis(const onnx::DimGeometry& g, const ResizeOptions& o
         outside_any = true;
         continue;
       }
-      ax.idx[o] = onnx::nearest_index(nm, x, g.in);
+      ax.idx[o] = onnx::nearest_index(nm, finite_coordinate(x, g.in), g.in);
     }
   } else {
     const bool cubic = opt.mode == ResizeMode::kCubic;
@@ -367,7 +383,7 @@ ResampleAxis make_resize_axis(const onnx::DimGeometry& g, const ResizeOptions& o
       }
       std::int64_t left = 0;
       double ratio = 0.0;
-      onnx::split_coordinate(x, &left, &ratio);
+      onnx::split_coordinate(finite_coordinate(x, g.in), &left, &ratio);
       onnx::filter_weights(cubic, a, opt.antialias, fscale, ratio, w.data());
       const std::int64_t first = left + start;
       if (opt.exclude_outside) onnx::exclude_outside(first, taps, g.in, w.data());

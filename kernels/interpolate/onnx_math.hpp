@@ -76,9 +76,10 @@ UPS_HD double source_coordinate(Coord mode, std::int64_t x_resized, const DimGeo
 }
 
 // tf_crop_and_resize: a coordinate outside [0, length_original - 1] yields extrapolation_value.
+// So does a NaN, which extreme roi values can produce (0 * inf).
 UPS_HD bool is_outside(Coord mode, double x_original, std::int64_t in) {
   return mode == Coord::kTfCropAndResize &&
-         (x_original < 0.0 || x_original > static_cast<double>(in - 1));
+         !(x_original >= 0.0 && x_original <= static_cast<double>(in - 1));
 }
 
 // Splits x into the index left of it and the distance from there, in (0, 1]: an integer x counts
