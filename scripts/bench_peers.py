@@ -325,6 +325,8 @@ class OpenCV:
         if c["dtype"] != "f32":
             raise Skip("cv2.resize has no %s" % c["dtype"])
         mode = p["mode"]
+        if mode == "lanczos":
+            raise Skip("cv2.resize's INTER_LANCZOS4 is another filter (8 taps, no anti-aliasing)")
         if case.sp == 3:
             raise Skip("cv2.resize is 2-D only (no %s)" % mode)
         if p.get("align_corners"):
@@ -426,6 +428,8 @@ class OnnxRuntime:
 
         if case.op == "interpolate":
             mode = p["mode"]
+            if mode == "lanczos":
+                raise Skip("Resize has no Lanczos filter")
             if case.cl:  # the NHWC tensor itself, with scales of 1 on N and C
                 xin = case.channels_last_np(x)
                 spatial = list(range(1, 1 + case.sp))
@@ -768,6 +772,11 @@ def main(argv=None, peers=None, prog=None, description=None):
 
     with torch.inference_mode():
         for c in cases:
+            if device == "cuda" and c["params"].get("mode") == "lanczos":
+                # PyTorch's lanczos runs on the CPU only: nothing to time or check against.
+                emit(c, "pytorch", torch.__version__, threads,
+                     skipped="PyTorch's lanczos runs on the CPU only")
+                continue
             case = Case(torch, F, c, device)
             backward = bool(c["params"].get("backward"))
             grad_mode = torch.inference_mode(False) if backward else contextlib.nullcontext()

@@ -36,20 +36,27 @@ struct ModeRow {
   InterpKind aa_kind;  // the body with antialias; `kind` where antialias is not allowed
   // The index math always uses in / out: F.interpolate sets recompute_scale_factor for area.
   bool always_recompute;
+  // Rules that run on the resampling engine instead of `kind` / `aa_kind` (kNone: the kernel).
+  detail::InterpEngine engine = detail::InterpEngine::kNone;
+  detail::InterpEngine aa_engine = detail::InterpEngine::kNone;
 };
 
 // PyTorch's rules (torch.nn.functional.interpolate): align_corners only for the interpolating
-// modes, antialias only for bilinear and bicubic, linear / bilinear and bicubic / trilinear only
-// for 1-D / 2-D / 3-D inputs. u8 only for the copying modes, the ones the backends instantiate
-// for it (dispatch_interp). Rows follow InterpMode's enumerators; the static_assert below and
-// tests/cpu/test_interpolate_modes.cpp hold the table to that.
+// modes, antialias only for bilinear, bicubic and lanczos (and here for trilinear and tricubic),
+// linear / bilinear, bicubic and lanczos / trilinear and tricubic only for 1-D / 2-D / 3-D
+// inputs. lanczos requires antialias (its kind columns are unused) and runs on the engine, as do
+// tricubic and anti-aliased trilinear. u8 only for the copying modes, the ones the backends
+// instantiate for it (dispatch_interp). Rows follow InterpMode's enumerators; the static_assert
+// below and tests/cpu/test_interpolate_modes.cpp hold the table to that.
 constexpr std::uint32_t kCopyTypes = kFloatTypes | dtype_bit(DType::kU8);
 using M = InterpMode;
 using K = InterpKind;
+using E = detail::InterpEngine;
+constexpr std::uint32_t kF32F64 = dtype_bit(DType::kF32) | dtype_bit(DType::kF64);
 // clang-format off
 constexpr ModeRow kModes[] = {
   // {mode, name, min_rank, max_rank, align_corners, antialias, copies, dtypes},
-  //  kind, aa_kind, always_recompute
+  //  kind, aa_kind, always_recompute, engine, aa_engine
   {{M::kNearest,      "nearest",       3, 5, false, false, true,  kCopyTypes},
     K::kNearest,      K::kNearest,      false},
   {{M::kNearestExact, "nearest-exact", 3, 5, false, false, true,  kCopyTypes},
@@ -60,10 +67,16 @@ constexpr ModeRow kModes[] = {
     K::kBilinear,     K::kAaBilinear,   false},
   {{M::kBicubic,      "bicubic",       4, 4, true,  true,  false, kFloatTypes},
     K::kBicubic,      K::kAaBicubic,    false},
-  {{M::kTrilinear,    "trilinear",     5, 5, true,  false, false, kFloatTypes},
-    K::kTrilinear,    K::kTrilinear,    false},
+  {{M::kTrilinear,    "trilinear",     5, 5, true,  true,  false, kFloatTypes},
+    K::kTrilinear,    K::kTrilinear,    false, E::kNone,    E::kAaLinear},
   {{M::kArea,         "area",          3, 5, false, false, false, kFloatTypes},
     K::kArea,         K::kArea,         true},
+  // PyTorch's lanczos runs on f32 and f64 only (its weight tables are not instantiated for the
+  // 16-bit types); its u8 path (integer weights) has no counterpart here.
+  {{M::kLanczos,      "lanczos",       4, 4, true,  true,  false, kF32F64},
+    K::kBilinear,     K::kBilinear,     false, E::kLanczos, E::kLanczos},
+  {{M::kTricubic,     "tricubic",      5, 5, true,  true,  false, kFloatTypes},
+    K::kBicubic,      K::kBicubic,      false, E::kCubic,   E::kAaCubic},
 };
 // clang-format on
 constexpr std::size_t kModeCount = sizeof(kModes) / sizeof(kModes[0]);
@@ -75,7 +88,8 @@ constexpr bool rows_are_consistent() {
     // Indexing by the enumerator's value needs the enumerator order.
     if (static_cast<std::size_t>(t.mode) != i) return false;
     if (t.min_rank < 3 || t.max_rank > 5 || t.min_rank > t.max_rank) return false;
-    if (t.antialias == (r.aa_kind == r.kind)) return false;
+    const bool aa_differs = r.aa_kind != r.kind || r.aa_engine != r.engine;
+    if (t.antialias != aa_differs && r.engine != detail::InterpEngine::kLanczos) return false;
     // dispatch_interp instantiates u8 exactly for the nearest kinds.
     const bool nearest_kind = r.kind == InterpKind::kNearest || r.kind == InterpKind::kNearestExact;
     if (t.supports(DType::kU8) != nearest_kind || t.copies != nearest_kind) return false;
@@ -217,14 +231,16 @@ Resolved resolve(const Shape& in, const InterpolateOptions& opt) {
   UPS_CHECK(!(has_size && opt.recompute_scale_factor), ErrorCode::kInvalidArgument,
             "recompute_scale_factor is not meaningful with an explicit size.");
   if (opt.antialias) {
-    UPS_CHECK(traits.antialias && rank == 4, ErrorCode::kInvalidArgument,
-              "Anti-alias option is restricted to bilinear and bicubic modes and requires a 4-D "
-              "tensor as input");
+    // PyTorch's 2-D anti-aliasing modes need a 4-D input (its message); the 3-D ones
+    // (trilinear, tricubic) are left to the rank check below.
+    UPS_CHECK(traits.antialias && (rank == 4 || traits.max_rank != 4), ErrorCode::kInvalidArgument,
+              "Anti-alias option is restricted to bilinear, bicubic, and lanczos modes and "
+              "requires a 4-D tensor as input");
   }
   UPS_CHECK(rank >= 3 && rank <= 5, ErrorCode::kShapeMismatch,
             "Input Error: Only 3D, 4D and 5D input Tensors supported (got ", rank,
-            "D) for the modes: nearest | linear | bilinear | bicubic | trilinear | area | "
-            "nearest-exact (got ",
+            "D) for the modes: nearest | linear | bilinear | bicubic | trilinear | lanczos | area "
+            "| nearest-exact (got ",
             traits.name, ")");
   // F.interpolate's "Got 3D input, but bilinear mode needs 4D input", for every mode whose
   // ranks are narrower than 3..5 (PyTorch has no such message for bicubic and falls through to
@@ -235,6 +251,11 @@ Resolved resolve(const Shape& in, const InterpolateOptions& opt) {
                                  : concat(traits.min_rank, "D to ", traits.max_rank, "D");
     fail(ErrorCode::kShapeMismatch,
          concat("Got ", rank, "D input, but ", traits.name, " mode needs ", need, " input"));
+  }
+  if (opt.mode == InterpMode::kLanczos) {
+    UPS_CHECK(!opt.align_corners.value_or(false), ErrorCode::kInvalidArgument,
+              "Lanczos mode does not support align_corners=True");
+    UPS_CHECK(opt.antialias, ErrorCode::kInvalidArgument, "Lanczos mode requires antialias=True");
   }
   const std::size_t spatial = static_cast<std::size_t>(rank - 2);
 
@@ -316,6 +337,19 @@ detail::InterpolatePlan make_plan(const TensorView& in, const TensorView& out, c
   return plan;
 }
 
+// The engine rule of a call (kNone for the dedicated kernels).
+detail::InterpEngine engine_of(const ModeRow& row, const InterpolateOptions& options) {
+  return options.antialias ? row.aa_engine : row.engine;
+}
+
+// The engine plan of a call from view `in` to view `out`.
+detail::ResamplePlan engine_plan(detail::InterpEngine rule, const TensorView& in,
+                                 const TensorView& out, const Resolved& r,
+                                 const InterpolateOptions& options) {
+  return detail::make_interp_engine_plan(rule, in, out, r.index_scale.data(),
+                                         options.align_corners.value_or(false));
+}
+
 }  // namespace
 
 Shape interpolate_output_shape(const Shape& input_shape, const InterpolateOptions& options) {
@@ -342,6 +376,19 @@ void interpolate(const Context& ctx, const TensorView& src, const TensorView& ds
   detail::check_no_self_overlap(dst, "dst");
   detail::check_no_overlap(src, dst);
 
+  const detail::InterpEngine rule = engine_of(row, options);
+  if (rule != detail::InterpEngine::kNone) {
+    if (dst.numel() == 0) return;  // N == 0
+    const detail::ResamplePlan plan = engine_plan(rule, src, dst, r, options);
+    if (ctx.device() == Device::kCPU) {
+      detail::resample_cpu(plan, src, dst, ctx.num_threads());
+    } else {
+      const detail::CudaDeviceScope scope(ctx, {{"src", &src}, {"dst", &dst}});
+      detail::resample_cuda(ctx, plan, src, dst);
+    }
+    return;
+  }
+
   const detail::InterpolatePlan plan = make_plan(src, dst, r, row, options);
   if (plan.total == 0) return;  // N == 0
 
@@ -360,6 +407,9 @@ void interpolate_backward(const Context& ctx, const TensorView& grad_output,
   detail::check_view(grad_input, "grad_input");
   const Resolved r = resolve(grad_input.shape(), options);
   const ModeRow& row = row_of(options.mode, "options.mode");
+  UPS_CHECK(engine_of(row, options) == detail::InterpEngine::kNone, ErrorCode::kInvalidArgument,
+            "interpolate_backward: mode '", row.traits.name, "'",
+            options.antialias ? " with antialias" : "", " has no backward");
   UPS_CHECK(row.traits.supports(grad_input.dtype) && grad_input.dtype != DType::kU8,
             ErrorCode::kUnsupportedDType, "interpolate_backward: mode '", row.traits.name,
             "' has no gradient for dtype ", to_string(grad_input.dtype),
@@ -388,12 +438,33 @@ void interpolate_backward(const Context& ctx, const TensorView& grad_output,
   }
 }
 
+std::size_t interpolate_workspace_size(const Context& ctx, const Shape& input_shape, DType dtype,
+                                       const InterpolateOptions& options) {
+  detail::check_enum(options.mode, "options.mode");
+  detail::check_enum(dtype, "dtype");
+  const Resolved r = resolve(input_shape, options);
+  const ModeRow& row = row_of(options.mode, "options.mode");
+  const detail::InterpEngine rule = engine_of(row, options);
+  if (ctx.device() == Device::kCPU || rule == detail::InterpEngine::kNone) return 0;
+  UPS_CHECK(row.traits.supports(dtype), ErrorCode::kUnsupportedDType, "interpolate: mode '",
+            row.traits.name, "' does not support dtype ", to_string(dtype),
+            " (supported: ", supported_dtypes(row.traits), ")");
+  // The tables depend on the shapes and options only: views without data stand in for the
+  // tensors.
+  const TensorView in = TensorView::contiguous(nullptr, dtype, Device::kCUDA, input_shape);
+  const TensorView out = TensorView::contiguous(nullptr, dtype, Device::kCUDA, r.out_shape);
+  return detail::resample_cuda_workspace(engine_plan(rule, in, out, r, options));
+}
+
 std::size_t interpolate_backward_workspace_size(const Context& ctx, const Shape& input_shape,
                                                 DType dtype, const InterpolateOptions& options) {
   detail::check_enum(options.mode, "options.mode");
   const Resolved r = resolve(input_shape, options);
-  if (ctx.device() == Device::kCPU) return 0;
   const ModeRow& row = row_of(options.mode, "options.mode");
+  UPS_CHECK(engine_of(row, options) == detail::InterpEngine::kNone, ErrorCode::kInvalidArgument,
+            "interpolate_backward: mode '", row.traits.name, "'",
+            options.antialias ? " with antialias" : "", " has no backward");
+  if (ctx.device() == Device::kCPU) return 0;
   // The tables depend on the shapes and options only: views without data stand in for the
   // tensors.
   detail::check_enum(dtype, "dtype");

@@ -10,6 +10,7 @@
 
 #include "dispatch.hpp"
 #include "interpolate/interp_math.hpp"
+#include "resample_plan.hpp"
 #include "ups/context.hpp"
 #include "ups/tensor.hpp"
 
@@ -39,6 +40,21 @@ void interpolate_backward_cuda(const Context& ctx, const InterpolatePlan& plan,
                                const void* grad_out, void* grad_in);
 // Bytes of scratch interpolate_backward_cuda needs for `plan` (its transposed tables).
 std::size_t interpolate_backward_cuda_workspace(const InterpolatePlan& plan);
+
+// The interpolate rules that run on the separable resampling engine rather than on a kernel of
+// their own: lanczos, tricubic, and anti-aliased trilinear / tricubic (src/interpolate_engine.cpp).
+enum class InterpEngine : std::uint8_t {
+  kNone,      // a dedicated kernel (InterpolatePlan)
+  kLanczos,   // Lanczos-3 anti-aliasing windows
+  kCubic,     // bicubic's Keys cubic (A = -0.75) per dim
+  kAaLinear,  // anti-aliasing triangle windows per dim
+  kAaCubic,   // anti-aliasing Keys cubic (a = -0.5) windows per dim
+};
+
+// The engine plan of an interpolate call from view `in` to view `out` (validated), with the
+// scale that drives the index math per spatial dim (0: in / out).
+ResamplePlan make_interp_engine_plan(InterpEngine rule, const TensorView& in, const TensorView& out,
+                                     const double* user_scale, bool align_corners);
 
 template <kern::InterpKind K>
 using KindTag = std::integral_constant<kern::InterpKind, K>;

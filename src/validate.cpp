@@ -54,6 +54,8 @@ void check_enum(InterpMode value, const char* what) {
     case InterpMode::kBicubic:
     case InterpMode::kTrilinear:
     case InterpMode::kArea:
+    case InterpMode::kLanczos:
+    case InterpMode::kTricubic:
       return;
   }
   invalid_enum(value, what, "ups::InterpMode");

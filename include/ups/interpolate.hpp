@@ -10,10 +10,20 @@
 /// | linear         | 3 (N, C, W)     | yes           | no        | f32 f64 f16 bf16         |
 /// | bilinear       | 4 (N, C, H, W)  | yes           | yes       | f32 f64 f16 bf16         |
 /// | bicubic        | 4 (N, C, H, W)  | yes           | yes       | f32 f64 f16 bf16         |
-/// | trilinear      | 5 (N,C,D,H,W)   | yes           | no        | f32 f64 f16 bf16         |
+/// | trilinear      | 5 (N,C,D,H,W)   | yes           | yes (*)   | f32 f64 f16 bf16         |
 /// | area           | 3, 4, 5         | no            | no        | f32 f64 f16 bf16         |
+/// | lanczos        | 4 (N, C, H, W)  | false only    | required  | f32 f64                  |
+/// | tricubic (*)   | 5 (N,C,D,H,W)   | yes           | yes (*)   | f32 f64 f16 bf16         |
 ///
 /// interp_modes() holds this table as data; the validation of every call reads it.
+///
+/// (*) Beyond PyTorch: "tricubic" is bicubic's formula applied to D, H and W (no PyTorch mode),
+/// and antialias for trilinear and tricubic applies PyTorch's 2-D anti-aliasing windows (the
+/// triangle, Keys' cubic with a = -0.5) to each of the three dims. "lanczos" is PyTorch 2.15's
+/// Lanczos-3 mode (CPU only in PyTorch), here on both backends. These three run on a separable
+/// engine that applies per-dim tap tables built once per call (docs/semantics.md); every other
+/// case keeps its dedicated kernels. On CUDA the engine takes scratch memory for its tables (see
+/// interpolate_workspace_size()).
 ///
 /// f16 and bf16 accumulate in f32; f64 accumulates in f64. Results follow PyTorch's CPU kernels
 /// for contiguous inputs, including their rounding of f16/bf16 interpolation weights to the
@@ -44,6 +54,12 @@ enum class InterpMode : std::uint8_t {
   kBicubic,       ///< "bicubic": Keys cubic (A = -0.75), taps clamped to the border; rank 4.
   kTrilinear,     ///< "trilinear": rank-5 input.
   kArea,          ///< "area": adaptive average pooling to the output size.
+  /// "lanczos": PyTorch 2.15's Lanczos-3 anti-aliasing filter, sinc(x) * sinc(x / 3) over
+  /// |x| < 3 stretched by the downscale; rank 4, antialias required, align_corners false only.
+  kLanczos,
+  /// "tricubic": bicubic's Keys cubic (A = -0.75, taps clamped to the border) along D, H and W
+  /// of a rank-5 input; no PyTorch equivalent.
+  kTricubic,
 };
 
 /// @brief What F.interpolate accepts for one InterpMode: one row of interp_modes().
@@ -57,8 +73,11 @@ enum class InterpMode : std::uint8_t {
 ///   false: "align_corners option can only be set with the interpolating modes: linear |
 ///   bilinear | bicubic | trilinear";
 /// - InterpolateOptions::antialias for a mode whose `antialias` is false, or with an input rank
-///   other than 4: "Anti-alias option is restricted to bilinear and bicubic modes and requires a
-///   4-D tensor as input" (both kInvalidArgument);
+///   other than 4 for the 2-D modes (bilinear, bicubic, lanczos): "Anti-alias option is
+///   restricted to bilinear, bicubic, and lanczos modes and requires a 4-D tensor as input"
+///   (trilinear and tricubic take antialias with their rank-5 input);
+/// - lanczos with align_corners true: "Lanczos mode does not support align_corners=True";
+///   lanczos without antialias: "Lanczos mode requires antialias=True" (all kInvalidArgument);
 /// - an element type that supports() rejects: "interpolate: mode 'bilinear' does not support
 ///   dtype u8 (supported: f32, f64, f16, bf16)" (kUnsupportedDType).
 struct InterpModeTraits {
@@ -66,10 +85,12 @@ struct InterpModeTraits {
   /// PyTorch's name: what to_string() returns and parse_interp_mode() and the ups program's
   /// `--mode` accept.
   const char* name;
-  int min_rank;        ///< Smallest input rank accepted: N, C and 1 to 3 spatial dims.
-  int max_rank;        ///< Largest input rank accepted.
-  bool align_corners;  ///< `align_corners` may be set (PyTorch's "interpolating modes").
-  bool antialias;      ///< `antialias` may be set (with a rank-4 input).
+  int min_rank;  ///< Smallest input rank accepted: N, C and 1 to 3 spatial dims.
+  int max_rank;  ///< Largest input rank accepted.
+  /// `align_corners` may be set (PyTorch's "interpolating modes"; lanczos accepts false only).
+  bool align_corners;
+  /// `antialias` may be set, with an input rank in [min_rank, max_rank] (lanczos requires it).
+  bool antialias;
   /// Every output element is a copy of one input element (no arithmetic), so both backends
   /// give bit-identical results.
   bool copies;
@@ -107,11 +128,13 @@ struct InterpolateOptions {
   /// `recompute_scale_factor` is set (or the mode is area), the index math uses 1 / scale, not
   /// in / out, exactly as PyTorch does.
   std::vector<double> scale_factor;
-  /// Only for linear, bilinear, bicubic and trilinear; unset means false.
+  /// Only for linear, bilinear, bicubic, trilinear, tricubic and lanczos (which rejects true);
+  /// unset means false.
   std::optional<bool> align_corners;
   /// Use in / out rather than the given scale in the index math. Not allowed with `size`.
   bool recompute_scale_factor = false;
-  /// Pillow-style anti-aliasing when downsampling; bilinear and bicubic, rank 4 only.
+  /// Pillow-style anti-aliasing when downsampling: bilinear and bicubic (rank 4), trilinear and
+  /// tricubic (rank 5); lanczos requires it.
   bool antialias = false;
 };
 
@@ -125,13 +148,23 @@ UPS_EXPORT Shape interpolate_output_shape(const Shape& input_shape,
 ///
 /// @p dst must have the shape interpolate_output_shape(src.shape(), options), the dtype of
 /// @p src, and live on the context's device, as must @p src. A batch of 0 is a no-op; every
-/// other empty dim is an error. On CUDA the op enqueues its kernel on ctx.stream(), does not
-/// synchronise the host and does not allocate. Every mode is deterministic (each output element
+/// other empty dim is an error. On CUDA the op enqueues its kernel on ctx.stream() and does not
+/// synchronise the host. It allocates nothing, except for lanczos, tricubic and anti-aliased
+/// trilinear, which copy their per-dim tap tables (on ctx.stream()) into scratch memory taken
+/// from ctx.workspace() when set and otherwise from ups's stream-ordered pool;
+/// interpolate_workspace_size() gives the size. Every mode is deterministic (each output element
 /// is computed by one thread in a fixed order), so the determinism flag never rejects it.
 ///
 /// @throws ups::Error for invalid options, shapes, dtypes or devices, and for CUDA failures.
 UPS_EXPORT void interpolate(const Context& ctx, const TensorView& src, const TensorView& dst,
                             const InterpolateOptions& options);
+
+/// @brief Bytes of scratch memory interpolate() needs on @p ctx for an input of shape
+/// @p input_shape and dtype @p dtype: 0 on the CPU and for the modes with dedicated kernels; on
+/// CUDA, for lanczos, tricubic and anti-aliased trilinear, their per-dim tap tables plus up to
+/// 255 bytes of alignment slack. Validates as interpolate_output_shape() does. Needs no GPU.
+UPS_EXPORT std::size_t interpolate_workspace_size(const Context& ctx, const Shape& input_shape,
+                                                  DType dtype, const InterpolateOptions& options);
 
 /// @brief The gradient of interpolate(): from @p grad_output, the gradient of the loss with
 /// respect to interpolate's output, computes @p grad_input, the gradient with respect to its
@@ -155,6 +188,9 @@ UPS_EXPORT void interpolate(const Context& ctx, const TensorView& src, const Ten
 /// on every run and for any thread count, and the CPU and CUDA backends agree bit for bit (both
 /// round every product and sum separately). PyTorch scatters the same terms into grad_input in
 /// another order (with atomics on CUDA), so results differ from PyTorch's in the last bits.
+///
+/// lanczos, tricubic and anti-aliased trilinear have no gradient here: they throw ups::Error
+/// (kInvalidArgument) naming the mode.
 ///
 /// Nearest modes use PyTorch's backward index rule for every rank (nearest_idx, with its 1x and
 /// 2x shortcuts); the linear and cubic weights are those of PyTorch's backward kernels, kept in

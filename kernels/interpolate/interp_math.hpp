@@ -315,6 +315,72 @@ UPS_HD AaWindow<Acc> aa_identity_window(std::int64_t dst) {
   return w;
 }
 
+// PyTorch's Lanczos-3 filter (mode "lanczos", HelperInterpLanczos, taken from Pillow):
+// sinc(x) * sinc(x / 3) for |x| < 3. PyTorch evaluates sinc(x) in the element's scalar type and
+// sinc(x / 3.0) in f64 (x / 3.0 is a double), multiplies in f64 and rounds the product to Acc.
+template <class S>
+UPS_HD S sinc_filter(S x) {
+  if (x == S(0)) return S(1);
+  x *= static_cast<S>(3.14159265358979323846);
+#if defined(__CUDA_ARCH__)
+  return sin(x) / x;
+#else
+  return std::sin(x) / x;  // sinf for f32, as PyTorch's std::sin
+#endif
+}
+template <class Acc>
+UPS_HD Acc lanczos3_filter(Acc x) {
+  x = x < Acc(0) ? -x : x;
+  if (x < Acc(3))
+    return static_cast<Acc>(static_cast<double>(sinc_filter(x)) *
+                            sinc_filter(static_cast<double>(x) / 3.0));
+  return Acc(0);
+}
+
+// The taps of anti-aliased output coordinate `dst` along one dim for any filter of half-width
+// `half` (PyTorch's _compute_indices_min_size_weights_aa with interp_size = 2 * half: 1 for the
+// triangle, 2 for Keys' cubic, 3 for Lanczos-3): the window [xmin, xmin + xsize) and its
+// normalised weights, written to w[0, xsize). `w` has room for aa_max_taps(scale, half) weights,
+// the bound PyTorch clips xsize to. Returns xsize.
+template <class Acc>
+UPS_HD Acc aa_support(Acc scale, Acc half) {
+  return scale >= Acc(1) ? half * scale : half;
+}
+template <class Acc>
+UPS_HD std::int64_t aa_max_taps(Acc scale, Acc half) {
+#if defined(__CUDA_ARCH__)
+  return static_cast<std::int64_t>(ceil(aa_support(scale, half))) * 2 + 1;
+#else
+  return static_cast<std::int64_t>(std::ceil(aa_support(scale, half))) * 2 + 1;
+#endif
+}
+template <class Acc, class Filter>
+UPS_HD std::int64_t aa_taps(Acc scale, Acc half, std::int64_t dst, std::int64_t in, Filter filter,
+                            std::int64_t* xmin, Acc* w) {
+  const Acc support = aa_support(scale, half);
+  const Acc center = scale * (static_cast<Acc>(dst) + Acc(0.5));
+  const Acc invscale = scale >= Acc(1) ? Acc(1) / scale : Acc(1);
+  // PyTorch adds the 0.5 in f64 (a double literal), so the truncation sees no second rounding.
+  const std::int64_t lo = max_hd(
+      static_cast<std::int64_t>(static_cast<double>(center - support) + 0.5), std::int64_t(0));
+  std::int64_t size =
+      min_hd(static_cast<std::int64_t>(static_cast<double>(center + support) + 0.5), in) - lo;
+  size = max_hd(min_hd(size, aa_max_taps(scale, half)), std::int64_t(0));
+  Acc total = Acc(0);
+  for (std::int64_t j = 0; j < size; ++j) {
+    w[j] = filter(static_cast<Acc>((static_cast<double>(static_cast<Acc>(j + lo) - center) + 0.5) *
+                                   static_cast<double>(invscale)));
+    total += w[j];
+  }
+  // Pillow and PyTorch leave the weights unnormalised when they sum to zero.
+  if (total != Acc(0)) {
+    for (std::int64_t j = 0; j < size; ++j)
+      w[j] /= total;
+  }
+  *xmin = lo;
+  return size;
+}
+
 enum class InterpKind : int {
   kNearest,
   kNearestExact,

@@ -263,10 +263,12 @@ def interpolate(input: Any, size: Optional[IntOrInts] = None, scale_factor: Any 
                 stream: Any = None, deterministic: Optional[bool] = None) -> Any:
     """Resamples ``input`` (N, C, *spatial) as ``torch.nn.functional.interpolate`` does.
 
-    Modes: ``nearest``, ``nearest-exact``, ``linear`` (3-D input), ``bilinear``, ``bicubic``
-    (4-D), ``trilinear`` (5-D) and ``area``; give exactly one of ``size`` and ``scale_factor``
-    (a number or one per spatial dim). dtypes: float32, float64, float16, bfloat16 (and uint8
-    for the nearest modes). CUDA arrays run on ``stream`` (an int cudaStream_t, a
+    Modes: ``nearest``, ``nearest-exact``, ``linear`` (3-D input), ``bilinear``, ``bicubic``,
+    ``lanczos`` (4-D; PyTorch 2.15's Lanczos-3, antialias=True required, float32/64 only),
+    ``trilinear``, ``tricubic`` (5-D; antialias allowed) and ``area``; give exactly one of
+    ``size`` and ``scale_factor`` (a number or one per spatial dim). dtypes: float32, float64,
+    float16, bfloat16 (and uint8 for the nearest modes). lanczos, tricubic and antialiased
+    trilinear have no backward. CUDA arrays run on ``stream`` (an int cudaStream_t, a
     ``torch.cuda.Stream`` or a CuPy stream; None is the legacy default stream), which is also
     the stream passed to the input's ``__dlpack__``. Raises :class:`ups.Error` with PyTorch's
     message for invalid arguments.

@@ -225,6 +225,8 @@ std::vector<BenchCase> default_suite(Device device) {
   interp({2, 16, 32, 64, 64}, f32, false, "trilinear", "2");
   interp({2, 16, 32, 64, 64}, f32, false, "trilinear", "1.5");
   interp({8, 3, 512, 512}, f32, false, "bilinear", "0.5", {{"--antialias", ""}});
+  // Lanczos-3 downscaling (PyTorch runs it on the CPU only).
+  interp({8, 3, 512, 512}, f32, false, "lanczos", "0.5", {{"--antialias", ""}});
   // Channels-last.
   for (const char* mode : {"nearest", "bilinear", "bicubic"})
     interp(image, f32, true, mode, "2");

@@ -76,8 +76,8 @@ ArgSpec bench_spec() {
       .option("--scale", "F[,F...]", "interpolate: scale factor")
       .flag("--align-corners", "interpolate: align_corners=True")
       .flag("--antialias",
-            "interpolate, resize: anti-alias (bilinear and bicubic; linear\n"
-            "and cubic)")
+            "interpolate: anti-alias (bilinear, bicubic, lanczos; trilinear,\n"
+            "tricubic); resize: antialias (linear and cubic)")
       .option("--sizes", "S[,S...]", "resize: output sizes, one per dim")
       .option("--scales", "F[,F...]", "resize: scales, one per dim")
       .option("--coordinate-mode", "M", "resize: coordinate_transformation_mode")

@@ -2,8 +2,8 @@
 // dispatched at run time to the best target the CPU supports).
 //
 // The output is walked a row at a time: a row is every output element with all coordinates fixed
-// but those of the row dim r (the dim with the smallest output stride, so that rows are runs in
-// memory whatever the layout). For one row:
+// but those of the row dim r (usually the innermost resampled dim in memory; see row_shape). For
+// one row:
 //  1. the source rows that the other dims' taps name (a tensor product over their taps; dims
 //     that are the identity contribute their own coordinate) are combined into one row of
 //     accumulators, buf[i] = sum over tap tuples of (product of their weights) * src[.., i, ..],
@@ -243,16 +243,40 @@ struct RowShape {
   std::int64_t rows = 1;  // product of the other dims' output sizes
 };
 
-RowShape row_shape(const ResamplePlan& plan, const TensorView& dst) {
+// The row dim: for copies, the dim with the smallest output stride (runs in memory); for
+// weighted plans, the dim that minimises the work per output element, estimated as
+// (taps of the other dims) * in_r / out_r + k_r, doubled when the row is strided on either side.
+// Channels-last tensors thus take W rather than C as the row dim when H and W are resampled:
+// with C as the row dim every element would combine kH * kW source elements instead of
+// kH * in_W / out_W + kW.
+RowShape row_shape(const ResamplePlan& plan, const TensorView& src, const TensorView& dst) {
   RowShape s;
   s.r = plan.rank - 1;
-  std::int64_t best = INT64_MAX;
+  bool identity[kMaxDims] = {};
+  double taps = 1;
+  for (int d = 0; d < plan.rank; ++d) {
+    identity[d] = plan.axis[d].is_identity();
+    if (!identity[d]) taps *= plan.axis[d].k;
+  }
+  double best = 0;
+  bool first = true;
   for (int d = plan.rank - 1; d >= 0; --d) {
-    if (plan.axis[d].out <= 1) continue;
-    const std::int64_t st = dst.strides[d] < 0 ? -dst.strides[d] : dst.strides[d];
-    if (st < best) {
-      best = st;
+    const ResampleAxis& a = plan.axis[d];
+    if (a.out <= 1) continue;
+    const std::int64_t ds = dst.strides[d] < 0 ? -dst.strides[d] : dst.strides[d];
+    const std::int64_t ss = src.strides[d] < 0 ? -src.strides[d] : src.strides[d];
+    double cost;
+    if (!plan.weighted) {
+      cost = static_cast<double>(ds);
+    } else {
+      const double k = identity[d] ? 1.0 : static_cast<double>(a.k);
+      cost = taps / k * static_cast<double>(a.in) / static_cast<double>(a.out) + k;
+      if (ds != 1 || ss != 1) cost *= 2;
+    }
+    if (first || cost < best) {
+      best = cost;
       s.r = d;
+      first = false;
     }
   }
   for (int d = 0; d < plan.rank; ++d) {
@@ -277,7 +301,7 @@ template <class T>
 void run_weighted(const ResamplePlan& plan, const TensorView& src, const TensorView& dst,
                   int threads) {
   using Acc = kern::acc_t<T>;
-  const RowShape s = row_shape(plan, dst);
+  const RowShape s = row_shape(plan, src, dst);
   Axis<Acc> ax[kMaxDims];
   for (int d = 0; d < plan.rank; ++d)
     ax[d] = make_axis<Acc>(plan.axis[d], src.strides[d], dst.strides[d], d != s.r);
@@ -389,7 +413,7 @@ void run_weighted(const ResamplePlan& plan, const TensorView& src, const TensorV
 // unsigned integer of the element's size.
 template <class T, class U>
 void run_copy(const ResamplePlan& plan, const TensorView& src, const TensorView& dst, int threads) {
-  const RowShape s = row_shape(plan, dst);
+  const RowShape s = row_shape(plan, src, dst);
   Axis<double> ax[kMaxDims];
   for (int d = 0; d < plan.rank; ++d)
     ax[d] = make_axis<double>(plan.axis[d], src.strides[d], dst.strides[d], true);

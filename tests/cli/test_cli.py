@@ -107,6 +107,26 @@ def cubic_weights(t, a=-0.75):
     return [cc2(t + 1), cc1(t), cc1(1 - t), cc2(2 - t)]
 
 
+def aa_triangle(x):
+    return max(0.0, 1.0 - abs(x))
+
+
+def aa_keys(x):  # Keys' cubic with a = -0.5 (Pillow)
+    x, a = abs(x), -0.5
+    if x < 1:
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+    if x < 2:
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+    return 0.0
+
+
+def lanczos3(x):  # sinc(x) * sinc(x / 3) for |x| < 3
+    def sinc(v):
+        return 1.0 if v == 0 else math.sin(math.pi * v) / (math.pi * v)
+    x = abs(x)
+    return sinc(x) * sinc(x / 3) if x < 3 else 0.0
+
+
 def axis_taps(mode, n_in, n_out, sf, align_corners, antialias):
     """For each output index along one axis, a list of (input index, weight)."""
     taps = []
@@ -126,16 +146,21 @@ def axis_taps(mode, n_in, n_out, sf, align_corners, antialias):
             taps.append([(min(int(math.floor(d * scale)), n_in - 1), 1.0)])
         elif mode == "nearest-exact":
             taps.append([(min(int(math.floor((d + 0.5) * scale)), n_in - 1), 1.0)])
-        elif antialias:  # bilinear, Pillow-style triangle filter widened by the scale
-            support = scale if scale >= 1.0 else 1.0
+        elif antialias and n_in == n_out:  # PyTorch's anti-aliasing skips such a dim
+            taps.append([(d, 1.0)])
+        elif antialias:  # Pillow-style filters widened by the scale
+            half, filt = {"bilinear": (1.0, aa_triangle), "trilinear": (1.0, aa_triangle),
+                          "bicubic": (2.0, aa_keys), "tricubic": (2.0, aa_keys),
+                          "lanczos": (3.0, lanczos3)}[mode]
+            support = half * scale if scale >= 1.0 else half
             inv = 1.0 / scale if scale >= 1.0 else 1.0
             center = scale * (d + 0.5)
             lo = max(int(center - support + 0.5), 0)
             hi = min(int(center + support + 0.5), n_in)
-            ws = [max(0.0, 1.0 - abs((j - center + 0.5) * inv)) for j in range(lo, hi)]
+            ws = [filt((j - center + 0.5) * inv) for j in range(lo, hi)]
             total = sum(ws)
             taps.append([(lo + k, w / total) for k, w in enumerate(ws)])
-        elif mode == "bicubic":
+        elif mode in ("bicubic", "tricubic"):
             s = scale * d if align_corners else scale * (d + 0.5) - 0.5
             i = math.floor(s)
             ws = cubic_weights(s - i)
@@ -217,6 +242,15 @@ REFERENCE_CASES = [
     ("area", (1, 2, 7, 9), ["--size", "3,4"], dict(size=[3, 4])),
     ("area", (1, 2, 7), ["--scale", "0.5"], dict(scale=[0.5])),
     ("area", (1, 1, 4, 4, 6), ["--size", "2,3,4"], dict(size=[2, 3, 4])),
+    ("lanczos", (1, 2, 9, 7), ["--size", "4,10", "--antialias"],
+     dict(size=[4, 10], antialias=True)),
+    ("tricubic", (1, 1, 2, 3, 4), ["--size", "3,5,6"], dict(size=[3, 5, 6])),
+    ("tricubic", (1, 1, 3, 2, 2), ["--scale", "1.5", "--align-corners"],
+     dict(scale=[1.5], align_corners=True)),
+    ("tricubic", (1, 1, 6, 7, 5), ["--size", "3,2,5", "--antialias"],
+     dict(size=[3, 2, 5], antialias=True)),
+    ("trilinear", (1, 2, 5, 6, 4), ["--size", "2,3,4", "--antialias"],
+     dict(size=[2, 3, 4], antialias=True)),
 ]
 
 
@@ -455,7 +489,8 @@ class InterpolateTests(CliTestCase):
         modes = info_interpolate_modes()
         for mode, shape, extra, kw in REFERENCE_CASES:
             for descr in FLOAT_DESCRS:
-                self.check_against_reference(descr, shape, mode, extra, **kw)
+                if DTYPES[descr][2] in modes[mode]["dtypes"]:
+                    self.check_against_reference(descr, shape, mode, extra, **kw)
             if "u8" in modes[mode]["dtypes"]:
                 self.check_against_reference("|u1", shape, mode, extra, **kw)
 
@@ -772,7 +807,7 @@ class UsageErrorTests(CliTestCase):
             (("--mode", "nearest", "--scale", "2", "--align-corners"),
              "align_corners option can only be set with the interpolating modes"),
             (("--mode", "nearest", "--scale", "2", "--antialias"),
-             "Anti-alias option is restricted to bilinear and bicubic modes"),
+             "Anti-alias option is restricted to bilinear, bicubic, and lanczos modes"),
             (("--mode", "nearest", "--size", "4", "--recompute-scale-factor"),
              "recompute_scale_factor is not meaningful with an explicit size"),
             (("--mode", "nearest", "--size", "4,4,4"),
@@ -918,8 +953,10 @@ class ModeTableTests(unittest.TestCase):
                         src = os.path.join(d, "in.npy")
                         with open(src, "wb") as f:
                             f.write(npy_bytes("<f4", shape, sample_values(prod(shape))))
+                        # lanczos requires antialias.
+                        aa = ["--antialias"] if name == "lanczos" else []
                         r = run(["interpolate", src, os.path.join(d, "out.npy"), "--mode", name,
-                                 "--size", "2"])
+                                 "--size", "2"] + aa)
                         self.assertEqual(r.returncode, 0, r.stderr)
                         self.assertEqual(read_npy(os.path.join(d, "out.npy"))[1],
                                          (1, 1) + (2,) * (rank - 2))
@@ -933,7 +970,11 @@ class ModeTableTests(unittest.TestCase):
         path = os.path.join(REPO, "scripts", "gen_golden.py")
         traits = python_literal(path, "MODE_TRAITS")
         float_dtypes = python_literal(path, "FLOAT_DTYPES")
-        modes = info_interpolate_modes()
+        # The modes on the resampling engine have goldens of their own
+        # (scripts/gen_golden_engine.py), and ups adds antialias to trilinear.
+        modes = {k: v for k, v in info_interpolate_modes().items()
+                 if k not in ("lanczos", "tricubic")}
+        modes["trilinear"] = dict(modes["trilinear"], antialias=False)
         self.assertEqual(sorted(traits), sorted(modes), "modes of %s vs ups info" % path)
         for name, t in traits.items():
             if name not in modes:

@@ -185,10 +185,10 @@ TEST_CASE("interpolate: align_corners and antialias rules", "[interpolate][api][
     Shape in;
   };
   const AaCase bad[] = {
-      {InterpMode::kNearest, {1, 1, 4, 4}},      {InterpMode::kNearestExact, {1, 1, 4, 4}},
-      {InterpMode::kArea, {1, 1, 4, 4}},         {InterpMode::kLinear, {1, 1, 4}},
-      {InterpMode::kTrilinear, {1, 1, 4, 4, 4}}, {InterpMode::kBilinear, {1, 1, 4}},
-      {InterpMode::kBicubic, {1, 1, 4, 4, 4}}};
+      {InterpMode::kNearest, {1, 1, 4, 4}},   {InterpMode::kNearestExact, {1, 1, 4, 4}},
+      {InterpMode::kArea, {1, 1, 4, 4}},      {InterpMode::kLinear, {1, 1, 4}},
+      {InterpMode::kBilinear, {1, 1, 4}},     {InterpMode::kBicubic, {1, 1, 4, 4, 4}},
+      {InterpMode::kLanczos, {1, 1, 4, 4, 4}}};
   for (const AaCase& c : bad) {
     InterpolateOptions o = by_size(c.mode, {2});
     o.antialias = true;
@@ -196,10 +196,16 @@ TEST_CASE("interpolate: align_corners and antialias rules", "[interpolate][api][
                    "Anti-alias option is restricted to bilinear");
     expect_invalid(c.in, o, ErrorCode::kInvalidArgument, "requires a 4-D tensor as input");
   }
-  for (InterpMode m : {InterpMode::kBilinear, InterpMode::kBicubic}) {
+  for (InterpMode m : {InterpMode::kBilinear, InterpMode::kBicubic, InterpMode::kLanczos}) {
     InterpolateOptions o = by_size(m, {2});
     o.antialias = true;
     CHECK(ups::interpolate_output_shape({1, 1, 4, 4}, o) == Shape{1, 1, 2, 2});
+  }
+  // ups's 3-D anti-aliasing (beyond PyTorch): trilinear and tricubic with a rank-5 input.
+  for (InterpMode m : {InterpMode::kTrilinear, InterpMode::kTricubic}) {
+    InterpolateOptions o = by_size(m, {2});
+    o.antialias = true;
+    CHECK(ups::interpolate_output_shape({1, 1, 4, 4, 4}, o) == Shape{1, 1, 2, 2, 2});
   }
 }
 

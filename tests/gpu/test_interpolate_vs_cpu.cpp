@@ -113,6 +113,7 @@ TEST_CASE("CUDA interpolate with a batch of 0 is a no-op", "[gpu][interpolate][e
     const InterpMode mode = traits.mode;
     for (bool aa : {false, true}) {
       if (aa && !traits.antialias) continue;
+      if (!aa && mode == InterpMode::kLanczos) continue;  // lanczos requires antialias
       for (const auto& layouts :
            {std::pair<Layout, Layout>{Layout::kContiguous, Layout::kContiguous},
             std::pair<Layout, Layout>{Layout::kChannelsLast, Layout::kChannelsLast},

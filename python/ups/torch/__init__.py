@@ -82,7 +82,9 @@ def interpolate(input: Tensor, size: Optional[_size_any_t] = None,
                 mode: str = "nearest", align_corners: Optional[bool] = None,
                 recompute_scale_factor: Optional[bool] = None, antialias: bool = False) -> Tensor:
     """``torch.nn.functional.interpolate``, computed by ups (modes nearest, nearest-exact,
-    linear, bilinear, bicubic, trilinear, area; float32/64/16, bfloat16 and uint8 for nearest)."""
+    linear, bilinear, bicubic, trilinear, area, lanczos (float32/64, antialias=True, also on
+    CUDA), and ups's tricubic; float32/64/16, bfloat16 and uint8 for nearest). lanczos, tricubic
+    and antialiased trilinear have no gradient."""
     sizes = None if size is None else _ints(size, "size")
     if scale_factor is None:
         scales = None
