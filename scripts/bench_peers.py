@@ -36,6 +36,9 @@ Mappings (see docs/benchmarks.md, "Peers"):
                 MaxUnpool (indices made flat over N * C * H * W, as ONNX defines them, outside the
                 timed region), DepthToSpace (CRD) and SpaceToDepth. Channels-last inputs only for
                 Resize (scales of 1 on N and C of the NHWC tensor); the other ops are NCHW only.
+                The suite's `resize` cases (ONNX Resize, which PyTorch lacks) map one to one to
+                Resize with the same attributes; ups's own output (`ups resize` on the same
+                input) is their reference for the check, and PyTorch's record is skipped.
                 intra_op_num_threads = T, inter_op_num_threads = 1, sequential execution.
 
 Timing, as for PyTorch: --warmup untimed calls, then time.perf_counter around each of --repeat
@@ -199,6 +202,8 @@ class Case:
     def torch_call(self):
         """The PyTorch call a user writes, bound to the inputs."""
         p, F, x = self.p, self.F, self.inputs["x"]
+        if self.op == "resize":
+            return None  # ONNX Resize: no PyTorch call (see ups_resize)
         if self.op == "interpolate":
             kw = {"mode": p["mode"]}
             if "size" in p:
@@ -252,6 +257,8 @@ class Case:
         """Whether every output element is a copy of an input element (or zero)."""
         if self.op == "interpolate":
             return self.p["mode"] in ("nearest", "nearest-exact")
+        if self.op == "resize":
+            return self.p["mode"] == "nearest"
         return self.op in ("max-unpool", "pixel-shuffle", "pixel-unshuffle")
 
     def channels_last_np(self, t):
@@ -482,6 +489,28 @@ class OnnxRuntime:
             if case.cl:
                 what += ", NHWC"
             return n, inits, [xin], what
+        if case.op == "resize":
+            if case.cl:
+                raise Skip("the suite's resize cases are contiguous")
+            attrs = {"mode": p["mode"]}
+            for key in ("coordinate_mode", "nearest_mode"):
+                if key in p:
+                    attrs[{"coordinate_mode": "coordinate_transformation_mode"}.get(key, key)] = \
+                        p[key]
+            for key in ("cubic_coeff_a", "extrapolation_value"):
+                if key in p:
+                    attrs[key] = float(p[key][0])
+            for key in ("exclude_outside", "antialias"):
+                if p.get(key):
+                    attrs[key] = 1
+            inputs = ["x", init("roi", np.array(p["roi"], np.float32)) if "roi" in p else ""]
+            if "scales" in p:
+                inputs.append(init("scales", np.array(p["scales"], np.float32)))
+            else:
+                inputs += ["", init("sizes", np.array(p["sizes"], np.int64))]
+            n = helper.make_node("Resize", inputs, ["y"], **attrs)
+            return n, inits, [to_numpy(torch, x)], \
+                "Resize " + ", ".join("%s=%s" % kv for kv in sorted(attrs.items()))
         if case.cl:
             raise Skip("ONNX %s is NCHW only (a channels-last input needs a Transpose)" % {
                 "conv-transpose": "ConvTranspose", "max-unpool": "MaxUnpool",
@@ -587,6 +616,30 @@ def ort_message(e, limit=320):
     return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
 
 
+def ups_resize(ups, case):
+    """ups's own output for a resize case (PyTorch has no ONNX Resize), through `ups resize` on
+    .npy files: the reference the other peers are checked against."""
+    import tempfile
+    import numpy as np
+    p = case.p
+    args = ["--mode", p["mode"]]
+    for key in ("sizes", "scales", "roi", "cubic_coeff_a", "extrapolation_value"):
+        if key in p:
+            args += ["--" + key.replace("_", "-"), ",".join(repr(v) for v in p[key])]
+    for key in ("coordinate_mode", "nearest_mode"):
+        if key in p:
+            args += ["--" + key.replace("_", "-"), p[key]]
+    for key in ("exclude_outside", "antialias"):
+        if p.get(key):
+            args.append("--" + key.replace("_", "-"))
+    with tempfile.TemporaryDirectory(prefix="ups-bench-") as d:
+        src, dst = os.path.join(d, "in.npy"), os.path.join(d, "out.npy")
+        np.save(src, to_numpy(case.torch, case.inputs["x"]))
+        subprocess.run([ups, "resize", src, dst, "--device", "cpu"] + args, check=True,
+                       capture_output=True, text=True)
+        return case.torch.from_numpy(np.load(dst))
+
+
 def first_line(e):
     text = str(e).strip().splitlines()
     return text[0][:300] if text else type(e).__name__
@@ -603,7 +656,7 @@ def tolerance(case, span):
     # f32: 1e-4 of the range, plus the rounding of the source coordinates, which PyTorch computes
     # in float: up to 2 ulp of the largest input coordinate each side, times the range. On the
     # 2048-wide linear case PyTorch is 1.6e-4 off the exact (float64) result and the peers 8e-5.
-    extent = max(case.shape[2:]) if case.op == "interpolate" else 0
+    extent = max(case.shape[2:]) if case.op in ("interpolate", "resize") else 0
     return (1e-4 + 2 * 2.0 ** -23 * extent) * span
 
 
@@ -612,7 +665,7 @@ def check(case, ref, got):
     import numpy as np
     r = to_numpy(case.torch, ref).astype(np.float64)
     g = np.asarray(got).astype(np.float64)
-    rec = {"reference": "pytorch"}
+    rec = {"reference": "ups" if case.op == "resize" else "pytorch"}
     if list(g.shape) != list(r.shape):
         rec.update({"passed": False, "shape": list(g.shape)})
         return rec
@@ -637,12 +690,13 @@ def mismatch_reason(peer, case, call, what, rec):
     """Why a peer failed the check, with the known cause where the mapping has one."""
     if "max_abs_diff" not in rec:
         return "%s gives shape %s" % (what, rec["shape"])
-    text = "%s differs from PyTorch by up to %.3g (tolerance %.3g) in %d of %d elements" % (
-        getattr(call, "short", what), rec["max_abs_diff"], rec["tolerance"], rec["mismatched"],
+    text = "%s differs from %s by up to %.3g (tolerance %.3g) in %d of %d elements" % (
+        getattr(call, "short", what), "ups" if case.op == "resize" else "PyTorch",
+        rec["max_abs_diff"], rec["tolerance"], rec["mismatched"],
         rec["elements"])
     if rec.get("interior_max_abs_diff", 1.0) <= rec["tolerance"]:
         text += ", all at the borders"
-    if case.op != "interpolate":
+    if case.op not in ("interpolate", "resize"):
         key = case.op
     else:
         key = "antialias" if case.p.get("antialias") else case.p["mode"]
@@ -735,12 +789,19 @@ def main(argv=None, peers=None, prog=None, description=None):
                     with torch.inference_mode(False), torch.enable_grad():
                         return call()
             ref = None
-            if "torch" in args.peers or others:
+            if c["op"] == "resize":
+                # ONNX Resize has no PyTorch counterpart: ups's output is the reference.
+                if "torch" in args.peers:
+                    emit(c, "pytorch", torch.__version__, threads,
+                         skipped="PyTorch has no ONNX Resize")
+                if others:
+                    ref = ups_resize(args.ups, case)
+            elif "torch" in args.peers or others:
                 ref = ref_call()
                 if list(ref.shape) != (c["shape"] if backward else c["out_shape"]):
                     sys.exit("%s: %s: PyTorch gives shape %s, ups %s"
                              % (name, c["case"], list(ref.shape), c["out_shape"]))
-            if "torch" in args.peers:
+            if "torch" in args.peers and c["op"] != "resize":
                 if args.verbose:
                     print("pytorch: " + c["case"], file=sys.stderr, flush=True)
                 ms = None
@@ -784,6 +845,7 @@ def call_name(c):
         return "torch.autograd.grad of " + ("F.interpolate" if op == "interpolate" else
                                             "F.conv_transpose%dd" % (len(c["shape"]) - 2))
     return {"interpolate": "F.interpolate", "conv-transpose": "F.conv_transpose%dd",
+            "resize": "(none)",
             "max-unpool": "F.max_unpool%dd", "pixel-shuffle": "F.pixel_shuffle",
             "pixel-unshuffle": "F.pixel_unshuffle"}[op].replace(
                 "%d", str(len(c["shape"]) - 2))

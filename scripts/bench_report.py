@@ -148,6 +148,20 @@ def label(rec):
         if p.get("antialias"):
             s += ", antialias"
         return s
+    if op == "resize":
+        s = p["mode"] + " " + p.get("coordinate_mode", "half_pixel")
+        if "scales" in p:
+            s += " x" + fmt_list(p["scales"])
+        if "sizes" in p:
+            s += " to " + fmt_list(p["sizes"])
+        if "nearest_mode" in p:
+            s += ", " + p["nearest_mode"]
+        if "roi" in p:
+            s += ", roi " + fmt_list(p["roi"])
+        for flag in ("antialias", "exclude_outside"):
+            if p.get(flag):
+                s += ", " + flag
+        return s
     if op == "conv-transpose":
         s = "w " + fmt_list(p["weight_shape"])
         for key, short in (("stride", "s"), ("padding", "p"), ("output_padding", "op"),

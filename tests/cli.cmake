@@ -20,6 +20,8 @@ if(TARGET ups_cli)
       "pixel-shuffle:test_cli_pool.py:PixelShuffleTests"
       "pool-shuffle-errors:test_cli_pool.py:PoolShuffleErrorTests"
       "pool-shuffle-commands:test_cli_pool.py:PoolShuffleCommandTests"
+      "resize:test_cli_resize.py:ResizeTests"
+      "resize-errors:test_cli_resize.py:ResizeErrorTests"
       "interpolate-backward:test_cli_backward.py:InterpolateBackwardTests"
       "interpolate-backward-errors:test_cli_backward.py:InterpolateBackwardErrorTests"
       "max-pool-backward:test_cli_pool_backward.py:MaxPoolBackwardTests"

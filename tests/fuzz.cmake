@@ -9,7 +9,7 @@
 option(UPS_BUILD_FUZZERS "Build the libFuzzer programs of tests/fuzz (needs clang)" OFF)
 
 set(UPS_FUZZ_DIR ${CMAKE_CURRENT_SOURCE_DIR}/fuzz)
-set(UPS_FUZZ_TARGETS npy interpolate conv_transpose pool pixel_shuffle)
+set(UPS_FUZZ_TARGETS npy interpolate resize conv_transpose pool pixel_shuffle)
 
 # ---- replay in the CPU suite ----
 # The npy target needs the program's npy.cpp, which tests/cpu/test_npy.cpp already compiles into

@@ -50,9 +50,11 @@ enum class CoordinateMode : std::uint8_t {
   /// center = length_in / 2; offset = center * (1 - adjustment);
   /// x_in = offset + (x_out + 0.5) / scale - 0.5.
   kHalfPixelSymmetric,
-  /// "pytorch_half_pixel": length_out > 1 ? (x_out + 0.5) / scale - 0.5 : 0.
+  /// "pytorch_half_pixel": length_out > 1 ? (x_out + 0.5) / scale - 0.5 : 0 (ONNX's text;
+  /// its reference implementation samples -0.5 there, PyTorch the centre).
   kPytorchHalfPixel,
-  /// "align_corners": length_out == 1 ? 0 : x_out * (length_in - 1) / (length_out - 1).
+  /// "align_corners": length_out == 1 ? 0 : x_out * (length_in - 1) / (length_out - 1), with
+  /// the integer output length (ONNX's reference uses length_in * scale).
   kAlignCorners,
   kAsymmetric,  ///< "asymmetric": x_in = x_out / scale.
   /// "tf_crop_and_resize": with the dim's roi [start, end] (normalised),
@@ -98,14 +100,16 @@ struct ResizeOptions {
   /// The axes that `sizes`, `scales` and `roi` refer to, in any order, negative values counting
   /// from the end; each at most once. Empty: every axis, 0 .. rank - 1.
   std::vector<std::int64_t> axes;
-  /// Output sizes, one per axis. Exactly one of `sizes` and `scales` must be given. With
-  /// `keep_aspect_ratio_policy` other than stretch, one scale s is chosen and every axis's
-  /// size becomes round(s * length_in) (halves away from zero), as ONNX specifies.
+  /// Output sizes, one per axis, each >= 0. Exactly one of `sizes` and `scales` must be given.
+  /// With `keep_aspect_ratio_policy` other than stretch, one scale s is chosen and every axis's
+  /// size becomes round(s * length_in) (halves up), as ONNX specifies; s is then the scale of
+  /// every axis.
   std::vector<std::int64_t> sizes;
-  /// Scales, one per axis, each > 0. The output size is floor(length_in * scale), and the
-  /// scale drives the coordinate transform as given (ONNX's rule; PyTorch's F.interpolate
-  /// behaves alike only with recompute_scale_factor unset). With `sizes`, a dim's scale is
-  /// length_out / length_in.
+  /// Scales, one per axis, each finite and > 0. The output size is floor(length_in * scale),
+  /// with tf_crop_and_resize too (ONNX's shape inference; the operator's text also multiplies
+  /// by the roi's extent, see docs/semantics.md), and the scale drives the coordinate transform
+  /// as given (ONNX's rule; PyTorch's F.interpolate behaves alike only with
+  /// recompute_scale_factor unset). With `sizes`, a dim's scale is length_out / length_in.
   std::vector<double> scales;
   /// tf_crop_and_resize only (and required there): starts of every axis, then ends, each
   /// normalised to [0, 1] of the input (values outside extrapolate); 2 * axes entries.
@@ -116,29 +120,33 @@ struct ResizeOptions {
   std::optional<NearestMode> nearest_mode;
   /// Mode cubic only (unset: -0.75). Setting it with another mode is an error.
   std::optional<double> cubic_coeff_a;
-  /// Linear and cubic: taps that fall outside the input get weight 0 and the remaining
-  /// weights are scaled to sum to 1 (ONNX's `exclude_outside`). Without it, out-of-range taps
-  /// read the nearest border element.
+  /// Linear and cubic (an error with nearest): taps that fall outside the input get weight 0
+  /// and the remaining weights are scaled to sum to 1 (ONNX's `exclude_outside`). Without it,
+  /// out-of-range taps read the nearest border element.
   bool exclude_outside = false;
-  /// Linear and cubic: when downscaling (scale < 1), the filter is stretched by 1 / scale, as
-  /// ONNX specifies, in every resized dim and under every coordinate mode.
+  /// Linear and cubic (an error with nearest): when downscaling (scale < 1), the filter is
+  /// stretched by 1 / scale, as ONNX specifies, in every resized dim and under every
+  /// coordinate mode. Stretches beyond 2^22 are rejected.
   bool antialias = false;
-  /// tf_crop_and_resize only: the value of output elements that sample outside the input.
+  /// tf_crop_and_resize only (any other value than 0 is an error otherwise): the value of
+  /// output elements that sample outside the input (rounded, for u8 saturated, to the dtype).
   double extrapolation_value = 0.0;
   /// How `sizes` are reconciled with the input's aspect ratio. Not allowed with `scales`.
   AspectRatioPolicy keep_aspect_ratio_policy = AspectRatioPolicy::kStretch;
 };
 
 /// @brief The output shape of resize(@p input_shape, @p options), validating the options
-/// exactly as resize() does. Needs no GPU. Throws ups::Error (kInvalidArgument, or
-/// kShapeMismatch for lengths of `sizes`, `scales`, `axes` or `roi` that do not fit the rank).
+/// exactly as resize() does. Needs no GPU. Throws ups::Error: kInvalidArgument for invalid
+/// options, kShapeMismatch for a rank outside 1..kMaxDims, lengths of `sizes`, `scales`, `axes`
+/// or `roi` that do not fit, or an empty input dim resized to a non-zero length, kOutOfMemory
+/// for an output that overflows int64.
 UPS_EXPORT Shape resize_output_shape(const Shape& input_shape, const ResizeOptions& options);
 
 /// @brief Resizes @p src into @p dst by ONNX Resize's rules.
 ///
 /// @p dst must have the shape resize_output_shape(src.shape(), options), the dtype of @p src,
 /// and live on the context's device, as must @p src; they must not overlap. Any strides. An
-/// empty input dim is an error unless the output is empty too (then the call is a no-op). Every
+/// empty input dim can only be resized to 0; an empty output makes the call a no-op. Every
 /// mode is deterministic: each output element is computed by one thread in a fixed order.
 ///
 /// On CUDA the op needs scratch memory for its tap tables (resize_workspace_size()), which it

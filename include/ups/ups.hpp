@@ -9,5 +9,6 @@
 #include "ups/max_pool.hpp"
 #include "ups/max_unpool.hpp"
 #include "ups/pixel_shuffle.hpp"
+#include "ups/resize.hpp"
 #include "ups/tensor.hpp"
 #include "ups/version.hpp"

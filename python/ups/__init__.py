@@ -1,5 +1,6 @@
 """ups: PyTorch's upsampling layers (interpolate, transposed convolution, max pooling with
-indices and unpooling, pixel shuffle) on the CPU and on CUDA, for any DLPack array.
+indices and unpooling, pixel shuffle) and ONNX's Resize on the CPU and on CUDA, for any DLPack
+array.
 
 Each op takes NumPy, PyTorch, CuPy or other DLPack arrays and returns an array of the input's
 own kind, computed by ups's C++ library::
@@ -29,6 +30,7 @@ from ._core import (
     pixel_shuffle_backward,
     pixel_unshuffle,
     pixel_unshuffle_backward,
+    resize,
     set_deterministic,
 )
 from ._ext import __version__
@@ -51,5 +53,6 @@ __all__ = [
     "pixel_shuffle_backward",
     "pixel_unshuffle",
     "pixel_unshuffle_backward",
+    "resize",
     "set_deterministic",
 ]

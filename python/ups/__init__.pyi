@@ -28,6 +28,24 @@ def interpolate(
     stream: Any = None,
     deterministic: Optional[bool] = None,
 ) -> Any: ...
+def resize(
+    input: Any,
+    sizes: Optional[IntOrInts] = None,
+    scales: Optional[FloatOrFloats] = None,
+    mode: str = "nearest",
+    *,
+    axes: Optional[IntOrInts] = None,
+    coordinate_transformation_mode: str = "half_pixel",
+    nearest_mode: Optional[str] = None,
+    cubic_coeff_a: Optional[float] = None,
+    exclude_outside: bool = False,
+    antialias: bool = False,
+    roi: Optional[Sequence[float]] = None,
+    extrapolation_value: float = 0.0,
+    keep_aspect_ratio_policy: str = "stretch",
+    stream: Any = None,
+    deterministic: Optional[bool] = None,
+) -> Any: ...
 def interpolate_backward(
     grad_output: Any,
     input_size: Sequence[int],

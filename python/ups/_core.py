@@ -301,6 +301,39 @@ def interpolate_backward(grad_output: Any, input_size: Sequence[int],
     return grad_input
 
 
+def resize(input: Any, sizes: Optional[IntOrInts] = None, scales: Any = None,
+           mode: str = "nearest", *, axes: Optional[IntOrInts] = None,
+           coordinate_transformation_mode: str = "half_pixel", nearest_mode: Optional[str] = None,
+           cubic_coeff_a: Optional[float] = None, exclude_outside: bool = False,
+           antialias: bool = False, roi: Any = None, extrapolation_value: float = 0.0,
+           keep_aspect_ratio_policy: str = "stretch", stream: Any = None,
+           deterministic: Optional[bool] = None) -> Any:
+    """Resizes ``input`` (rank 1 to 5) by ONNX's ``Resize`` operator (opset 19 and later).
+
+    The keywords are Resize's attributes and inputs: exactly one of ``sizes`` and ``scales``,
+    one entry per dim of ``input`` or per entry of ``axes`` (which may name any dims, N and C
+    included); ``mode`` ``nearest``, ``linear`` or ``cubic``; ``roi`` (starts, then ends) for
+    ``tf_crop_and_resize``. ``nearest_mode`` only with nearest and ``cubic_coeff_a`` only with
+    cubic (None: ONNX's defaults), ``antialias`` and ``exclude_outside`` only with linear and
+    cubic. dtypes: float32, float64, float16, bfloat16 (and uint8 for nearest). Streams as in
+    :func:`interpolate`. Raises :class:`ups.Error` for invalid arguments.
+    """
+    options = dict(mode=str(mode), sizes=_ints(sizes, "sizes"), scales=_floats(scales, "scales"),
+                   axes=_ints(axes, "axes"),
+                   coordinate_transformation_mode=str(coordinate_transformation_mode),
+                   nearest_mode=None if nearest_mode is None else str(nearest_mode),
+                   cubic_coeff_a=None if cubic_coeff_a is None else float(cubic_coeff_a),
+                   exclude_outside=bool(exclude_outside), antialias=bool(antialias),
+                   roi=_floats(roi, "roi"), extrapolation_value=float(extrapolation_value),
+                   keep_aspect_ratio_policy=str(keep_aspect_ratio_policy))
+    shape = _ext.resize_output_shape(list(input.shape), **options)
+    out = _empty(input, shape, channels_last=_is_channels_last(input))
+    call = _Call(input, stream, deterministic)
+    _ext.resize(call(input), call(out), **options, stream=call.stream,
+                deterministic=call.deterministic)
+    return out
+
+
 def _conv_options(stride: IntOrInts, padding: IntOrInts, output_padding: IntOrInts, groups: int,
                   dilation: IntOrInts, output_size: Optional[IntOrInts]) -> dict:
     return dict(stride=_ints(stride, "stride"), padding=_ints(padding, "padding"),

@@ -11,14 +11,30 @@ namespace bench {
 
 const std::vector<ParamInfo>& param_table() {
   static const std::vector<ParamInfo> table = {
-      {"--mode", ParamKind::kWord},        {"--size", ParamKind::kInts},
-      {"--scale", ParamKind::kReals},      {"--align-corners", ParamKind::kFlag},
-      {"--antialias", ParamKind::kFlag},   {"--weight-shape", ParamKind::kInts},
-      {"--kernel-size", ParamKind::kInts}, {"--stride", ParamKind::kInts},
-      {"--padding", ParamKind::kInts},     {"--output-padding", ParamKind::kInts},
-      {"--dilation", ParamKind::kInts},    {"--groups", ParamKind::kInt},
-      {"--bias", ParamKind::kFlag},        {"--algo", ParamKind::kWord},
-      {"--factor", ParamKind::kInt},       {"--backward", ParamKind::kFlag},
+      {"--mode", ParamKind::kWord},
+      {"--size", ParamKind::kInts},
+      {"--scale", ParamKind::kReals},
+      {"--align-corners", ParamKind::kFlag},
+      {"--antialias", ParamKind::kFlag},
+      {"--weight-shape", ParamKind::kInts},
+      {"--kernel-size", ParamKind::kInts},
+      {"--stride", ParamKind::kInts},
+      {"--padding", ParamKind::kInts},
+      {"--output-padding", ParamKind::kInts},
+      {"--dilation", ParamKind::kInts},
+      {"--groups", ParamKind::kInt},
+      {"--bias", ParamKind::kFlag},
+      {"--algo", ParamKind::kWord},
+      {"--factor", ParamKind::kInt},
+      {"--backward", ParamKind::kFlag},
+      {"--sizes", ParamKind::kInts},
+      {"--scales", ParamKind::kReals},
+      {"--coordinate-mode", ParamKind::kWord},
+      {"--nearest-mode", ParamKind::kWord},
+      {"--cubic-coeff-a", ParamKind::kReals},
+      {"--exclude-outside", ParamKind::kFlag},
+      {"--roi", ParamKind::kReals},
+      {"--extrapolation-value", ParamKind::kReals},
   };
   return table;
 }
@@ -40,6 +56,10 @@ const std::vector<OpInfo>& op_table() {
        {"--weight-shape", "--stride", "--padding", "--output-padding", "--dilation", "--groups",
         "--bias", "--algo", "--backward"},
        {"--weight-shape"}},
+      {"resize",
+       {"--mode", "--sizes", "--scales", "--coordinate-mode", "--nearest-mode", "--cubic-coeff-a",
+        "--exclude-outside", "--antialias", "--roi", "--extrapolation-value"},
+       {"--mode"}},
       {"max-unpool", {"--kernel-size", "--stride", "--padding"}, {"--kernel-size"}},
       {"pixel-shuffle", {"--factor"}, {"--factor"}},
       {"pixel-unshuffle", {"--factor"}, {"--factor"}},
@@ -233,6 +253,23 @@ std::vector<BenchCase> default_suite(Device device) {
   interp({2, 16, 32, 64, 64}, f32, false, "trilinear", "2", {back});
   interp(image, f32, false, "area", "0.5", {back});
 
+  // ONNX Resize (ups::resize): the common exported forms. --scales, not --sizes, so that the
+  // CUDA suite's larger batch keeps its size.
+  auto resize_case = [&](Shape shape, std::vector<std::pair<std::string, std::string>> p) {
+    s.push_back(make_case("resize", std::move(shape), f32, false, std::move(p)));
+  };
+  resize_case(image, {{"--mode", "linear"}, {"--scales", "1,1,2,2"}});
+  resize_case(image, {{"--mode", "nearest"},
+                      {"--scales", "1,1,2,2"},
+                      {"--coordinate-mode", "asymmetric"},
+                      {"--nearest-mode", "floor"}});
+  resize_case({8, 3, 512, 512},
+              {{"--mode", "cubic"}, {"--scales", "1,1,0.5,0.5"}, {"--antialias", ""}});
+  resize_case({8, 3, 512, 512}, {{"--mode", "linear"},
+                                 {"--scales", "1,1,0.5,0.5"},
+                                 {"--coordinate-mode", "tf_crop_and_resize"},
+                                 {"--roi", "0,0,0.25,0.25,1,1,0.75,0.75"}});
+
   // Transposed-convolution decoder layers.
   auto deconv = [&](Shape shape, DType dtype, bool cl,
                     std::vector<std::pair<std::string, std::string>> p) {
@@ -340,6 +377,31 @@ InterpolateOptions interpolate_options(const BenchCase& c) {
   return opt;
 }
 
+ResizeOptions resize_options(const BenchCase& c) {
+  ResizeOptions opt;
+  const auto word = [&c](const char* option, auto parse) {
+    try {
+      return parse(*c.get(option));
+    } catch (const Error& e) {
+      throw UsageError(std::string(option) + ": " + e.what());
+    }
+  };
+  opt.mode = word("--mode", parse_resize_mode);
+  if (const auto s = c.get("--sizes")) opt.sizes = parse_int_tuple(*s, "--sizes", 0, kMaxInt);
+  if (const auto s = c.get("--scales")) opt.scales = parse_real_tuple(*s, "--scales");
+  if (c.has("--coordinate-mode"))
+    opt.coordinate_mode = word("--coordinate-mode", parse_coordinate_mode);
+  if (c.has("--nearest-mode")) opt.nearest_mode = word("--nearest-mode", parse_nearest_mode);
+  if (const auto a = c.get("--cubic-coeff-a"))
+    opt.cubic_coeff_a = parse_real(*a, "--cubic-coeff-a");
+  opt.exclude_outside = c.has("--exclude-outside");
+  opt.antialias = c.has("--antialias");
+  if (const auto r = c.get("--roi")) opt.roi = parse_real_tuple(*r, "--roi");
+  if (const auto v = c.get("--extrapolation-value"))
+    opt.extrapolation_value = parse_real(*v, "--extrapolation-value");
+  return opt;
+}
+
 ConvTransposeOptions conv_transpose_options(const BenchCase& c) {
   ConvTransposeOptions opt;
   opt.stride = ints_param(c, "--stride", {1});
@@ -382,6 +444,10 @@ std::pair<Shape, std::uint64_t> describe(const BenchCase& c) {
   const std::uint64_t in = bytes(c.shape, c.dtype);
   if (c.op == "interpolate") {
     const Shape out = interpolate_output_shape(c.shape, interpolate_options(c));
+    return {out, in + bytes(out, c.dtype)};
+  }
+  if (c.op == "resize") {
+    const Shape out = resize_output_shape(c.shape, resize_options(c));
     return {out, in + bytes(out, c.dtype)};
   }
   if (c.op == "conv-transpose") {

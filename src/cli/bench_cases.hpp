@@ -72,6 +72,7 @@ std::int64_t int_param(const BenchCase& c, const char* option, std::int64_t fall
 /// @name The options of each op, from a case.
 /// @{
 InterpolateOptions interpolate_options(const BenchCase& c);
+ResizeOptions resize_options(const BenchCase& c);
 ConvTransposeOptions conv_transpose_options(const BenchCase& c);
 Shape weight_shape(const BenchCase& c);
 MaxUnpoolOptions max_unpool_options(const BenchCase& c);

@@ -36,13 +36,14 @@ const char* const kBenchDescription =
     "minimal traffic (every input read once, every output written once; max-unpool also\n"
     "reads its int64 indices). Without OP it runs the default suite: every interpolate mode\n"
     "at 2x and at a fractional scale, contiguous and channels-last, f32 and bf16, small\n"
-    "spatial sizes with large N * C, interpolate backward passes, transposed-convolution\n"
-    "decoder layers and their backward passes, and max-unpool and pixel-shuffle on large tensors "
-    "(CUDA runs them\n"
-    "with an 8 times larger batch).\n"
+    "spatial sizes with large N * C, interpolate backward passes, ONNX resize cases,\n"
+    "transposed-convolution decoder layers and their backward passes, and max-unpool and\n"
+    "pixel-shuffle on large tensors (CUDA runs them with an 8 times larger batch).\n"
     "\n"
     "The op options are those of the op's own command (interpolate: --mode, --size,\n"
     "--scale, --align-corners, --antialias, and --backward to time interpolate_backward;\n"
+    "resize: --mode, --sizes, --scales, --coordinate-mode, --nearest-mode, --cubic-coeff-a,\n"
+    "--exclude-outside, --antialias, --roi, --extrapolation-value;\n"
     "conv-transpose: --weight-shape, --stride, --padding, --output-padding, --dilation,\n"
     "--groups, --bias, --algo, and --backward to time conv_transpose_backward; max-unpool: "
     "--kernel-size, --stride, --padding;\n"
@@ -64,16 +65,27 @@ const char* const kBenchDescription =
 ArgSpec bench_spec() {
   ArgSpec spec;
   spec.positional("OP",
-                  "interpolate, conv-transpose, max-unpool, pixel-shuffle or\n"
-                  "pixel-unshuffle; without it the default suite runs",
+                  "interpolate, resize, conv-transpose, max-unpool, pixel-shuffle\n"
+                  "or pixel-unshuffle; without it the default suite runs",
                   false)
       .option("--shape", "N,C,...", "shape of the (first) input: N, C and 1 to 3 spatial sizes")
-      .option("--mode", "M", "interpolate: the mode, as in 'ups interpolate'")
+      .option("--mode", "M",
+              "interpolate, resize: the mode, as in 'ups interpolate' or\n"
+              "'ups resize'")
       .option("--size", "S[,S...]", "interpolate: output spatial size")
       .option("--scale", "F[,F...]", "interpolate: scale factor")
       .flag("--align-corners", "interpolate: align_corners=True")
       .flag("--antialias",
-            "interpolate: anti-alias (bilinear, bicubic, lanczos; trilinear, tricubic)")
+            "interpolate: anti-alias (bilinear, bicubic, lanczos; trilinear,\n"
+            "tricubic); resize: antialias (linear and cubic)")
+      .option("--sizes", "S[,S...]", "resize: output sizes, one per dim")
+      .option("--scales", "F[,F...]", "resize: scales, one per dim")
+      .option("--coordinate-mode", "M", "resize: coordinate_transformation_mode")
+      .option("--nearest-mode", "M", "resize: nearest_mode")
+      .option("--cubic-coeff-a", "A", "resize: cubic_coeff_a")
+      .flag("--exclude-outside", "resize: exclude_outside")
+      .option("--roi", "R[,R...]", "resize: roi (tf_crop_and_resize)")
+      .option("--extrapolation-value", "V", "resize: extrapolation_value")
       .flag("--backward",
             "interpolate, conv-transpose: time the backward pass (the\n"
             "gradients with respect to the input, and for conv-transpose\n"

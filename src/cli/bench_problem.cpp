@@ -151,6 +151,26 @@ void build_interpolate(Problem& p, const BenchCase& c, const SetPolicy& policy) 
   }
 }
 
+void build_resize(Problem& p, const BenchCase& c, const SetPolicy& policy) {
+  const ResizeOptions opt = resize_options(c);
+  p.out_shape = resize_output_shape(c.shape, opt);
+  const std::size_t in_bytes = bytes_of(c.dtype, c.shape);
+  const std::size_t out_bytes = bytes_of(c.dtype, p.out_shape);
+  p.bytes = in_bytes + out_bytes;
+  policy.apply(p, in_bytes + out_bytes);
+  const auto host = random_data(c.dtype, numel_of(c.shape), 1);
+  std::vector<TensorView> src, dst;
+  for (std::size_t k = 0; k < p.sets; ++k) {
+    Buffer& in = p.allocate(in_bytes);
+    Buffer& out = p.allocate(out_bytes);
+    in.upload(host.data());
+    src.push_back(view_of(in, p.ctx.device(), c.dtype, c.shape, c.channels_last));
+    dst.push_back(view_of(out, p.ctx.device(), c.dtype, p.out_shape, c.channels_last));
+  }
+  Problem* self = &p;
+  p.run = [self, src, dst, opt](std::size_t k) { resize(self->ctx, src[k], dst[k], opt); };
+}
+
 void build_conv_transpose(Problem& p, const BenchCase& c, const SetPolicy& policy) {
   const ConvTransposeOptions opt = conv_transpose_options(c);
   const Shape w_shape = weight_shape(c);
@@ -316,6 +336,8 @@ std::unique_ptr<Problem> build(const BenchCase& c, const Context& ctx, const Set
   auto p = std::make_unique<Problem>(ctx);
   if (c.op == "interpolate") {
     build_interpolate(*p, c, policy);
+  } else if (c.op == "resize") {
+    build_resize(*p, c, policy);
   } else if (c.op == "conv-transpose") {
     build_conv_transpose(*p, c, policy);
   } else if (c.op == "max-unpool") {

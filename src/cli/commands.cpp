@@ -133,6 +133,8 @@ const std::vector<Command>& commands() {
        interpolate_description(), interpolate_spec, run_interpolate},
       {"interpolate-backward", "gradient of interpolate with respect to its input",
        interpolate_backward_description(), interpolate_backward_spec, run_interpolate_backward},
+      {"resize", "resize any dims of an array like ONNX's Resize operator", kResizeDescription,
+       resize_spec, run_resize},
       {"conv-transpose", "transposed convolution like torch.nn.ConvTranspose1d/2d/3d",
        kConvTransposeDescription, conv_transpose_spec, run_conv_transpose},
       {"conv-transpose-backward", "gradients of conv-transpose (input, weight, bias)",

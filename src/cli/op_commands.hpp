@@ -33,6 +33,15 @@ void demo_interpolate(std::ostream& os, Context& ctx, int& number);
 /// @brief Prints the table of interpolation modes (ups::interp_modes()) for `ups info`.
 void info_interpolate(std::ostream& os);
 
+// ---- resize (resize_command.cpp) ----------------------------------------------------------------
+
+/// @brief Paragraphs of `ups resize --help`.
+extern const char* const kResizeDescription;
+/// @brief The arguments of `ups resize`.
+ArgSpec resize_spec();
+/// @brief Runs `ups resize`.
+int run_resize(const ParsedArgs& args);
+
 // ---- conv-transpose (conv_transpose_command.cpp) ----------------------------------------------
 
 /// @brief Paragraphs of `ups conv-transpose --help`.

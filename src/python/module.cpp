@@ -53,6 +53,28 @@ InterpolateOptions interp_options(const std::string& mode, const Ints& size,
   return o;
 }
 
+ResizeOptions resize_options(const std::string& mode, const Ints& sizes, const Floats& scales,
+                             const Ints& axes, const std::string& coordinate_transformation_mode,
+                             const std::optional<std::string>& nearest_mode,
+                             std::optional<double> cubic_coeff_a, bool exclude_outside,
+                             bool antialias, const Floats& roi, double extrapolation_value,
+                             const std::string& keep_aspect_ratio_policy) {
+  ResizeOptions o;
+  o.mode = parse_resize_mode(mode);
+  o.sizes = sizes;
+  o.scales = scales;
+  o.axes = axes;
+  o.coordinate_mode = parse_coordinate_mode(coordinate_transformation_mode);
+  if (nearest_mode) o.nearest_mode = parse_nearest_mode(*nearest_mode);
+  o.cubic_coeff_a = cubic_coeff_a;
+  o.exclude_outside = exclude_outside;
+  o.antialias = antialias;
+  o.roi = roi;
+  o.extrapolation_value = extrapolation_value;
+  o.keep_aspect_ratio_policy = parse_aspect_ratio_policy(keep_aspect_ratio_policy);
+  return o;
+}
+
 ConvTransposeOptions conv_options(const Ints& stride, const Ints& padding,
                                   const Ints& output_padding, const Ints& dilation,
                                   std::int64_t groups, const Ints& output_size,
@@ -204,6 +226,41 @@ NB_MODULE(_ext, m) {
       "grad_output"_a, "grad_input"_a, "mode"_a, "size"_a, "scale_factor"_a,
       "align_corners"_a.none(), "recompute_scale_factor"_a, "antialias"_a, "stream"_a,
       "deterministic"_a.none());
+
+  // ---- resize (ONNX Resize) ----
+  m.def(
+      "resize_output_shape",
+      [](const Ints& shape, const std::string& mode, const Ints& sizes, const Floats& scales,
+         const Ints& axes, const std::string& coordinate_transformation_mode,
+         const std::optional<std::string>& nearest_mode, std::optional<double> cubic_coeff_a,
+         bool exclude_outside, bool antialias, const Floats& roi, double extrapolation_value,
+         const std::string& keep_aspect_ratio_policy) {
+        return resize_output_shape(
+            shape, resize_options(mode, sizes, scales, axes, coordinate_transformation_mode,
+                                  nearest_mode, cubic_coeff_a, exclude_outside, antialias, roi,
+                                  extrapolation_value, keep_aspect_ratio_policy));
+      },
+      "shape"_a, "mode"_a, "sizes"_a, "scales"_a, "axes"_a, "coordinate_transformation_mode"_a,
+      "nearest_mode"_a.none(), "cubic_coeff_a"_a.none(), "exclude_outside"_a, "antialias"_a,
+      "roi"_a, "extrapolation_value"_a, "keep_aspect_ratio_policy"_a);
+  m.def(
+      "resize",
+      [](const InArray& src, const OutArray& dst, const std::string& mode, const Ints& sizes,
+         const Floats& scales, const Ints& axes, const std::string& coordinate_transformation_mode,
+         const std::optional<std::string>& nearest_mode, std::optional<double> cubic_coeff_a,
+         bool exclude_outside, bool antialias, const Floats& roi, double extrapolation_value,
+         const std::string& keep_aspect_ratio_policy, std::uintptr_t stream, Flag deterministic) {
+        const ResizeOptions o = resize_options(
+            mode, sizes, scales, axes, coordinate_transformation_mode, nearest_mode, cubic_coeff_a,
+            exclude_outside, antialias, roi, extrapolation_value, keep_aspect_ratio_policy);
+        const TensorView s = to_view(src, "input"), d = to_view(dst, "output");
+        nb::gil_scoped_release release;
+        resize(make_context(s.device, stream, deterministic), s, d, o);
+      },
+      "src"_a, "dst"_a, "mode"_a, "sizes"_a, "scales"_a, "axes"_a,
+      "coordinate_transformation_mode"_a, "nearest_mode"_a.none(), "cubic_coeff_a"_a.none(),
+      "exclude_outside"_a, "antialias"_a, "roi"_a, "extrapolation_value"_a,
+      "keep_aspect_ratio_policy"_a, "stream"_a, "deterministic"_a.none());
 
   // ---- conv_transpose ----
   m.def(

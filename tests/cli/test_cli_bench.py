@@ -51,9 +51,13 @@ def expand(v, n, default):
 
 
 def expected_out_shape(op, shape, p):
-    """The output shape by PyTorch's size rules."""
+    """The output shape by PyTorch's size rules (ONNX's for resize)."""
     n, c, sp = shape[0], shape[1], shape[2:]
     k = len(sp)
+    if op == "resize":
+        if "sizes" in p:
+            return list(p["sizes"])
+        return [math.floor(s * f) for s, f in zip(shape, p["scales"])]
     if op == "interpolate":
         if "size" in p:
             return [n, c] + expand(p["size"], k, None)
@@ -212,8 +216,8 @@ class BenchTests(BenchTestCase):
             for f in TIMED:
                 self.assertNotIn(f, rec)
         ops = {r["op"] for r in recs}
-        self.assertEqual(ops, {"interpolate", "conv-transpose", "max-unpool", "pixel-shuffle",
-                               "pixel-unshuffle"})
+        self.assertEqual(ops, {"interpolate", "resize", "conv-transpose", "max-unpool",
+                               "pixel-shuffle", "pixel-unshuffle"})
         interp = [r for r in recs if r["op"] == "interpolate"]
         for mode in ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear",
                      "area"):
@@ -223,7 +227,7 @@ class BenchTests(BenchTestCase):
             self.assertTrue(any(s != int(s) for s in scales), mode + " at a fractional scale")
         for op in ops:
             self.assertTrue(any(r["dtype"] == "bf16" for r in recs if r["op"] == op) or
-                            op in ("pixel-unshuffle",), op)
+                            op in ("pixel-unshuffle", "resize"), op)
         self.assertTrue(any(r["layout"] == "channels-last" for r in interp))
         self.assertTrue(any(r["shape"][-1] <= 16 and r["shape"][0] * r["shape"][1] >= 16384
                             for r in interp), "a small-spatial, large N * C case")
@@ -239,6 +243,25 @@ class BenchTests(BenchTestCase):
             self.assertEqual(b["device"], "cuda")
             self.assertEqual(b["shape"], [a["shape"][0] * 8] + a["shape"][1:])
             self.check_record(b, timed=False)
+
+    def test_resize_case(self):
+        recs = json_lines(self.bench(["resize", "--shape", "1,2,9,8", "--mode", "cubic",
+                                      "--scales", "1,1,0.5,1.5", "--antialias",
+                                      "--cubic-coeff-a", "-0.5", "--exclude-outside",
+                                      "--device", "cpu", "--repeat", "1", "--warmup", "0",
+                                      "--json"]))
+        self.assertEqual(len(recs), 1)
+        self.check_record(recs[0])
+        self.assertEqual(recs[0]["out_shape"], [1, 2, 4, 12])
+        self.assertEqual(recs[0]["params"], {"mode": "cubic", "scales": [1, 1, 0.5, 1.5],
+                                             "antialias": True, "cubic_coeff_a": [-0.5],
+                                             "exclude_outside": True})
+        recs = json_lines(self.bench(["resize", "--shape", "1,2,9,8", "--mode", "linear",
+                                      "--sizes", "1,2,5,5", "--coordinate-mode",
+                                      "tf_crop_and_resize", "--roi", "0,0,0.1,0.1,1,1,0.9,0.9",
+                                      "--extrapolation-value", "1", "--device", "cpu",
+                                      "--repeat", "1", "--warmup", "0", "--json"]))
+        self.check_record(recs[0])
 
     def test_filter_runs_matching_suite_cases(self):
         recs = json_lines(self.bench(["--device", "cpu", "--filter", "pixel-unshuffle",
@@ -275,7 +298,14 @@ class BenchErrorTests(BenchTestCase):
         self.assertEqual(r.stderr.count("\n"), 1, r.stderr)
 
     def test_usage_errors(self):
-        self.fails(["resize", "--shape", "1,1,4,4"], 2, "unknown op 'resize'")
+        self.fails(["upsample", "--shape", "1,1,4,4"], 2, "unknown op 'upsample'")
+        self.fails(["resize", "--shape", "1,1,4,4", "--scales", "1,1,2,2"], 2, "needs --mode")
+        self.fails(["resize", "--shape", "1,1,4,4", "--mode", "linear", "--scales", "1,1,2,2",
+                    "--align-corners"], 2, "option --align-corners does not apply to resize")
+        self.fails(["resize", "--shape", "1,1,4,4", "--mode", "bilinear", "--scales", "1,1,2,2"],
+                   2, "--mode: unknown resize mode 'bilinear'")
+        self.fails(["resize", "--shape", "1,1,4,4", "--mode", "linear", "--scales", "2,2"], 1,
+                   "resize: scales has 2 entries")
         self.fails(["interpolate", "--mode", "nearest", "--scale", "2"], 2, "needs --shape")
         self.fails(["interpolate", "--shape", "1,1,4,4", "--scale", "2"], 2, "needs --mode")
         self.fails(["interpolate", "--shape", "1,1,4,4", "--mode", "nearest", "--scale", "2",

@@ -55,6 +55,10 @@ TEST_CASE("fuzz corpus replays: interpolate", "[fuzz]") {
   CHECK(replay("interpolate", ups_fuzz::run_interpolate) > 0);
 }
 
+TEST_CASE("fuzz corpus replays: resize", "[fuzz]") {
+  CHECK(replay("resize", ups_fuzz::run_resize) > 0);
+}
+
 TEST_CASE("fuzz corpus replays: conv_transpose", "[fuzz]") {
   CHECK(replay("conv_transpose", ups_fuzz::run_conv_transpose) > 0);
 }
@@ -72,6 +76,7 @@ TEST_CASE("fuzz targets accept empty and short inputs", "[fuzz]") {
   for (std::size_t n = 0; n <= 4; ++n) {
     CHECK_NOTHROW(ups_fuzz::run_npy(bytes, n));
     CHECK_NOTHROW(ups_fuzz::run_interpolate(bytes, n));
+    CHECK_NOTHROW(ups_fuzz::run_resize(bytes, n));
     CHECK_NOTHROW(ups_fuzz::run_conv_transpose(bytes, n));
     CHECK_NOTHROW(ups_fuzz::run_pool(bytes, n));
     CHECK_NOTHROW(ups_fuzz::run_pixel_shuffle(bytes, n));
@@ -233,4 +238,34 @@ TEST_CASE("fuzz regression: pool window bounds near 2^63", "[fuzz][max_pool][mat
   CHECK(empty.begin == two61);
   CHECK(empty.end == 3);
   CHECK(ups::kern::pool_taps(empty, two62) == 0);
+}
+
+TEST_CASE("fuzz regression: resize of an empty input whose other sizes overflow",
+          "[fuzz][resize]") {
+  // [2, 3, 605313152807926, 1082330841088, 0] has no elements, but a view of it is rejected
+  // (its non-zero sizes multiply beyond 2^63): the shape query must reject it too, as the op
+  // does, rather than promise an output the op then refuses.
+  ups::ResizeOptions o;
+  o.sizes = {0, 0, 0, 0, 0};
+  CHECK_UPS_ERROR_CODE(ups::resize_output_shape({2, 3, 605313152807926, 1082330841088, 0}, o),
+                       ups::ErrorCode::kOutOfMemory);
+}
+
+TEST_CASE("fuzz regression: tf_crop_and_resize with a roi whose coordinates are NaN",
+          "[fuzz][resize]") {
+  // start 1e308, end -1e308: (end - start) * (in - 1) overflows to -inf, and 0 * -inf is NaN at
+  // output 0. A NaN coordinate is outside the input (extrapolation_value), never an index.
+  ups::ResizeOptions o;
+  o.mode = ups::ResizeMode::kCubic;
+  o.coordinate_mode = ups::CoordinateMode::kTfCropAndResize;
+  o.sizes = {3};
+  o.roi = {1e308, -1e308};
+  o.extrapolation_value = 7.0;
+  float in[4] = {1, 2, 3, 4}, out[3] = {0, 0, 0};
+  ups::resize(ups::Context(ups::Device::kCPU),
+              ups::TensorView::contiguous(in, ups::DType::kF32, ups::Device::kCPU, {4}),
+              ups::TensorView::contiguous(out, ups::DType::kF32, ups::Device::kCPU, {3}), o);
+  CHECK(out[0] == 7.0f);
+  CHECK(out[1] == 7.0f);
+  CHECK(out[2] == 7.0f);
 }

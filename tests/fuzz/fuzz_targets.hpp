@@ -12,6 +12,8 @@ namespace ups_fuzz {
 void run_npy(const std::uint8_t* data, std::size_t size);
 /// interpolate_output_shape and interpolate on small CPU tensors.
 void run_interpolate(const std::uint8_t* data, std::size_t size);
+/// resize_output_shape and resize (ONNX Resize) on small CPU tensors.
+void run_resize(const std::uint8_t* data, std::size_t size);
 /// conv_transpose_output_shape, conv_transpose_workspace_size and conv_transpose on the CPU,
 /// against a direct evaluation of the formula in conv_transpose.hpp.
 void run_conv_transpose(const std::uint8_t* data, std::size_t size);

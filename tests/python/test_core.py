@@ -259,3 +259,55 @@ def test_cuda_arrays_are_exported_on_the_op_stream(stream, expected):
     assert isinstance(y, _CudaLike)
     assert _CudaLike.streams == [expected, expected]
     np.testing.assert_array_equal(y.array, x.repeat(2, axis=2).repeat(2, axis=3))
+
+
+def _resize_goldens():
+    """The ONNX Resize goldens (tests/golden/onnx_resize.txt) as (fields, input, expected)."""
+    path = pathlib.Path(__file__).parents[1] / "golden" / "onnx_resize.txt"
+    lines = [ln for ln in path.read_text().splitlines() if not ln.startswith("#")]
+    for i in range(0, len(lines), 3):
+        fields = dict(kv.split("=", 1) for kv in lines[i].split()[1:])
+        yield (fields, [float(v) for v in lines[i + 1].split()[1:]],
+               [float(v) for v in lines[i + 2].split()[1:]])
+
+
+@pytest.mark.parametrize("tag", ["up1d", "aa-down2d", "policy-axes-neg", "roi-out", "axes-n",
+                                 "rank1", "u8"])
+def test_resize_numpy_goldens(tag):
+    dtypes = {"f32": np.float32, "f64": np.float64, "u8": np.uint8}
+    cases = [c for c in _resize_goldens() if c[0]["id"].endswith("-" + tag)]
+    assert cases
+    for f, values, expected in cases:
+        shape = [int(v) for v in f["in_shape"].split(",")]
+        x = np.array(values, dtype=dtypes[f["dtype"]]).reshape(shape)
+        kw = {"mode": f["mode"], "coordinate_transformation_mode": f["coord"],
+              "exclude_outside": f["exclude"] == "1", "antialias": f["antialias"] == "1",
+              "keep_aspect_ratio_policy": f["policy"]}
+        for key, conv in (("sizes", int), ("scales", float), ("axes", int), ("roi", float)):
+            if f[key] != "-":
+                kw[key] = [conv(v) for v in f[key].split(",")]
+        if f["nearest"] != "-":
+            kw["nearest_mode"] = f["nearest"]
+        if f["cubic_a"] != "-":
+            kw["cubic_coeff_a"] = float(f["cubic_a"])
+        if f["extrapolation"] != "-":
+            kw["extrapolation_value"] = float(f["extrapolation"])
+        y = ups.resize(x, **kw)
+        assert isinstance(y, np.ndarray) and y.dtype == x.dtype, f["id"]
+        assert list(y.shape) == [int(v) for v in f["out_shape"].split(",")], f["id"]
+        tol = 0 if f["mode"] == "nearest" else (1e-12 if f["dtype"] == "f64" else 1e-5)
+        np.testing.assert_allclose(y.ravel().astype(np.float64), expected, rtol=tol, atol=tol,
+                                   err_msg=f["id"])
+
+
+def test_resize_torch_and_errors():
+    x = torch.arange(24, dtype=torch.float32).reshape(1, 2, 3, 4)
+    y = ups.resize(x, scales=[1, 1, 2, 2], mode="linear")
+    assert isinstance(y, torch.Tensor) and y.shape == (1, 2, 6, 8)
+    # half_pixel linear at scale 2 is F.interpolate's bilinear with align_corners=False.
+    ref = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+    torch.testing.assert_close(y, ref)
+    with pytest.raises(ups.Error, match="cubic_coeff_a applies to mode cubic only"):
+        ups.resize(x, scales=[1, 1, 2, 2], mode="linear", cubic_coeff_a=-0.5)
+    with pytest.raises(ups.Error, match="unknown coordinate_transformation_mode 'corners'"):
+        ups.resize(x, sizes=[1, 2, 4, 4], coordinate_transformation_mode="corners")
