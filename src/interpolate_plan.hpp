@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
+#include <vector>
 
 #include "dispatch.hpp"
 #include "interpolate/interp_math.hpp"
@@ -28,6 +29,13 @@ struct InterpolatePlan {
 };
 
 void interpolate_cpu(const InterpolatePlan& plan, const void* src, void* dst, int threads);
+
+// Copies dst[n, c, z, y, x] = src[n, c, idx[0][z], idx[1][y], idx[2][x]] with interpolate's
+// nearest row kernels (elements of elem_size bytes moved as bits), for the resampling engine's
+// nearest plans. Returns false, doing nothing, when neither W nor C is innermost in both
+// tensors.
+bool nearest_tables_cpu(const kern::InterpGeometry& g, std::size_t elem_size, const void* src,
+                        void* dst, int threads, const std::vector<std::int64_t>* idx);
 
 // Enqueues the interpolate kernel on `stream`. Throws ups::Error on launch failure.
 void interpolate_cuda(const InterpolatePlan& plan, const void* src, void* dst, StreamHandle stream);

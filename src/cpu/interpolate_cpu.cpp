@@ -1225,6 +1225,41 @@ void RunInterpolate(const InterpolatePlan& plan, const void* src, void* dst, int
   if (!done) interpolate_cpu_reference(plan, src, dst, threads);
 }
 
+// Nearest copies through caller-built tables (the resampling engine's nearest plans over
+// N, C and 1 to 3 spatial dims): the same row kernels as interpolate's nearest modes. Returns
+// false, doing nothing, where those kernels do not apply (neither W nor C innermost in both).
+bool RunNearestTables(const kern::InterpGeometry& g, std::size_t elem, const void* src, void* dst,
+                      int threads, const std::vector<std::int64_t>* idx) {
+  const Layout layout = layout_of(g);
+  if (layout == Layout::kOther) return false;
+  kern::TapTable<float> t[3];
+  for (int d = 0; d < 3; ++d) {
+    t[d].out = g.out[d];
+    t[d].idx = idx[d];
+  }
+  const bool cl = layout == Layout::kChannelsLast;
+  auto run = [&](auto tag) {
+    using U = decltype(tag);
+    run_nearest<U>(g, static_cast<const U*>(src), static_cast<U*>(dst), threads, t[0], t[1], t[2],
+                   cl);
+  };
+  switch (elem) {
+    case 1:
+      run(std::uint8_t{});
+      break;
+    case 2:
+      run(std::uint16_t{});
+      break;
+    case 4:
+      run(std::uint32_t{});
+      break;
+    default:
+      run(std::uint64_t{});
+      break;
+  }
+  return true;
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace detail
 }  // namespace ups
@@ -1235,6 +1270,12 @@ namespace ups {
 namespace detail {
 
 HWY_EXPORT(RunInterpolate);
+HWY_EXPORT(RunNearestTables);
+
+bool nearest_tables_cpu(const kern::InterpGeometry& g, std::size_t elem_size, const void* src,
+                        void* dst, int threads, const std::vector<std::int64_t>* idx) {
+  return HWY_DYNAMIC_DISPATCH(RunNearestTables)(g, elem_size, src, dst, threads, idx);
+}
 
 void interpolate_cpu(const InterpolatePlan& plan, const void* src, void* dst, int threads) {
   if (plan.total == 0) return;

@@ -27,6 +27,7 @@
 #include "common/hd.hpp"
 #include "cpu/parallel.hpp"
 #include "dispatch.hpp"
+#include "interpolate_plan.hpp"
 #include "resample_plan.hpp"
 
 #undef HWY_TARGET_INCLUDE
@@ -497,10 +498,54 @@ namespace detail {
 
 HWY_EXPORT(RunResample);
 
+namespace {
+
+// Nearest plans that keep N and C and resize 1 to 3 trailing dims (an image resized by ONNX's
+// nearest rules) run on interpolate's nearest row kernels, which duplicate and permute whole
+// vectors and write each run of output rows that reads one source row from one load; the
+// engine's own copy loop moves an element at a time.
+bool nearest_via_rows(const ResamplePlan& plan, const TensorView& src, const TensorView& dst,
+                      int threads) {
+  if (plan.weighted || plan.rank < 3) return false;
+  if (!plan.axis[0].is_identity() || !plan.axis[1].is_identity()) return false;
+  for (int d = 2; d < plan.rank; ++d)
+    if (!plan.axis[d].outside.empty()) return false;
+  kern::InterpGeometry g{};
+  g.n = src.sizes[0];
+  g.c = src.sizes[1];
+  g.src_stride[0] = src.strides[0];
+  g.src_stride[1] = src.strides[1];
+  g.dst_stride[0] = dst.strides[0];
+  g.dst_stride[1] = dst.strides[1];
+  const int pad = 5 - plan.rank;  // leading unit spatial dims
+  std::vector<std::int64_t> idx[3];
+  for (int d = 0; d < 3; ++d) {
+    const int a = d - pad + 2;  // the plan's dim, or a padded unit dim when below 2
+    if (a < 2) {
+      g.in[d] = g.out[d] = 1;
+      g.src_stride[2 + d] = g.dst_stride[2 + d] = 0;
+      idx[d] = {0};
+    } else {
+      g.in[d] = plan.axis[a].in;
+      g.out[d] = plan.axis[a].out;
+      g.src_stride[2 + d] = src.strides[a];
+      g.dst_stride[2 + d] = dst.strides[a];
+      idx[d] = plan.axis[a].idx;
+    }
+  }
+  g.dst_channels_last = dst.strides[1] == 1 && g.c > 1 && g.dst_stride[4] != 1;
+  g.spatial_dims = plan.rank - 2;
+  return nearest_tables_cpu(g, dtype_size(plan.dtype), src.data, dst.data, std::max(threads, 1),
+                            idx);
+}
+
+}  // namespace
+
 void resample_cpu(const ResamplePlan& plan, const TensorView& src, const TensorView& dst,
                   int threads) {
   check_resample_plan(plan, src, dst);
   if (dst.numel() == 0) return;
+  if (nearest_via_rows(plan, src, dst, threads)) return;
   HWY_DYNAMIC_DISPATCH(RunResample)(plan, src, dst, std::max(threads, 1));
 }
 
