@@ -48,8 +48,11 @@
 /// up-convolutions), oneDNN's matmul: on channels-last tensors one matmul per tap row writing
 /// into the output, on NCHW tensors one matmul and an interleave pass. bf16 runs natively on
 /// those matmuls; other f16 and bf16 problems run on f32 copies (same products and sums in f32,
-/// one rounding at the end). Primitives are cached per problem and thread count; oneDNN runs on OpenMP with
-/// the context's thread count, set around each call and restored.
+/// one rounding at the end). The backward passes of such NCHW layers run as matmuls over the
+/// de-interleaved grad_output, and DCGAN-like layers (kernel > stride, 32 or more channels in
+/// and out, batch of 4 or more, NCHW) on oneDNN's blocked layouts, reordered around the call.
+/// Primitives are cached per problem and thread count; oneDNN runs on OpenMP with the context's
+/// thread count, set around each call and restored.
 ///
 /// `gemm` runs one task per (n, group, block of output channels) on Context::num_threads()
 /// threads; `gather` sums, for each output element, exactly the taps the stride lets through
