@@ -12,6 +12,8 @@
 
 namespace ups {
 
+using detail::list_to_string;
+
 using detail::concat;
 using detail::fail;
 
@@ -93,16 +95,6 @@ std::string to_string(const ConvTransposeResult& result) {
 }
 
 namespace {
-
-template <class V>
-std::string list_to_string(const V& v) {
-  std::ostringstream os;
-  os << "[";
-  for (std::size_t i = 0; i < v.size(); ++i)
-    os << (i ? ", " : "") << v[i];
-  os << "]";
-  return os.str();
-}
 
 // The fully resolved parameters of a call, in the caller's spatial rank.
 struct Resolved {

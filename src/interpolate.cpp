@@ -16,6 +16,8 @@
 
 namespace ups {
 
+using detail::list_to_string;
+
 using detail::concat;
 using detail::fail;
 
@@ -155,16 +157,6 @@ InterpMode parse_interp_mode(const std::string& name) {
 }
 
 namespace {
-
-template <class V>
-std::string list_to_string(const V& v) {
-  std::ostringstream os;
-  os << "[";
-  for (std::size_t i = 0; i < v.size(); ++i)
-    os << (i ? ", " : "") << v[i];
-  os << "]";
-  return os.str();
-}
 
 // ATen's upsample_{1,2,3}d_common_check message; the 1-D variant words it "... and output".
 std::string sizes_message(const Shape& in, const Shape& out, std::size_t spatial) {

@@ -17,6 +17,8 @@
 
 namespace ups {
 
+using detail::list_to_string;
+
 using detail::concat;
 using detail::fail;
 namespace onnx = kern::onnx;
@@ -83,16 +85,6 @@ static_assert(static_cast<int>(NearestMode::kRoundPreferFloor) ==
                       static_cast<int>(onnx::Nearest::kFloor) &&
                   static_cast<int>(NearestMode::kCeil) == static_cast<int>(onnx::Nearest::kCeil),
               "onnx::Nearest must mirror ups::NearestMode");
-
-template <class V>
-std::string list_to_string(const V& v) {
-  std::ostringstream os;
-  os << "[";
-  for (std::size_t i = 0; i < v.size(); ++i)
-    os << (i ? ", " : "") << v[i];
-  os << "]";
-  return os.str();
-}
 
 // The largest filter stretch (1 / scale) antialias accepts: windows of up to 4 * 2^22 taps.
 constexpr double kMaxAntialiasStretch = 4194304.0;

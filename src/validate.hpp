@@ -1,7 +1,10 @@
 // Checks shared by every op's front end.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <sstream>
+#include <string>
 
 #include "ups/context.hpp"
 #include "ups/conv_transpose.hpp"
@@ -11,6 +14,17 @@
 
 namespace ups {
 namespace detail {
+
+// "[a, b, c]": a list as the error messages quote it.
+template <class V>
+std::string list_to_string(const V& v) {
+  std::ostringstream os;
+  os << "[";
+  for (std::size_t i = 0; i < v.size(); ++i)
+    os << (i ? ", " : "") << v[i];
+  os << "]";
+  return os.str();
+}
 
 // Enum values outside their enumerators (an integer cast to the enum type) are rejected with
 // ups::Error(kInvalidArgument) naming `what` (the parameter, e.g. "options.mode") and the value.
