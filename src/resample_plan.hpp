@@ -9,9 +9,13 @@
 // one implementation serves every rule.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
+
+#include "common/hd.hpp"
 
 #include "ups/context.hpp"
 #include "ups/export.hpp"
@@ -68,6 +72,21 @@ UPS_EXPORT void resample_cuda(const Context& ctx, const ResamplePlan& plan, cons
                               const TensorView& dst);
 // Bytes of scratch resample_cuda needs for `plan` (0 without the CUDA backend).
 UPS_EXPORT std::size_t resample_cuda_workspace(const ResamplePlan& plan);
+
+// The extrapolation value as an element of T: rounded to nearest (even) for the float types,
+// rounded and saturated for u8 (NaN becomes 0).
+template <class T>
+T extrapolation_of(double v) {
+  if constexpr (std::is_same_v<T, std::uint8_t>) {
+    if (!(v > 0)) return 0;
+    if (v >= 255) return 255;
+    return static_cast<std::uint8_t>(std::nearbyint(v));
+  } else if constexpr (std::is_same_v<T, double>) {
+    return v;
+  } else {
+    return kern::from_acc<T>(static_cast<float>(v));
+  }
+}
 
 }  // namespace detail
 }  // namespace ups

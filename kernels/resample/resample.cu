@@ -201,19 +201,6 @@ Layout layout_of(const ResamplePlan& plan, std::size_t tap_size) {
   return l;
 }
 
-template <class T>
-T extrapolation_of(double v) {
-  if constexpr (std::is_same_v<T, std::uint8_t>) {
-    if (!(v > 0)) return 0;
-    if (v >= 255) return 255;
-    return static_cast<std::uint8_t>(std::nearbyint(v));
-  } else if constexpr (std::is_same_v<T, double>) {
-    return v;
-  } else {
-    return kern::from_acc<T>(static_cast<float>(v));
-  }
-}
-
 // Fills the tables into `host` at the layout's offsets and the pointers of `a` (device
 // addresses from `dev`). Plan dim d lands in slot d + kDims - rank.
 template <class Acc, class Index>

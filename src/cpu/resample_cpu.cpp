@@ -221,21 +221,6 @@ void apply_row_taps_direct(const Axis<Acc>& r, const T* x, std::int64_t stride, 
   }
 }
 
-// The extrapolation value as an element of T: rounded to nearest (even) for the float types,
-// rounded and saturated for u8 (NaN becomes 0).
-template <class T>
-T extrapolation_of(double v) {
-  if constexpr (std::is_same_v<T, std::uint8_t>) {
-    if (!(v > 0)) return 0;
-    if (v >= 255) return 255;
-    return static_cast<std::uint8_t>(std::nearbyint(v));
-  } else if constexpr (std::is_same_v<T, double>) {
-    return v;
-  } else {
-    return kern::from_acc<T>(static_cast<float>(v));
-  }
-}
-
 // Which dims the rows run along and how the other dims are walked.
 struct RowShape {
   int r = 0;                 // the row dim

@@ -273,7 +273,10 @@ Entry build_matmul(const ConvTransposePlan& p, MatmulLayout layout) {
   e.ok = true;
   e.reason = layout == MatmulLayout::kChannelsLast
                  ? concat("oneDNN matmul ", impl, " per tap row into the output (kernel == stride)")
-                 : concat("oneDNN matmul ", impl, " and an interleave (kernel == stride)");
+                 : concat("oneDNN matmul ", impl,
+                          p.pass == DeconvPass::kForward ? " and an interleave (kernel == stride)"
+                                                         : " over the de-interleaved grad_output"
+                                                           " (kernel == stride)");
   return e;
 }
 
