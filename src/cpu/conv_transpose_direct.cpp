@@ -15,8 +15,10 @@
 // is deterministic and the same for any thread count (it differs from the per-element
 // reference in rounding only, which the tests bound).
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <new>
 #include <type_traits>
 #include <vector>
 
@@ -145,6 +147,72 @@ BackPlan make_back_plan(const kern::DeconvGeometry& g, std::int64_t lanes) {
   b.d = back_list(g, 0);
   b.h = back_list(g, 1);
   return b;
+}
+
+// Rows of a layer with one input channel per group (depthwise, channel multipliers, the few-
+// channel first layers of a decoder) take the row kernel DepthwiseImpl when W has stride 1 or 2
+// and unit output stride: every term of an output row (D tap, H tap, W tap) is known before the
+// row starts, so the row's loop is loads and multiply-adds alone.
+constexpr std::int64_t kRowTermsMax = 32;  // terms of one phase of one output row
+
+// The most (tap, input) pairs of any output coordinate of a tap list.
+std::int64_t most_taps(const TapList& l) {
+  std::int64_t m = 0;
+  for (std::size_t o = 0; o + 1 < l.start.size(); ++o)
+    m = std::max(m, l.start[o + 1] - l.start[o]);
+  return m;
+}
+
+// Every output row's terms for RowsImpl, the same for every image and channel: per (D, H) output
+// row and W phase, the input position of each term (from the start of the padded input buffer,
+// for the phase's first output) and its weight's index in the packed [kd][kh][kw] weights. Built
+// once per call, so that a row starts with table reads alone.
+struct RowTable {
+  std::vector<std::int64_t> start;  // per row and phase: into off / wk; (rows * phases + 1)
+  std::vector<std::int64_t> off;
+  std::vector<std::int32_t> wk;
+  std::vector<std::int64_t> lo, hi;  // per row: the first and last input row it reads
+  std::vector<std::int64_t> dst;     // per row: od * dst_stride[2] + oh * dst_stride[3]
+};
+
+RowTable row_table(const kern::DeconvGeometry& g, const Plan& p) {
+  RowTable t;
+  const std::int64_t phases = static_cast<std::int64_t>(p.phases.size());
+  for (std::int64_t od = 0; od < g.out[0]; ++od) {
+    for (std::int64_t oh = 0; oh < g.out[1]; ++oh) {
+      std::int64_t lo = g.in[0] * g.in[1], hi = -1;
+      for (std::int64_t q = 0; q < phases; ++q) {
+        const Phase& ph = p.phases[static_cast<std::size_t>(q)];
+        t.start.push_back(static_cast<std::int64_t>(t.off.size()));
+        for (std::int64_t a = p.d.start[od]; a < p.d.start[od + 1]; ++a) {
+          for (std::int64_t b = p.h.start[oh]; b < p.h.start[oh + 1]; ++b) {
+            const std::int64_t ir = p.d.i[a] * g.in[1] + p.h.i[b];
+            lo = std::min(lo, ir);
+            hi = std::max(hi, ir);
+            for (std::int64_t k = 0; k < ph.taps; ++k) {
+              t.off.push_back(ir * p.row + p.left + ph.first - k * ph.istep);
+              t.wk.push_back(static_cast<std::int32_t>((p.d.k[a] * g.k[1] + p.h.k[b]) * g.k[2] +
+                                                       ph.k0 + k * ph.kstep));
+            }
+          }
+        }
+      }
+      t.lo.push_back(lo);
+      t.hi.push_back(hi);
+      t.dst.push_back(od * g.dst_stride[2] + oh * g.dst_stride[3]);
+    }
+  }
+  t.start.push_back(static_cast<std::int64_t>(t.off.size()));
+  return t;
+}
+
+bool rows_fit(const kern::DeconvGeometry& g, const Plan& p) {
+  if (g.cin_g != 1 || g.dst_stride[4] != 1) return false;
+  if (g.stride[2] > 2 || static_cast<std::int64_t>(p.phases.size()) != g.stride[2]) return false;
+  std::int64_t wt = 0;
+  for (const Phase& ph : p.phases)
+    wt = std::max(wt, ph.taps);
+  return most_taps(p.d) * most_taps(p.h) * wt <= kRowTermsMax;
 }
 
 }  // namespace direct
@@ -377,6 +445,239 @@ void DirectImpl(const ConvTransposePlan& cp, int threads) {
   });
 }
 
+// One input channel per group, W stride 1 or 2 (direct::rows_fit). A task is a block of output
+// rows of one (image, group): it copies the input rows those rows read into a zero-padded buffer
+// of its worker (allocated once per call), then, for each output channel of the group, builds
+// each output row's terms (input position and weight, for every D, H and W tap of each W phase)
+// and runs the row in vectors of 2 * lanes outputs per phase with every sum in registers. With
+// stride 2 the two phases are interleaved on their way to the output; outputs larger than
+// the caches are written with streaming stores. Summation order per output element: D taps, H
+// taps, W taps, as in DirectImpl, so results do not depend on the thread count.
+template <class T>
+void RowsImpl(const ConvTransposePlan& cp, const direct::Plan& plan, int threads) {
+  using Acc = kern::acc_t<T>;
+  const hn::ScalableTag<Acc> d;
+  const std::int64_t lanes = static_cast<std::int64_t>(hn::Lanes(d));
+  const kern::DeconvGeometry& g = cp.g;
+  const T* src = static_cast<const T*>(cp.src);
+  const T* w = static_cast<const T*>(cp.weight);
+  const T* bias = static_cast<const T*>(cp.bias);
+  T* dst = static_cast<T*>(cp.dst);
+  const std::int64_t* ss = g.src_stride;
+  const std::int64_t* ws = g.w_stride;
+  const std::int64_t* ds = g.dst_stride;
+  const std::int64_t s = g.stride[2];
+  const std::int64_t out_w = g.out[2], out_rows = g.out[0] * g.out[1];
+  const std::int64_t planes = g.n * g.groups;
+  const double work = static_cast<double>(cp.dst_numel);
+  if (work < 1e5) threads = 1;
+  // Blocks of rows when there are fewer planes than a few per thread, so that threads balance.
+  const std::int64_t want = 8 * static_cast<std::int64_t>(threads);
+  const std::int64_t blocks =
+      threads > 1 && planes < want ? std::min(out_rows, (want + planes - 1) / planes) : 1;
+  const std::int64_t block_rows = (out_rows + blocks - 1) / blocks;
+  const bool stream = static_cast<double>(cp.dst_numel) * sizeof(T) >= 16.0 * (1 << 20);
+  const std::int64_t in_rows = g.in[0] * g.in[1];
+  const int workers =
+      static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(threads, planes * blocks)));
+  struct Scratch {
+    std::vector<Acc> xp;  // input rows, zero-padded (the padding is never written)
+    std::vector<Acc> wk;  // one output channel's weights, [kd][kh][kw]
+    hwy::AlignedFreeUniquePtr<Acc[]> pair;
+  };
+  const direct::RowTable rt = direct::row_table(g, plan);
+  const std::int64_t k_all = g.k[0] * g.k[1] * g.k[2];
+  std::vector<Scratch> scratch(static_cast<std::size_t>(workers));
+
+  for (Scratch& sc : scratch) {
+    sc.xp.assign(static_cast<std::size_t>(in_rows * plan.row), Acc(0));
+    sc.wk.resize(static_cast<std::size_t>(k_all));
+    sc.pair = hwy::AllocateAligned<Acc>(static_cast<std::size_t>(4 * lanes));
+    if (!sc.pair) throw std::bad_alloc();
+  }
+
+  // Allocates nothing and throws nothing.
+  auto run = [&](int worker, std::int64_t task) {
+    Scratch& sc = scratch[static_cast<std::size_t>(worker)];
+    Acc* pair = sc.pair.get();
+    const std::int64_t blk = task % blocks, plane = task / blocks;
+    const std::int64_t grp = plane % g.groups, n = plane / g.groups;
+    const std::int64_t r0 = blk * block_rows, r1 = std::min(out_rows, r0 + block_rows);
+    if (r0 >= r1) return;
+    // The input rows the block reads: [lo, hi] of the flattened (D, H) input rows.
+    std::int64_t lo = in_rows, hi = -1;
+    for (std::int64_t r = r0; r < r1; ++r) {
+      lo = std::min(lo, rt.lo[static_cast<std::size_t>(r)]);
+      hi = std::max(hi, rt.hi[static_cast<std::size_t>(r)]);
+    }
+    const T* xc = src + n * ss[0] + grp * ss[1];
+    for (std::int64_t ir = lo; ir <= hi; ++ir) {
+      const T* xr = xc + (ir / g.in[1]) * ss[2] + (ir % g.in[1]) * ss[3];
+      Acc* row = sc.xp.data() + ir * plan.row + plan.left;
+      if (ss[4] == 1) {
+        std::int64_t i = 0;
+        for (; i + lanes <= g.in[2]; i += lanes)
+          hn::StoreU(LoadAcc(d, xr + i), d, row + i);
+        for (; i < g.in[2]; ++i)
+          row[i] = kern::to_acc<Acc>(xr[i]);
+      } else {
+        for (std::int64_t i = 0; i < g.in[2]; ++i)
+          row[i] = kern::to_acc<Acc>(xr[i * ss[4]]);
+      }
+    }
+    const Acc* xp = sc.xp.data();
+    Acc* wk = sc.wk.data();
+    for (std::int64_t c = 0; c < g.cout_g; ++c) {
+      const std::int64_t co = grp * g.cout_g + c;
+      const T* wc = w + grp * ws[0] + c * ws[1];
+      for (std::int64_t k = 0; k < k_all; ++k) {
+        const std::int64_t kd = k / (g.k[1] * g.k[2]), kh = (k / g.k[2]) % g.k[1], kw = k % g.k[2];
+        wk[k] = kern::to_acc<Acc>(wc[kd * ws[2] + kh * ws[3] + kw * ws[4]]);
+      }
+      const auto vb =
+          hn::Set(d, bias != nullptr ? kern::to_acc<Acc>(bias[co * g.bias_stride]) : Acc(0));
+      T* const oplane = dst + n * ds[0] + co * ds[1];
+      for (std::int64_t r = r0; r < r1; ++r) {
+        // The row's terms per phase: input positions (for output j = 0) and weights.
+        const Acc* tp[2][direct::kRowTermsMax];
+        Acc tw[2][direct::kRowTermsMax];
+        std::int64_t nt[2];
+        for (std::int64_t q = 0; q < s; ++q) {
+          const std::int64_t b = rt.start[static_cast<std::size_t>(r * s + q)];
+          nt[q] = rt.start[static_cast<std::size_t>(r * s + q + 1)] - b;
+          for (std::int64_t t = 0; t < nt[q]; ++t) {
+            tp[q][t] = xp + rt.off[static_cast<std::size_t>(b + t)];
+            tw[q][t] = wk[rt.wk[static_cast<std::size_t>(b + t)]];
+          }
+        }
+        T* orow = oplane + rt.dst[static_cast<std::size_t>(r)];
+        // Writes 2 * lanes outputs from a and b (interleaved with stride 2, in turn with 1).
+        auto put = [&](const auto& a, const auto& b, T* out) {
+          if constexpr (std::is_same_v<T, Acc>) {
+            if (stream && reinterpret_cast<std::uintptr_t>(out) % (sizeof(Acc) * lanes) == 0) {
+              if (s == 2) {
+                hn::StoreInterleaved2(a, b, d, pair);
+                hn::Stream(hn::Load(d, pair), d, out);
+                hn::Stream(hn::Load(d, pair + lanes), d, out + lanes);
+              } else {
+                hn::Stream(a, d, out);
+                hn::Stream(b, d, out + lanes);
+              }
+              return;
+            }
+            if (s == 2) {
+              hn::StoreInterleaved2(a, b, d, out);
+            } else {
+              hn::StoreU(a, d, out);
+              hn::StoreU(b, d, out + lanes);
+            }
+          } else {
+            if (s == 2) {
+              hn::StoreInterleaved2(a, b, d, pair);
+              StoreAcc(d, hn::Load(d, pair), out);
+              StoreAcc(d, hn::Load(d, pair + lanes), out + lanes);
+            } else {
+              StoreAcc(d, a, out);
+              StoreAcc(d, b, out + lanes);
+            }
+          }
+        };
+        // The row's loops, with term counts known at compile time where they are common (the
+        // counts are std::integral_constant then, and the loops over terms unroll with every
+        // weight held in a register) or at run time.
+        auto row2 = [&](auto n0, auto n1) {
+          // Phase 0 holds outputs 0, 2, 4, ..., phase 1 outputs 1, 3, 5, ...
+          const std::int64_t full = out_w / 2;  // output pairs
+          std::int64_t j = 0;
+          for (; j + 2 * lanes <= full; j += 2 * lanes) {
+            auto e0 = vb, e1 = vb, o0 = vb, o1 = vb;
+            for (std::int64_t t = 0; t < n0; ++t) {
+              const auto wv = hn::Set(d, tw[0][t]);
+              e0 = hn::MulAdd(wv, hn::LoadU(d, tp[0][t] + j), e0);
+              e1 = hn::MulAdd(wv, hn::LoadU(d, tp[0][t] + j + lanes), e1);
+            }
+            for (std::int64_t t = 0; t < n1; ++t) {
+              const auto wv = hn::Set(d, tw[1][t]);
+              o0 = hn::MulAdd(wv, hn::LoadU(d, tp[1][t] + j), o0);
+              o1 = hn::MulAdd(wv, hn::LoadU(d, tp[1][t] + j + lanes), o1);
+            }
+            put(e0, o0, orow + 2 * j);
+            put(e1, o1, orow + 2 * j + 2 * lanes);
+          }
+          // The rest of the row, one vector per phase: reads stay inside the padded row
+          // (direct::make_plan keeps whole vectors past each phase's last output).
+          for (; 2 * j < out_w; j += lanes) {
+            auto e = vb, o = vb;
+            for (std::int64_t t = 0; t < n0; ++t)
+              e = hn::MulAdd(hn::Set(d, tw[0][t]), hn::LoadU(d, tp[0][t] + j), e);
+            for (std::int64_t t = 0; t < n1; ++t)
+              o = hn::MulAdd(hn::Set(d, tw[1][t]), hn::LoadU(d, tp[1][t] + j), o);
+            hn::StoreInterleaved2(e, o, d, pair);
+            const std::int64_t m = std::min(2 * lanes, out_w - 2 * j);
+            for (std::int64_t q = 0; q < m; ++q)
+              orow[2 * j + q] = kern::from_acc<T>(pair[q]);
+          }
+        };
+        auto row1 = [&](auto n0) {
+          std::int64_t j = 0;
+          for (; j + 2 * lanes <= out_w; j += 2 * lanes) {
+            auto s0 = vb, s1 = vb;
+            for (std::int64_t t = 0; t < n0; ++t) {
+              const auto wv = hn::Set(d, tw[0][t]);
+              s0 = hn::MulAdd(wv, hn::LoadU(d, tp[0][t] + j), s0);
+              s1 = hn::MulAdd(wv, hn::LoadU(d, tp[0][t] + j + lanes), s1);
+            }
+            put(s0, s1, orow + j);
+          }
+          for (; j < out_w; j += lanes) {
+            auto s0 = vb;
+            for (std::int64_t t = 0; t < n0; ++t)
+              s0 = hn::MulAdd(hn::Set(d, tw[0][t]), hn::LoadU(d, tp[0][t] + j), s0);
+            hn::Store(s0, d, pair);
+            const std::int64_t m = std::min(lanes, out_w - j);
+            for (std::int64_t q = 0; q < m; ++q)
+              orow[j + q] = kern::from_acc<T>(pair[q]);
+          }
+        };
+        using C1 = std::integral_constant<std::int64_t, 1>;
+        using C2 = std::integral_constant<std::int64_t, 2>;
+        using C4 = std::integral_constant<std::int64_t, 4>;
+        using C9 = std::integral_constant<std::int64_t, 9>;
+        if (s == 2) {
+          // k4 s2 (2 x 2 taps per phase), k2 s2 and k3 s2 interiors (1 or 2 x 2), k2 s2 (1).
+          if (nt[0] == 4 && nt[1] == 4) {
+            row2(C4{}, C4{});
+          } else if (nt[0] == 2 && nt[1] == 2) {
+            row2(C2{}, C2{});
+          } else if (nt[0] == 1 && nt[1] == 1) {
+            row2(C1{}, C1{});
+          } else {
+            row2(nt[0], nt[1]);
+          }
+        } else {
+          if (nt[0] == 9) {
+            row1(C9{});
+          } else if (nt[0] == 4) {
+            row1(C4{});
+          } else {
+            row1(nt[0]);
+          }
+        }
+      }
+    }
+  };
+  const std::int64_t count = planes * blocks;
+  std::atomic<std::int64_t> next{0};
+  fork_join(workers, [&](int worker) {
+    for (std::int64_t t = next++; t < count; t = next++)
+      run(worker, t);
+    // Streaming stores are weakly ordered: one fence per worker, after its last task, makes
+    // them visible before the call returns (a fence per task would wait for each plane's
+    // stores to drain before the next plane's input is read).
+    if (stream) hwy::FlushStream();
+  });
+}
+
 // grad_output of channel co, split into phase rows: out[(row * phases + r) * len + left + j] =
 // gy[co, row, j * s + r] (zero outside).
 template <class T, class Acc>
@@ -536,7 +837,13 @@ void Backward(const ConvTransposeBackwardPlan& p, int threads) {
 void Direct(const ConvTransposePlan& p, int threads) {
   dispatch_float(p.dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    DirectImpl<T>(p, threads);
+    const hn::ScalableTag<kern::acc_t<T>> d;
+    const direct::Plan plan = direct::make_plan(p.g, static_cast<std::int64_t>(hn::Lanes(d)));
+    if (direct::rows_fit(p.g, plan)) {
+      RowsImpl<T>(p, plan, threads);
+    } else {
+      DirectImpl<T>(p, threads);
+    }
   });
 }
 
