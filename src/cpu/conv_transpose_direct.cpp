@@ -445,6 +445,21 @@ void DirectImpl(const ConvTransposePlan& cp, int threads) {
   });
 }
 
+// a0 b0 a1 b1 ... as two vectors, in registers (zip: the lane permutation that interleaves the
+// lower halves of a and b once they are concatenated).
+template <class D, class V, class I>
+HWY_INLINE void Zip2(D d, V a, V b, I zip, V& lo, V& hi) {
+#if HWY_TARGET == HWY_SCALAR
+  (void)d;
+  (void)zip;
+  lo = a;
+  hi = b;
+#else
+  lo = hn::TableLookupLanes(hn::ConcatLowerLower(d, b, a), zip);
+  hi = hn::TableLookupLanes(hn::ConcatUpperUpper(d, b, a), zip);
+#endif
+}
+
 // One input channel per group, W stride 1 or 2 (direct::rows_fit). A task is a block of output
 // rows of one (image, group): it copies the input rows those rows read into a zero-padded buffer
 // of its worker (allocated once per call), then, for each output channel of the group, builds
@@ -486,6 +501,13 @@ void RowsImpl(const ConvTransposePlan& cp, const direct::Plan& plan, int threads
     hwy::AlignedFreeUniquePtr<Acc[]> pair;
   };
   const direct::RowTable rt = direct::row_table(g, plan);
+  // Lane permutation that interleaves the lower (or upper) halves of two vectors, once they are
+  // concatenated: a0 b0 a1 b1 ...
+  using TI = hwy::MakeSigned<Acc>;
+  HWY_ALIGN TI zip_lanes[HWY_MAX_BYTES / sizeof(Acc)] = {};
+  for (std::int64_t i = 0; i < lanes; ++i)
+    zip_lanes[i] = static_cast<TI>(i % 2 == 0 ? i / 2 : lanes / 2 + i / 2);
+  const auto zip = hn::SetTableIndices(d, zip_lanes);
   const std::int64_t k_all = g.k[0] * g.k[1] * g.k[2];
   std::vector<Scratch> scratch(static_cast<std::size_t>(workers));
 
@@ -551,35 +573,25 @@ void RowsImpl(const ConvTransposePlan& cp, const direct::Plan& plan, int threads
           }
         }
         T* orow = oplane + rt.dst[static_cast<std::size_t>(r)];
+        // Streaming stores need whole aligned vectors: every 2 * lanes outputs from the row's
+        // start are, if the row's start is.
+        const bool stream_row =
+            stream && reinterpret_cast<std::uintptr_t>(orow) % (sizeof(Acc) * lanes) == 0;
         // Writes 2 * lanes outputs from a and b (interleaved with stride 2, in turn with 1).
         auto put = [&](const auto& a, const auto& b, T* out) {
+          auto v0 = a, v1 = b;
+          if (s == 2) Zip2(d, a, b, zip, v0, v1);
           if constexpr (std::is_same_v<T, Acc>) {
-            if (stream && reinterpret_cast<std::uintptr_t>(out) % (sizeof(Acc) * lanes) == 0) {
-              if (s == 2) {
-                hn::StoreInterleaved2(a, b, d, pair);
-                hn::Stream(hn::Load(d, pair), d, out);
-                hn::Stream(hn::Load(d, pair + lanes), d, out + lanes);
-              } else {
-                hn::Stream(a, d, out);
-                hn::Stream(b, d, out + lanes);
-              }
-              return;
-            }
-            if (s == 2) {
-              hn::StoreInterleaved2(a, b, d, out);
+            if (stream_row) {
+              hn::Stream(v0, d, out);
+              hn::Stream(v1, d, out + lanes);
             } else {
-              hn::StoreU(a, d, out);
-              hn::StoreU(b, d, out + lanes);
+              hn::StoreU(v0, d, out);
+              hn::StoreU(v1, d, out + lanes);
             }
           } else {
-            if (s == 2) {
-              hn::StoreInterleaved2(a, b, d, pair);
-              StoreAcc(d, hn::Load(d, pair), out);
-              StoreAcc(d, hn::Load(d, pair + lanes), out + lanes);
-            } else {
-              StoreAcc(d, a, out);
-              StoreAcc(d, b, out + lanes);
-            }
+            StoreAcc(d, v0, out);
+            StoreAcc(d, v1, out + lanes);
           }
         };
         // The row's loops, with term counts known at compile time where they are common (the

@@ -17,6 +17,7 @@
 #include "common/hd.hpp"
 #include "conv_transpose/deconv_math.hpp"
 #include "deconv_golden.hpp"
+#include "simd_targets.hpp"
 #include "test_support.hpp"
 #include "ups/conv_transpose.hpp"
 #include "ups/error.hpp"
@@ -813,62 +814,65 @@ TEST_CASE("conv_transpose direct path's one-channel-per-group rows equal the ref
   // rows narrower and wider than the 2 * lanes-per-phase vectors (up to 16 f32 lanes), 1-D to
   // 3-D, every dtype, with and without bias, 1 to 3 threads (row blocks when there are few
   // planes). Channels-last outputs take the general direct path and are compared too.
-  std::mt19937 rng(2718);
-  auto pick = [&](int lo, int hi) {
-    return static_cast<std::int64_t>(std::uniform_int_distribution<int>(lo, hi)(rng));
-  };
-  int made = 0;
-  while (made < 96) {
-    const int sp = 1 + made % 3;
-    const std::int64_t groups = pick(1, 6), cout_g = pick(1, 3);
-    Shape in = {pick(1, 2), groups}, w = {groups, cout_g};
-    ConvTransposeOptions opt;
-    opt.stride.clear();
-    opt.padding.clear();
-    opt.dilation.clear();
-    opt.output_padding.clear();
-    for (int d = 0; d < sp; ++d) {
-      const bool last = d == sp - 1;
-      in.push_back(last ? pick(1, 90) : pick(1, sp == 3 ? 4 : 12));
-      w.push_back(pick(1, 5));
-      opt.stride.push_back(last ? pick(1, 2) : pick(1, 3));
-      opt.dilation.push_back(pick(1, 2));
-      opt.padding.push_back(pick(0, 3));
-      opt.output_padding.push_back(pick(0, std::max(opt.stride.back(), opt.dilation.back()) - 1));
+  // Every SIMD target this CPU supports runs the same problems.
+  ups_test::for_each_simd_target([&](const std::string& target) {
+    std::mt19937 rng(2718);
+    auto pick = [&](int lo, int hi) {
+      return static_cast<std::int64_t>(std::uniform_int_distribution<int>(lo, hi)(rng));
+    };
+    int made = 0;
+    while (made < 96) {
+      const int sp = 1 + made % 3;
+      const std::int64_t groups = pick(1, 6), cout_g = pick(1, 3);
+      Shape in = {pick(1, 2), groups}, w = {groups, cout_g};
+      ConvTransposeOptions opt;
+      opt.stride.clear();
+      opt.padding.clear();
+      opt.dilation.clear();
+      opt.output_padding.clear();
+      for (int d = 0; d < sp; ++d) {
+        const bool last = d == sp - 1;
+        in.push_back(last ? pick(1, 90) : pick(1, sp == 3 ? 4 : 12));
+        w.push_back(pick(1, 5));
+        opt.stride.push_back(last ? pick(1, 2) : pick(1, 3));
+        opt.dilation.push_back(pick(1, 2));
+        opt.padding.push_back(pick(0, 3));
+        opt.output_padding.push_back(pick(0, std::max(opt.stride.back(), opt.dilation.back()) - 1));
+      }
+      opt.groups = groups;
+      Shape out;
+      try {
+        out = ups::conv_transpose_output_shape(in, w, opt);
+      } catch (const ups::Error&) {
+        continue;
+      }
+      ++made;
+      const DType dtype = made % 4 == 0   ? DType::kBF16
+                          : made % 4 == 1 ? DType::kF32
+                          : made % 4 == 2 ? DType::kF64
+                                          : DType::kF16;
+      const Layout layout = made % 5 == 0 ? Layout::kChannelsLast : Layout::kContiguous;
+      INFO(target << " problem " << made << " in " << ups::shape_to_string(in) << " w "
+                  << ups::shape_to_string(w) << " stride " << opt.stride.back() << " "
+                  << ups::to_string(dtype));
+      Problem ref = make_problem(in, w, out, dtype, layout, 4100 + made, false);
+      Problem fast = make_problem(in, w, out, dtype, layout, 4100 + made, false);
+      ref.bias = HostTensor(dtype, {out[1]});
+      ups_test::fill_random(ref.bias, 4099);
+      ref.has_bias = made % 2 == 1;
+      fast.bias = ref.bias;
+      fast.has_bias = ref.has_bias;
+      opt.algorithm = ConvTransposeAlgo::kGather;
+      run(ref, opt, 1);
+      opt.algorithm = ConvTransposeAlgo::kGemm;
+      run(fast, opt, 1 + made % 3);
+      const double tol = dtype == DType::kF64   ? 1e-12
+                         : dtype == DType::kF32 ? 2e-5
+                         : dtype == DType::kF16 ? 4e-3
+                                                : 2e-2;
+      CHECK(ups_test::compare(fast.dst, ref.dst, tol, tol) == "");
     }
-    opt.groups = groups;
-    Shape out;
-    try {
-      out = ups::conv_transpose_output_shape(in, w, opt);
-    } catch (const ups::Error&) {
-      continue;
-    }
-    ++made;
-    const DType dtype = made % 4 == 0   ? DType::kBF16
-                        : made % 4 == 1 ? DType::kF32
-                        : made % 4 == 2 ? DType::kF64
-                                        : DType::kF16;
-    const Layout layout = made % 5 == 0 ? Layout::kChannelsLast : Layout::kContiguous;
-    INFO("problem " << made << " in " << ups::shape_to_string(in) << " w "
-                    << ups::shape_to_string(w) << " stride " << opt.stride.back() << " "
-                    << ups::to_string(dtype));
-    Problem ref = make_problem(in, w, out, dtype, layout, 4100 + made, false);
-    Problem fast = make_problem(in, w, out, dtype, layout, 4100 + made, false);
-    ref.bias = HostTensor(dtype, {out[1]});
-    ups_test::fill_random(ref.bias, 4099);
-    ref.has_bias = made % 2 == 1;
-    fast.bias = ref.bias;
-    fast.has_bias = ref.has_bias;
-    opt.algorithm = ConvTransposeAlgo::kGather;
-    run(ref, opt, 1);
-    opt.algorithm = ConvTransposeAlgo::kGemm;
-    run(fast, opt, 1 + made % 3);
-    const double tol = dtype == DType::kF64   ? 1e-12
-                       : dtype == DType::kF32 ? 2e-5
-                       : dtype == DType::kF16 ? 4e-3
-                                              : 2e-2;
-    CHECK(ups_test::compare(fast.dst, ref.dst, tol, tol) == "");
-  }
+  });
 }
 
 TEST_CASE("conv_transpose depthwise rows larger than the caches equal the reference",
