@@ -25,6 +25,7 @@
 
 #include "common/hd.hpp"
 #include "interpolate/interp_math.hpp"
+#include "simd_targets.hpp"
 #include "ups/context.hpp"
 #include "ups/error.hpp"
 #include "ups/interpolate.hpp"
@@ -467,6 +468,26 @@ TEST_CASE("interpolate fast paths equal the per-element reference bit for bit",
   INFO(failures << " failures in " << ran << " cases");
   CHECK(failures == 0);
   CHECK(ran > 2000);
+}
+
+TEST_CASE("interpolate fast paths on every SIMD target", "[interpolate][fast][simd]") {
+  // The narrower targets' vector widths and tails (AVX2, SSE4, the emulated and scalar ones),
+  // held to the per-element reference as the best target is above.
+  ups_test::for_each_simd_target([&](const std::string& target) {
+    std::mt19937_64 rng(20261201);
+    int ran = 0, failures = 0;
+    for (std::uint64_t i = 0; i < 300; ++i) {
+      const Case c = random_case(rng, 7000 + i);
+      const std::string err = run_case(c);
+      if (err == "skip") continue;
+      ++ran;
+      if (!err.empty() && ++failures <= 10)
+        FAIL_CHECK(target << ": " << describe(c) << ": " << err);
+    }
+    INFO(target << ": " << failures << " failures in " << ran << " cases");
+    CHECK(failures == 0);
+    CHECK(ran > 150);
+  });
 }
 
 TEST_CASE("interpolate fast paths on larger planes and many threads", "[interpolate][fast]") {

@@ -13,6 +13,7 @@
 #include "error_of.hpp"
 #include "resample_plan.hpp"
 #include "resample_support.hpp"
+#include "simd_targets.hpp"
 #include "ups/error.hpp"
 
 namespace {
@@ -52,6 +53,20 @@ TEST_CASE("resample_cpu matches the reference on random plans", "[resample]") {
     const ResampleCase c = ups_test::random_case(rng, dtype, true, i % 6 == 5);
     run_and_check(c, 1 + i % 2);
   }
+}
+
+TEST_CASE("resample_cpu matches the reference on every SIMD target", "[resample][simd]") {
+  // The narrower targets' vector widths and tails (AVX2, SSE4, the emulated and scalar ones).
+  ups_test::for_each_simd_target([&](const std::string& target) {
+    INFO("SIMD target " << target);
+    for (DType dtype : {DType::kF32, DType::kF64, DType::kBF16}) {
+      std::mt19937_64 rng(0x7a11 + static_cast<unsigned>(dtype));
+      for (int i = 0; i < 24; ++i) {
+        const ResampleCase c = ups_test::random_case(rng, dtype, i % 4 != 3, i % 6 == 5);
+        run_and_check(c, 1 + i % 2);
+      }
+    }
+  });
 }
 
 TEST_CASE("resample_cpu copies exactly for unweighted plans", "[resample]") {

@@ -31,6 +31,7 @@
 
 #include "pixel_shuffle/shuffle_math.hpp"
 #include "pool/pool_math.hpp"
+#include "simd_targets.hpp"
 #include "ups/context.hpp"
 #include "ups/max_pool.hpp"
 #include "ups/max_unpool.hpp"
@@ -324,10 +325,11 @@ TEST_CASE("pixel_shuffle fast paths equal the per-element body", "[pixel_shuffle
   }
 }
 
-TEST_CASE("pixel_shuffle fast paths: every factor, size and layout of the SIMD paths",
-          "[pixel_shuffle][fast]") {
-  // Rows of exactly one vector and one past it, for every element size, both directions and
-  // both layouts that have fast paths.
+namespace {
+
+// Rows of exactly one vector and one past it, for every element size, both directions and both
+// layouts that have fast paths.
+void shuffle_vector_edges() {
   std::mt19937_64 rng(7);
   for (DType dtype : {DType::kU8, DType::kF16, DType::kF32, DType::kF64}) {
     for (std::int64_t r : {1, 2, 3, 4, 5}) {
@@ -350,6 +352,13 @@ TEST_CASE("pixel_shuffle fast paths: every factor, size and layout of the SIMD p
       }
     }
   }
+}
+
+}  // namespace
+
+TEST_CASE("pixel_shuffle fast paths: every factor, size and layout of the SIMD paths",
+          "[pixel_shuffle][fast]") {
+  shuffle_vector_edges();
 }
 
 TEST_CASE("pixel_shuffle fast paths: outputs large enough for streaming stores",
@@ -651,3 +660,17 @@ TEST_CASE("max_unpool fast paths: channels-last pixels with many distinct target
 }
 
 }  // namespace
+
+TEST_CASE("pixel_shuffle and max_unpool fast paths on every SIMD target", "[fast][simd]") {
+  // The narrower targets' vector widths and tails (AVX2, SSE4, the emulated and scalar ones),
+  // held to the same per-element bodies as the best target.
+  ups_test::for_each_simd_target([&](const std::string& target) {
+    INFO("SIMD target " << target);
+    shuffle_vector_edges();
+    std::mt19937_64 rng(20261201);
+    for (int n = 0; n < 60; ++n)
+      check_shuffle(random_shuffle_case(rng), rng());
+    for (int n = 0; n < 80; ++n)
+      check_unpool(random_unpool_case(rng), rng());
+  });
+}
