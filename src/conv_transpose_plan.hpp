@@ -95,6 +95,16 @@ void conv_transpose_cpu_direct(const ConvTransposePlan& p, int threads);
 bool conv_transpose_direct_preferred(const ConvTransposePlan& p);
 // The direct path's grad_input and grad_weight (not grad_bias) for the same narrow layers.
 void conv_transpose_backward_cpu_direct(const ConvTransposeBackwardPlan& p, int threads);
+// The passes around the planar kernel == stride matmuls of the `onednn` algorithm
+// (src/cpu/tap_interleave.cpp; f32 and bf16). interleave: image n of the output from its
+// product rows (co, tap) x input pixels, f32 when p.bias is set (added in f32, rounded once),
+// else of p's dtype. deinterleave: image n's grad_output (p.dst) into G as (co, tap) x input
+// pixels, and, with bias_sum, each channel's grad_output sum added to bias_sum[co] in a fixed
+// order.
+void conv_transpose_interleave_taps(const ConvTransposePlan& p, std::int64_t n, const void* prod,
+                                    int threads);
+void conv_transpose_deinterleave_taps(const ConvTransposePlan& p, std::int64_t n, void* G,
+                                      double* bias_sum, int threads);
 // Backward (src/cpu/conv_transpose_backward_cpu.cpp): `gemm` (im2col + GEMM-shaped loops) or
 // `gather` (the per-element reference bodies); each computes the gradients the plan asks for.
 void conv_transpose_backward_cpu(const ConvTransposeBackwardPlan& p, bool gather, int threads);

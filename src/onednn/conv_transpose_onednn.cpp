@@ -201,7 +201,7 @@ struct MatmulDescs {
 };
 
 // The backward passes of the planar layout, per image, over G: grad_output de-interleaved into
-// (C_out * taps, pixels) rows (the forward's product, see deinterleave_rows):
+// (C_out * taps, pixels) rows (the forward's product, see conv_transpose_deinterleave_taps):
 // - grad_input (C_in, pixels) = W (C_in, C_out * taps) x G;
 // - grad_weight (C_in, C_out * taps) += input (C_in, pixels) x G^T, in f32, summed over the
 //   images by the matmul's sum post-op.
@@ -305,46 +305,6 @@ void pack_weight(const ConvTransposePlan& p, MatmulLayout layout, std::vector<T>
   }
 }
 
-// The planar layout's second pass: output row (n, co, d * kd, h * kh) is the interleave over kw
-// of the matmul's rows (n, co, kd, kh, kw) at input row (d, h), plus the bias.
-template <class T, class C, bool kBias>
-void interleave_rows(const ConvTransposePlan& p, const C* prod, int threads) {
-  const kern::DeconvGeometry& g = p.g;
-  const std::int64_t taps = g.k[0] * g.k[1] * g.k[2], px = g.in[0] * g.in[1] * g.in[2];
-  const std::int64_t rows = g.n * g.cout_g * g.in[0] * g.k[0] * g.in[1] * g.k[1];
-  const std::int64_t kw_n = g.k[2], w_n = g.in[2];
-  T* dst = static_cast<T*>(p.dst);
-  const T* bias = static_cast<const T*>(p.bias);
-  const std::int64_t* ds = g.dst_stride;
-  parallel_for(rows, threads, 64, [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t r = begin; r < end; ++r) {
-      std::int64_t q = r;
-      const std::int64_t kh = q % g.k[1];
-      q /= g.k[1];
-      const std::int64_t h = q % g.in[1];
-      q /= g.in[1];
-      const std::int64_t kd = q % g.k[0];
-      q /= g.k[0];
-      const std::int64_t d = q % g.in[0];
-      q /= g.in[0];
-      const std::int64_t co = q % g.cout_g, n = q / g.cout_g;
-      T* out = dst + n * ds[0] + co * ds[1] + (d * g.k[0] + kd) * ds[2] + (h * g.k[1] + kh) * ds[3];
-      const float b = kBias ? kern::to_acc<float>(bias[co * g.bias_stride]) : 0.0f;
-      for (std::int64_t kw = 0; kw < kw_n; ++kw) {
-        const std::int64_t t = (kd * g.k[1] + kh) * kw_n + kw;
-        const C* v = prod + (n * g.cout_g * taps + co * taps + t) * px + (d * g.in[1] + h) * w_n;
-        if constexpr (!kBias) {
-          for (std::int64_t x = 0; x < w_n; ++x)
-            out[x * kw_n + kw] = v[x];
-        } else {
-          for (std::int64_t x = 0; x < w_n; ++x)
-            out[x * kw_n + kw] = kern::from_acc<T>(v[x] + b);
-        }
-      }
-    }
-  });
-}
-
 template <class T>
 void run_matmul_typed(const Entry& e, const ConvTransposePlan& p, int threads) {
   const kern::DeconvGeometry& g = p.g;
@@ -384,69 +344,25 @@ void run_matmul_typed(const Entry& e, const ConvTransposePlan& p, int threads) {
   }
   const std::int64_t taps = g.k[0] * g.k[1] * g.k[2], px = g.in[0] * g.in[1] * g.in[2];
   const std::int64_t per_image = g.cout_g * taps * px;
-  const auto count = static_cast<std::size_t>(g.n * per_image);
   const memory a(d.a, eng, packed.data());
-  auto multiply = [&](auto* product) {
+  // Image by image, so that the product is still in the caches when it is interleaved.
+  auto multiply = [&](auto& product) {
+    product.resize(static_cast<std::size_t>(per_image));
+    const memory c(d.c, eng, product.data());
     for (std::int64_t n = 0; n < g.n; ++n) {
       const memory b(d.b, eng, const_cast<T*>(static_cast<const T*>(p.src)) + n * g.src_stride[0]);
-      const memory c(d.c, eng, product + n * per_image);
       e.prim.execute(s, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}});
+      s.wait();
+      conv_transpose_interleave_taps(p, n, product.data(), threads);
     }
-    s.wait();
   };
   if (p.bias != nullptr) {
-    thread_local std::vector<float> product;
-    product.resize(count);
-    multiply(product.data());
-    interleave_rows<T, float, true>(p, product.data(), threads);
+    thread_local std::vector<float> product;  // reused: no page faults per call
+    multiply(product);
   } else {
     thread_local std::vector<T> product;
-    product.resize(count);
-    multiply(product.data());
-    interleave_rows<T, T, false>(p, product.data(), threads);
+    multiply(product);
   }
-}
-
-// The planar backward's G for image n: G[(co * taps + t) * pixels + (d, h, w)] =
-// grad_output[n, co, d * kd, h * kh, w * kw] (the inverse of interleave_rows), one task per
-// range of output channels. With `bias_sum`, each channel's grad_output sum is added to it in
-// a fixed order (rows in turn, each summed left to right in f32), whatever the thread count.
-template <class T>
-void deinterleave_rows(const ConvTransposePlan& p, std::int64_t n, T* G, double* bias_sum,
-                       int threads) {
-  const kern::DeconvGeometry& g = p.g;
-  const std::int64_t taps = g.k[0] * g.k[1] * g.k[2], px = g.in[0] * g.in[1] * g.in[2];
-  const std::int64_t kw_n = g.k[2], w_n = g.in[2];
-  const T* gy = static_cast<const T*>(p.dst);
-  const std::int64_t* ds = g.dst_stride;
-  parallel_for(g.cout_g, threads, 1, [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t co = begin; co < end; ++co) {
-      double total = 0.0;
-      for (std::int64_t d = 0; d < g.in[0]; ++d) {
-        for (std::int64_t kd = 0; kd < g.k[0]; ++kd) {
-          for (std::int64_t h = 0; h < g.in[1]; ++h) {
-            for (std::int64_t kh = 0; kh < g.k[1]; ++kh) {
-              const T* row = gy + n * ds[0] + co * ds[1] + (d * g.k[0] + kd) * ds[2] +
-                             (h * g.k[1] + kh) * ds[3];
-              float sum = 0.0f;
-              for (std::int64_t kw = 0; kw < kw_n; ++kw) {
-                const std::int64_t t = (kd * g.k[1] + kh) * kw_n + kw;
-                T* v = G + (co * taps + t) * px + (d * g.in[1] + h) * w_n;
-                for (std::int64_t x = 0; x < w_n; ++x)
-                  v[x] = row[x * kw_n + kw];
-              }
-              if (bias_sum != nullptr) {
-                for (std::int64_t x = 0; x < w_n * kw_n; ++x)
-                  sum += kern::to_acc<float>(row[x]);
-                total += sum;
-              }
-            }
-          }
-        }
-      }
-      if (bias_sum != nullptr) bias_sum[co] += total;
-    }
-  });
 }
 
 template <class T>
@@ -477,7 +393,7 @@ void run_matmul_backward(const Entry& e, const ConvTransposePlan& p, int threads
         }
     const memory a(d.a, eng, packed.data());
     for (std::int64_t n = 0; n < g.n; ++n) {
-      deinterleave_rows<T>(p, n, G.data(), nullptr, threads);
+      conv_transpose_deinterleave_taps(p, n, G.data(), nullptr, threads);
       const memory c(d.c, eng, static_cast<T*>(const_cast<void*>(p.src)) + n * g.src_stride[0]);
       e.prim.execute(s, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}});
       s.wait();  // G is rewritten for the next image
@@ -489,7 +405,8 @@ void run_matmul_backward(const Entry& e, const ConvTransposePlan& p, int threads
   const bool want_bias = p.bias != nullptr;
   const memory c(d.c, eng, gw.data());
   for (std::int64_t n = 0; n < g.n; ++n) {
-    deinterleave_rows<T>(p, n, G.data(), want_bias ? bias_sum.data() : nullptr, threads);
+    conv_transpose_deinterleave_taps(p, n, G.data(), want_bias ? bias_sum.data() : nullptr,
+                                     threads);
     const memory a(d.a, eng, const_cast<T*>(static_cast<const T*>(p.src)) + n * g.src_stride[0]);
     e.prim.execute(s, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}});
     s.wait();

@@ -728,7 +728,9 @@ TEST_CASE("conv_transpose native CPU paths (direct and GEMM-shaped) equal the re
 TEST_CASE("conv_transpose onednn's kernel == stride matmul paths equal the gather reference",
           "[conv_transpose][onednn]") {
   // Channels-last layouts write each tap row straight into the output; planar ones interleave a
-  // scratch product. f32 and bf16, 1-D to 3-D, uneven kernels, with and without bias.
+  // scratch product. f32 and bf16, 1-D to 3-D, uneven kernels, with and without bias; rows long
+  // enough for the vector interleave (kernels up to 4 along W) and beyond it (5), on every SIMD
+  // target the CPU supports.
   if (!ups::build_info().has_onednn) return;  // built without oneDNN: nothing to compare
   std::mt19937 rng(4242);
   auto pick = [&](int lo, int hi) {
@@ -741,8 +743,9 @@ TEST_CASE("conv_transpose onednn's kernel == stride matmul paths equal the gathe
     ConvTransposeOptions opt;
     opt.stride.clear();
     for (int d = 0; d < sp; ++d) {
-      in.push_back(pick(1, sp == 3 ? 5 : 17));
-      w.push_back(pick(1, 3));
+      const bool last = d == sp - 1;
+      in.push_back(last ? pick(1, 40) : pick(1, sp == 3 ? 5 : 17));
+      w.push_back(last ? pick(1, 5) : pick(1, 3));
       opt.stride.push_back(w.back());
     }
     const Shape out = ups::conv_transpose_output_shape(in, w, opt);
@@ -752,19 +755,22 @@ TEST_CASE("conv_transpose onednn's kernel == stride matmul paths equal the gathe
                     << ups::shape_to_string(w) << " " << ups::to_string(dtype) << " "
                     << ups_test::to_string(layout));
     Problem ref = make_problem(in, w, out, dtype, layout, 300 + made, false);
-    Problem fast = make_problem(in, w, out, dtype, layout, 300 + made, false);
     ref.bias = HostTensor(dtype, {out[1]});
     ups_test::fill_random(ref.bias, 9);
     ref.has_bias = (made / 4) % 2 == 0;
-    fast.bias = ref.bias;
-    fast.has_bias = ref.has_bias;
     opt.algorithm = ConvTransposeAlgo::kGather;
     run(ref, opt, 1);
-    opt.algorithm = ConvTransposeAlgo::kOnednn;
-    const auto r = run(fast, opt, made % 2 + 1);
-    CHECK(r.algorithm == ConvTransposeAlgo::kOnednn);
-    const double tol = dtype == DType::kF32 ? 2e-5 : 2e-2;
-    CHECK(ups_test::compare(fast.dst, ref.dst, tol, tol) == "");
+    ups_test::for_each_simd_target([&](const std::string& target) {
+      INFO("SIMD target " << target);
+      Problem fast = make_problem(in, w, out, dtype, layout, 300 + made, false);
+      fast.bias = ref.bias;
+      fast.has_bias = ref.has_bias;
+      opt.algorithm = ConvTransposeAlgo::kOnednn;
+      const auto r = run(fast, opt, made % 2 + 1);
+      CHECK(r.algorithm == ConvTransposeAlgo::kOnednn);
+      const double tol = dtype == DType::kF32 ? 2e-5 : 2e-2;
+      CHECK(ups_test::compare(fast.dst, ref.dst, tol, tol) == "");
+    });
   }
 }
 
