@@ -40,30 +40,33 @@
 /// for any thread count.
 ///
 /// `gemm` takes a direct path when a group has at most 8 input channels (depthwise layers, a
-/// decoder's last layer, ...): along W the outputs split into `stride` phases, each reached by
-/// the same taps from consecutive inputs, so every output row is a few SIMD multiply-adds of
-/// contiguous input runs (Highway, dispatched at run time). `onednn` (in builds with oneDNN, an
-/// optional dependency) runs oneDNN's deconvolution primitives on the caller's layout, or, for
-/// layers whose kernel equals the stride with no padding, dilation or groups (U-Net
-/// up-convolutions), oneDNN's matmul: on channels-last tensors one matmul per tap row writing
-/// into the output, on NCHW tensors one matmul and an interleave pass. bf16 runs natively on
-/// those matmuls; other f16 and bf16 problems run on f32 copies (same products and sums in f32,
-/// one rounding at the end). The backward passes of such NCHW layers run as matmuls over the
-/// de-interleaved grad_output, and DCGAN-like layers (kernel > stride, 32 or more channels in
-/// and out, batch of 4 or more, NCHW) on oneDNN's blocked layouts, reordered around the call.
-/// Primitives are cached per problem and thread count; oneDNN runs on OpenMP with the context's
-/// thread count, set around each call and restored.
+/// decoder's last layer, ...): along W the outputs split into `stride` phases, each reached by the
+/// same taps from consecutive inputs, so every output row is a few SIMD multiply-adds of contiguous
+/// input runs (Highway, dispatched at run time). Layers with one input channel per group and W
+/// stride 1 or 2 (depthwise) run each output row from a per-call table of its terms, with the W
+/// phases interleaved in registers and streaming stores for outputs larger than the caches; planes
+/// are split into row blocks when there are fewer than a few per thread. `onednn` (in builds with
+/// oneDNN, an optional dependency) runs oneDNN's deconvolution primitives on the caller's layout,
+/// or, for layers whose kernel equals the stride with no padding, dilation or groups (U-Net
+/// up-convolutions), oneDNN's matmul: on channels-last tensors one matmul per tap row writing into
+/// the output, on NCHW tensors one matmul per image and a vector interleave pass while the product
+/// is still in the caches. bf16 runs natively on those matmuls; other f16 and bf16 problems run on
+/// f32 copies (same products and sums in f32, one rounding at the end). The backward passes of such
+/// NCHW layers run as matmuls over the de-interleaved grad_output, and DCGAN-like layers (kernel >
+/// stride, 32 or more channels in and out, batch of 4 or more, NCHW) on oneDNN's blocked layouts,
+/// reordered around the call. Primitives are cached per problem and thread count; oneDNN runs on
+/// OpenMP with the context's thread count, set around each call and restored.
 ///
-/// `gemm` runs one task per (n, group, block of output channels) on Context::num_threads()
-/// threads; `gather` sums, for each output element, exactly the taps the stride lets through
-/// (no multiply by an inserted zero) in a fixed order, and is the reference the CUDA kernel
-/// shares with the CPU. On CUDA, `gather` tiles the output: each block tabulates the taps of its
-/// columns and rows once and reads the weights of its output channels from shared memory, one
-/// chunk of C_in / groups at a time; it sums the chunks in turn (taps, then the chunk's input
-/// channels), a fixed order that depends only on the problem and the dtype, and that is the CPU
-/// `gather`'s order whenever one chunk holds all input channels of a group (the chunk fits
-/// 32 KiB of weights). `scatter` gives each thread one (input pixel, output channel) pair, so the
-/// lanes of a warp add into different outputs.
+/// `gemm` runs one task per (n, group, block of output channels; for the depthwise rows, block
+/// of output rows) on Context::num_threads() threads; `gather` sums, for each output element,
+/// exactly the taps the stride lets through (no multiply by an inserted zero) in a fixed order, and
+/// is the reference the CUDA kernel shares with the CPU. On CUDA, `gather` tiles the output: each
+/// block tabulates the taps of its columns and rows once and reads the weights of its output
+/// channels from shared memory, one chunk of C_in / groups at a time; it sums the chunks in turn
+/// (taps, then the chunk's input channels), a fixed order that depends only on the problem and the
+/// dtype, and that is the CPU `gather`'s order whenever one chunk holds all input channels of a
+/// group (the chunk fits 32 KiB of weights). `scatter` gives each thread one (input pixel, output
+/// channel) pair, so the lanes of a warp add into different outputs.
 ///
 /// On the CPU, `auto` runs `onednn` where it has a fast implementation, except for layers with
 /// one input channel per group or at most 32 input times output channels per group, where the
