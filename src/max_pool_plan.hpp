@@ -9,6 +9,7 @@
 #include "dispatch.hpp"
 #include "pool/pool_math.hpp"
 #include "ups/context.hpp"
+#include "ups/max_pool.hpp"
 #include "ups/tensor.hpp"
 
 namespace ups {
@@ -36,24 +37,36 @@ struct MaxPoolBackwardPlan {
   int dims;                // spatial dims (1, 2 or 3)
 };
 
-// The index check of max_pool_backward: the largest C-order position in indices of an index the
-// pass does not accept (-1 when there is none), and that index.
-struct PoolIndexStatus {
-  std::int64_t position;
-  std::int64_t index;
-};
+// The status record of the index check (ups::MaxPoolStatus) with no invalid index: position -1,
+// and the plane sizes of this call, which the error message prints.
+inline MaxPoolStatus pool_status_ok(const MaxPoolBackwardPlan& plan) {
+  MaxPoolStatus st{};
+  st.position = -1;
+  st.index = 0;
+  for (int j = 0; j < plan.dims; ++j)
+    st.plane[j] = plan.geometry.in[3 - plan.dims + j];
+  st.plane_dims = plan.dims;
+  return st;
+}
 
-// Checks the indices, then (when they are all accepted) computes grad_input. Fills `status`.
+// Checks the indices and fills `status`: the largest C-order position in indices of an index the
+// pass does not accept (-1 when there is none), and that index. Then computes grad_input, unless
+// an index was not accepted and `write_on_error` is false (a window with an invalid index
+// contributes nothing to the gather).
 void max_pool_backward_cpu(const MaxPoolBackwardPlan& plan, const void* grad_output,
                            const std::int64_t* indices, void* grad_input, int threads,
-                           PoolIndexStatus* status);
-// Enqueues the check and the gather on ctx.stream(), then waits for the stream and throws when
-// an index was not accepted.
+                           MaxPoolStatus* status, bool write_on_error);
+// Enqueues the check and the gather on ctx.stream(). With `status` (device memory) the check is
+// deferred: the kernels record into it and nothing waits. Without, the op takes the record from
+// scratch, waits for the stream and throws when an index was not accepted.
 void max_pool_backward_cuda(const MaxPoolBackwardPlan& plan, const void* grad_output,
-                            const std::int64_t* indices, void* grad_input, const Context& ctx);
+                            const std::int64_t* indices, void* grad_input, const Context& ctx,
+                            MaxPoolStatus* status);
+// Copies a device status record to `out`, synchronising `stream`.
+void max_pool_read_status_cuda(const MaxPoolStatus* status, MaxPoolStatus* out,
+                               StreamHandle stream);
 // The error of a filled status record.
-[[noreturn]] void throw_invalid_pool_index(const MaxPoolBackwardPlan& plan,
-                                           const PoolIndexStatus& status);
+[[noreturn]] void throw_invalid_pool_index(const MaxPoolStatus& status);
 
 }  // namespace detail
 }  // namespace ups

@@ -619,7 +619,8 @@ std::int64_t gcd64(std::int64_t a, std::int64_t b) {
 }  // namespace
 
 void max_pool_backward(const Context& ctx, const TensorView& grad_output, const TensorView& indices,
-                       const TensorView& grad_input, const MaxPoolOptions& options) {
+                       const TensorView& grad_input, const MaxPoolOptions& options,
+                       MaxPoolStatus* status) {
   detail::check_view(grad_output, "grad_output");
   detail::check_view(indices, "indices");
   detail::check_view(grad_input, "grad_input");
@@ -650,7 +651,8 @@ void max_pool_backward(const Context& ctx, const TensorView& grad_output, const 
   plan.dims = r.k;
   plan.total_in = detail::checked_numel(grad_input.shape(), "max_pool_backward grad_input");
   plan.total_out = detail::checked_numel(r.out_shape, "max_pool_backward grad_output");
-  if (plan.total_in == 0) return;  // N == 0
+  // N == 0 writes no tensor, but a caller's status is still initialised (by the backends).
+  if (plan.total_in == 0 && status == nullptr) return;
   kern::PoolBackwardGeometry& g = plan.geometry;
   const View5 gi5 = to_view5(grad_input, r.k, r.batched);
   const View5 go5 = to_view5(grad_output, r.k, r.batched);
@@ -675,18 +677,37 @@ void max_pool_backward(const Context& ctx, const TensorView& grad_output, const 
   g.narrow = plan.total_in < (std::int64_t(1) << 32) && plan.total_out < (std::int64_t(1) << 32);
 
   if (ctx.device() == Device::kCPU) {
-    detail::PoolIndexStatus st{};
+    // The deferred check writes grad_input whatever it finds, as the CUDA backend does; the
+    // synchronous one throws before grad_input is written.
+    MaxPoolStatus st{};
     detail::max_pool_backward_cpu(plan, grad_output.data,
                                   static_cast<const std::int64_t*>(indices.data), grad_input.data,
-                                  ctx.num_threads(), &st);
-    if (st.position >= 0) detail::throw_invalid_pool_index(plan, st);
+                                  ctx.num_threads(), &st, status != nullptr);
+    if (status != nullptr) {
+      *status = st;
+    } else if (st.position >= 0) {
+      detail::throw_invalid_pool_index(st);
+    }
   } else {
     const detail::CudaDeviceScope scope(
         ctx, {{"grad_output", &grad_output}, {"indices", &indices}, {"grad_input", &grad_input}});
     detail::max_pool_backward_cuda(plan, grad_output.data,
                                    static_cast<const std::int64_t*>(indices.data), grad_input.data,
-                                   ctx);
+                                   ctx, status);
   }
+}
+
+void max_pool_check(const Context& ctx, const MaxPoolStatus* status) {
+  UPS_CHECK(status != nullptr, ErrorCode::kInvalidArgument,
+            "max_pool_check: status must not be null");
+  MaxPoolStatus st{};
+  if (ctx.device() == Device::kCPU) {
+    std::memcpy(&st, status, sizeof(st));
+  } else {
+    const detail::CudaDeviceScope scope(ctx, {});
+    detail::max_pool_read_status_cuda(status, &st, ctx.stream());
+  }
+  if (st.position >= 0) detail::throw_invalid_pool_index(st);
 }
 
 void max_unpool_backward(const Context& ctx, const TensorView& grad_output,
@@ -742,16 +763,25 @@ void max_unpool_backward(const Context& ctx, const TensorView& grad_output,
 
 namespace detail {
 
-void throw_invalid_pool_index(const MaxPoolBackwardPlan& plan, const PoolIndexStatus& status) {
-  const kern::PoolBackwardGeometry& g = plan.geometry;
-  const std::int64_t plane = g.in[0] * g.in[1] * g.in[2];
+void throw_invalid_pool_index(const MaxPoolStatus& status) {
+  // The record may come from the caller's memory: a dims count outside [1, 3] prints no sizes, and
+  // sizes whose product is not a positive int64 are printed as they are, never multiplied past
+  // overflow (such a record reads "outside the input plane").
+  const std::int64_t dims =
+      status.plane_dims >= 1 && status.plane_dims <= 3 ? status.plane_dims : 0;
+  std::int64_t plane = 1;
+  bool plane_ok = dims > 0;
+  for (std::int64_t i = 0; i < dims; ++i) {
+    plane_ok =
+        plane_ok && status.plane[i] >= 1 && !__builtin_mul_overflow(plane, status.plane[i], &plane);
+  }
   std::ostringstream os;
   os << "max_pool_backward: invalid max index " << status.index << " at position "
      << status.position << " of indices (C order): ";
-  if (status.index < 0 || status.index >= plane) {
+  if (!plane_ok || status.index < 0 || status.index >= plane) {
     os << "outside the input plane of size ";
-    for (int d = 3 - plan.dims; d < 3; ++d)
-      os << (d > 3 - plan.dims ? "x" : "") << g.in[d];
+    for (std::int64_t i = 0; i < dims; ++i)
+      os << (i ? "x" : "") << status.plane[i];
   } else {
     os << "not an element of its pooling window";
   }

@@ -56,6 +56,19 @@ struct MaxPoolOptions {
   int spatial_dims = 0;
 };
 
+/// @brief Where a deferred index check of max_pool_backward() is recorded (see its "Indices").
+///
+/// Allocate it where the context runs (device memory for a CUDA context, e.g. with cudaMalloc;
+/// any host memory for a CPU context). max_pool_backward() initialises it; read it only through
+/// max_pool_check(). On CUDA the op and max_pool_check() access it in the order of ctx.stream()
+/// only: a record shared by calls on several streams needs the caller to order those streams.
+struct MaxPoolStatus {
+  std::int64_t position;    ///< Largest C-order position in `indices` of an invalid index, or -1.
+  std::int64_t index;       ///< That index.
+  std::int64_t plane[3];    ///< The input plane's spatial sizes, outermost first.
+  std::int64_t plane_dims;  ///< Number of entries of `plane` in use (1, 2 or 3).
+};
+
 /// @brief The output shape of max_pool(@p input_shape, @p options) (also the shape of its
 /// indices), validating exactly as max_pool() does. Needs no GPU.
 /// @throws ups::Error with PyTorch's message for invalid options or shapes.
@@ -82,7 +95,8 @@ UPS_EXPORT void max_pool(const Context& ctx, const TensorView& src, const Tensor
 /// max_pool() validates src), @p grad_output and @p indices have
 /// max_pool_output_shape(grad_input.shape(), options); @p indices is i64 and @p grad_output has
 /// the dtype of @p grad_input. Every dtype of max_pool() is supported. Any strides are accepted;
-/// @p grad_input must not overlap itself or the inputs. A batch of 0 is a no-op.
+/// @p grad_input must not overlap itself or the inputs. A batch of 0 writes no tensor (a caller
+/// status is still initialised, to "no invalid index").
 ///
 /// **Formulation (a gather).** Each grad_input element (n, c, d, h, w) is written exactly once:
 /// it is the sum, over the output windows that have (d, h, w) among their taps (along each dim,
@@ -102,25 +116,52 @@ UPS_EXPORT void max_pool(const Context& ctx, const TensorView& src, const Tensor
 /// number of CPU threads and on CUDA, whether ctx.deterministic() is set or not.
 ///
 /// **Indices.** Each index must name a tap of its own window inside the input plane (as every
-/// index of max_pool() does). Otherwise the op throws ups::Error (kInvalidArgument)
+/// index of max_pool() does). Otherwise the op reports ups::Error (kInvalidArgument)
 /// "max_pool_backward: invalid max index I at position P of indices (C order): outside the input
-/// plane of size HxW" (or "not an element of its pooling window"), naming the invalid index at the
-/// largest C-order position; a bad index is never read or written through. Exception: a window with
-/// no in-bounds tap (possible with dilation and padding) has the maximum -inf whatever the input,
-/// and max_pool() reports an index outside it; its index is ignored and its gradient goes
-/// nowhere (PyTorch's CPU kernel adds it wherever the index points, or drops it when that lies
-/// outside the plane). On the CPU an error is raised before grad_input is written. On CUDA
-/// the op enqueues a check kernel and the gather on ctx.stream(), then, on every call, copies
-/// a status record to the host and **synchronises ctx.stream()** (its only host wait) and throws
-/// if an index was invalid, leaving grad_input unspecified. The record is 64 bytes of scratch
-/// memory, 319 bytes with the slack that aligns it to 256 bytes, taken from ctx.workspace() (which
-/// must then be that large) or, without a workspace, from ups's stream-ordered pool within
-/// ctx.workspace_limit().
+/// plane of size HxW" (`DxHxW` in 3-D, `W` in 1-D) or "... (C order): not an element of its
+/// pooling window", naming the invalid index at the largest C-order position of @p indices,
+/// whatever the layout and backend; a bad index is never read or written through. Exception: a
+/// window with no in-bounds tap (possible with dilation and padding) has the maximum -inf
+/// whatever the input, and max_pool() reports an index outside it; its index is ignored and its
+/// gradient goes nowhere (PyTorch's CPU kernel adds it wherever the index points, or drops it
+/// when that lies outside the plane).
 ///
-/// @throws ups::Error for invalid options, shapes, dtypes or devices, for an invalid index, when
-/// scratch memory is unavailable, and for CUDA failures.
+/// When the error is reported depends on @p status:
+/// - **No status (the default): synchronous check.** On the CPU the op throws before grad_input
+///   is written. On CUDA the op enqueues a check kernel, the gather and a one-thread kernel that
+///   completes a status record on ctx.stream(), then copies the record to the host and
+///   **synchronises ctx.stream()** (its only host wait) and throws if an index was invalid,
+///   leaving grad_input unspecified. The record is 64 bytes of scratch memory, 319 bytes with
+///   the slack that aligns it to 256 bytes, taken from ctx.workspace() (which must then be that
+///   large) or, without a workspace, from ups's stream-ordered pool within
+///   ctx.workspace_limit().
+/// - **A caller-owned MaxPoolStatus: deferred check.** The op records into @p status and returns
+///   without throwing for an invalid index; on CUDA it is then fully stream-ordered: no copy to
+///   the host, no synchronisation and no scratch memory (the kernels write into @p status).
+///   Call max_pool_check() at any later point to synchronise and throw the error above if an
+///   index was invalid. Every call initialises the record (on CUDA with a stream-ordered memset
+///   on ctx.stream()), so it describes the last max_pool_backward() given it, an empty batch
+///   included; it is not accumulated across calls. On the CPU the record is filled before
+///   max_pool_backward() returns. grad_input is then written in full on both backends, and
+///   alike: a window whose index is invalid contributes nothing, every other window as above.
+///   Invalid options, shapes, dtypes or devices still throw at the call, before the record is
+///   touched.
+///
+/// @param status nullptr for the synchronous index check, or a caller-owned record for the
+///        deferred check (see "Indices" above).
+/// @throws ups::Error for invalid options, shapes, dtypes or devices, for an invalid index
+///         (synchronous check only), when scratch memory is unavailable, and for CUDA failures.
 UPS_EXPORT void max_pool_backward(const Context& ctx, const TensorView& grad_output,
                                   const TensorView& indices, const TensorView& grad_input,
-                                  const MaxPoolOptions& options);
+                                  const MaxPoolOptions& options, MaxPoolStatus* status = nullptr);
+
+/// @brief Reads a status record filled by max_pool_backward() and throws the error it describes.
+///
+/// On CUDA it copies the record to the host and synchronises ctx.stream(), so it sees the
+/// result of every max_pool_backward() enqueued before it on that stream.
+/// @throws ups::Error (kInvalidArgument) "max_pool_backward: invalid max index ..." when an index
+///         was invalid, with the message the synchronous check gives; kInvalidArgument for a null
+///         @p status; kCudaError when the copy fails.
+UPS_EXPORT void max_pool_check(const Context& ctx, const MaxPoolStatus* status);
 
 }  // namespace ups

@@ -2,8 +2,14 @@
 // window; an index that is not a tap of its window is recorded in a status record with
 // atomicMax of its C-order position, never read through), then the gather kernel, one thread per
 // grad_input element running kern::max_pool_backward_at (pool_math.hpp), the CPU's body. No
-// atomics touch grad_input, so the result is deterministic. The host then reads the status
-// record (the op's synchronous index check).
+// atomics touch grad_input, so the result is deterministic. A one-thread kernel completes the
+// status record with the offending index and the plane sizes; the host reads it at once
+// (synchronous check, the record in scratch) or later through max_pool_check (deferred check, the
+// record the caller's, and the op fully stream-ordered: no copy, no wait, no allocation).
+//
+// The gather runs whatever the check finds: it adds a window's gradient only at the position its
+// index names when that is one of the window's taps, so an invalid index is never read or
+// written through and its window contributes nothing.
 //
 // Both kernels come in a 32-bit index variant, chosen when every offset of the three tensors, the
 // window arithmetic and both loop counts fit int32 (coordinates from kern::Divider<int32_t>),
@@ -36,7 +42,7 @@ constexpr std::size_t kStatusBytes = 64;
 template <class Index>
 __global__ void pool_backward_check_kernel(kern::PoolBackwardGeometry g, kern::PoolDivs<Index> v,
                                            const std::int64_t* __restrict__ indices, Index total,
-                                           PoolIndexStatus* st) {
+                                           MaxPoolStatus* st) {
   UPS_GRID_LOOP(i, total) {
     const kern::PoolCoordT<Index> o = kern::unravel_ncdhw(i, v, false);
     const std::int64_t x = indices[kern::pool_backward_idx_offset(g, o)];
@@ -61,9 +67,11 @@ __global__ void pool_backward_kernel(kern::PoolBackwardGeometry g, kern::PoolDiv
 
 #undef UPS_GRID_LOOP
 
+// `shape` is pool_status_ok(plan): the plane sizes to record (passed by value, as the kernel
+// must not read host memory).
 __global__ void pool_backward_finalize_kernel(kern::PoolBackwardGeometry g,
                                               const std::int64_t* __restrict__ indices,
-                                              PoolIndexStatus* st) {
+                                              MaxPoolStatus* st, MaxPoolStatus shape) {
   if (blockIdx.x != 0 || threadIdx.x != 0) return;
   const std::int64_t pos = st->position;
   st->index = 0;
@@ -71,6 +79,9 @@ __global__ void pool_backward_finalize_kernel(kern::PoolBackwardGeometry g,
     const kern::PoolCoord o = kern::unravel_ncdhw(pos, g.c, g.out, false, g.narrow);
     st->index = indices[kern::pool_backward_idx_offset(g, o)];
   }
+  for (int i = 0; i < 3; ++i)
+    st->plane[i] = shape.plane[i];
+  st->plane_dims = shape.plane_dims;
 }
 
 // Whether the 32-bit variants cover the call (the conditions of max_pool's fits_32, with the
@@ -104,13 +115,22 @@ bool fits_32(const MaxPoolBackwardPlan& plan, unsigned grid) {
 }  // namespace
 
 void max_pool_backward_cuda(const MaxPoolBackwardPlan& plan, const void* grad_output,
-                            const std::int64_t* indices, void* grad_input, const Context& ctx) {
-  if (plan.total_in == 0) return;
+                            const std::int64_t* indices, void* grad_input, const Context& ctx,
+                            MaxPoolStatus* status) {
+  static_assert(sizeof(MaxPoolStatus) <= kStatusBytes, "the status record must fit its slot");
   const StreamHandle stream = ctx.stream();
-  Scratch scratch(ctx, kStatusBytes, "max_pool_backward",
-                  "; give the context a workspace (Context::set_workspace) or raise the limit");
-  auto* st = reinterpret_cast<PoolIndexStatus*>(scratch.get());
+  const bool has_status = status != nullptr;
+  // Every call initialises a caller's record (position -1: no invalid index), in stream order.
+  if (plan.total_in == 0) {
+    if (has_status) UPS_CUDA_CHECK(cudaMemsetAsync(status, 0xff, sizeof(*status), stream));
+    return;
+  }
+  Scratch scratch(ctx, has_status ? 0 : kStatusBytes, "max_pool_backward",
+                  "; give the context a workspace (Context::set_workspace), raise the limit, or "
+                  "pass a MaxPoolStatus");
+  MaxPoolStatus* st = has_status ? status : reinterpret_cast<MaxPoolStatus*>(scratch.get());
   const kern::PoolBackwardGeometry& g = plan.geometry;
+  // position := -1 (all bits set), below every position the check kernel's atomicMax records.
   UPS_CUDA_CHECK(cudaMemsetAsync(st, 0xff, sizeof(*st), stream));
   const unsigned grid_out = grid_for(plan.total_out, kBlock);
   const unsigned grid_in = grid_for(plan.total_in, kBlock);
@@ -138,13 +158,21 @@ void max_pool_backward_cuda(const MaxPoolBackwardPlan& plan, const void* grad_ou
     }
     UPS_CUDA_CHECK(cudaGetLastError());
   });
-  pool_backward_finalize_kernel<<<1, 1, 0, stream>>>(g, indices, st);
+  pool_backward_finalize_kernel<<<1, 1, 0, stream>>>(g, indices, st, pool_status_ok(plan));
   UPS_CUDA_CHECK(cudaGetLastError());
-  PoolIndexStatus host{};
+  if (has_status) return;
+  MaxPoolStatus host{};
   UPS_CUDA_CHECK(cudaMemcpyAsync(&host, st, sizeof(host), cudaMemcpyDeviceToHost, stream));
   scratch.release();
   UPS_CUDA_CHECK(cudaStreamSynchronize(stream));
-  if (host.position >= 0) throw_invalid_pool_index(plan, host);
+  if (host.position >= 0) throw_invalid_pool_index(host);
+}
+
+void max_pool_read_status_cuda(const MaxPoolStatus* status, MaxPoolStatus* out,
+                               StreamHandle stream) {
+  // cudaMemcpyDefault: the record may also live in managed or mapped host memory.
+  UPS_CUDA_CHECK(cudaMemcpyAsync(out, status, sizeof(*out), cudaMemcpyDefault, stream));
+  UPS_CUDA_CHECK(cudaStreamSynchronize(stream));
 }
 
 }  // namespace detail

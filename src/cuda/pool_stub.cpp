@@ -29,7 +29,11 @@ void max_unpool_read_status_cuda(const MaxUnpoolStatus*, MaxUnpoolStatus*, Strea
 }
 
 void max_pool_backward_cuda(const MaxPoolBackwardPlan&, const void*, const std::int64_t*, void*,
-                            const Context&) {
+                            const Context&, MaxPoolStatus*) {
+  no_cuda();
+}
+
+void max_pool_read_status_cuda(const MaxPoolStatus*, MaxPoolStatus*, StreamHandle) {
   no_cuda();
 }
 

@@ -2,7 +2,8 @@
 // cover math against a brute-force enumeration, max_pool_backward against a scatter oracle on
 // random configurations in every dtype (gradients are small integers, so every sum is exact in
 // every dtype and the comparison is bit for bit), determinism across runs and thread counts,
-// and every error: shapes, dtypes, invalid indices.
+// and every error: shapes, dtypes, invalid indices, through the synchronous and the deferred
+// index check (against a brute-force enumeration of each window's taps).
 #include <catch2/catch.hpp>
 
 #include <cstdint>
@@ -414,6 +415,280 @@ TEST_CASE("max_pool_backward validates shapes, dtypes and indices",
         "input plane of size 2x2x2");
   // Overlapping output is rejected.
   CHECK_THROWS_AS(ups::max_pool_backward(cpu, g.view(), idx.view(), g.view(), o), ups::Error);
+}
+
+// ---- the deferred index check of max_pool_backward ----------------------------------------------
+
+// Whether max_pool_backward accepts index v of the window at position i of its (n, c) plane of
+// the pooled shape `out`, by enumerating the window's taps: any index when the window has no
+// in-bounds tap along some dim, else only the flat plane position of one of its in-bounds taps.
+bool index_accepted(const PoolConfig& cfg, const Shape& out, std::int64_t i, std::int64_t v) {
+  const Shape& in = cfg.shape;
+  const int k = static_cast<int>(in.size()) - 2;
+  const auto opt = [&](const std::vector<std::int64_t>& list, int j, std::int64_t def) {
+    return list.empty() ? def : list.size() == 1 ? list[0] : list[static_cast<std::size_t>(j)];
+  };
+  std::int64_t oc[3] = {0, 0, 0}, plane = 1;
+  std::int64_t rem = i;
+  for (int j = k - 1; j >= 0; --j) {
+    oc[j] = rem % out[2 + static_cast<std::size_t>(j)];
+    rem /= out[2 + static_cast<std::size_t>(j)];
+  }
+  for (int j = 0; j < k; ++j)
+    plane *= in[2 + static_cast<std::size_t>(j)];
+  std::int64_t pos[3] = {0, 0, 0};
+  std::int64_t r = v;
+  for (int j = k - 1; j >= 0; --j) {
+    pos[j] = r % in[2 + static_cast<std::size_t>(j)];
+    r /= in[2 + static_cast<std::size_t>(j)];
+  }
+  bool tap_everywhere = true;
+  for (int j = 0; j < k; ++j) {
+    const std::int64_t kk = opt(cfg.o.kernel_size, j, 1), ss = opt(cfg.o.stride, j, kk);
+    const std::int64_t pp = opt(cfg.o.padding, j, 0), dd = opt(cfg.o.dilation, j, 1);
+    const std::int64_t n = in[2 + static_cast<std::size_t>(j)];
+    if (!has_tap(oc[j], n, kk, ss, pp, dd)) return true;
+    bool hit = false;
+    for (std::int64_t t = 0; t < kk; ++t)
+      hit = hit || oc[j] * ss - pp + t * dd == pos[j];
+    tap_everywhere = tap_everywhere && hit;
+  }
+  return v >= 0 && v < plane && tap_everywhere;
+}
+
+// The synchronous check's message for index v at C-order position i, written out from the
+// documented format.
+std::string pool_index_message(const Shape& in, std::int64_t i, std::int64_t v) {
+  std::int64_t plane = 1;
+  std::string sizes;
+  for (std::size_t j = 2; j < in.size(); ++j) {
+    plane *= in[j];
+    sizes += (j > 2 ? "x" : "") + std::to_string(in[j]);
+  }
+  return "max_pool_backward: invalid max index " + std::to_string(v) + " at position " +
+         std::to_string(i) + " of indices (C order): " +
+         (v < 0 || v >= plane ? "outside the input plane of size " + sizes
+                              : std::string("not an element of its pooling window"));
+}
+
+// grad_input by PyTorch's rule over the windows whose index is accepted (the result the deferred
+// check documents for invalid indices). Sums in double: exact for the small integers used.
+HostTensor scatter_oracle_accepted(const PoolConfig& cfg, const HostTensor& gout,
+                                   const HostTensor& idx) {
+  const Shape& in = cfg.shape;
+  const Shape& out = gout.shape();
+  std::int64_t plane_in = 1, plane_out = 1;
+  for (std::size_t j = 2; j < in.size(); ++j) {
+    plane_in *= in[j];
+    plane_out *= out[j];
+  }
+  std::vector<double> acc(static_cast<std::size_t>(in[0] * in[1] * plane_in), 0.0);
+  for (std::int64_t i = 0; i < gout.numel(); ++i) {
+    const auto v = static_cast<std::int64_t>(idx.get(i));
+    // A window without an in-bounds tap is accepted whatever its index, and adds nothing.
+    if (!index_accepted(cfg, out, i % plane_out, v) || index_accepted(cfg, out, i % plane_out, -1))
+      continue;
+    acc[static_cast<std::size_t>(i / plane_out * plane_in + v)] += gout.get(i);
+  }
+  HostTensor r(gout.dtype(), in);
+  for (std::int64_t i = 0; i < r.numel(); ++i)
+    r.set(i, acc[static_cast<std::size_t>(i)]);
+  return r;
+}
+
+TEST_CASE("max_pool_backward's deferred check reports what the synchronous one throws",
+          "[backward][max_pool][errors]") {
+  std::mt19937_64 rng(4321);
+  const auto pick = [&](std::int64_t lo, std::int64_t hi) {
+    return lo + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(hi - lo + 1));
+  };
+  int ran = 0, failing = 0, window_errors = 0;
+  for (int trial = 0; trial < 600 && ran < 200; ++trial) {
+    PoolConfig cfg;
+    const int dims = static_cast<int>(pick(1, 3));
+    cfg.shape = {pick(1, 2), pick(1, 3)};
+    cfg.o.kernel_size.clear();
+    cfg.o.stride.clear();
+    cfg.o.padding.clear();
+    cfg.o.dilation.clear();
+    for (int j = 0; j < dims; ++j) {
+      cfg.shape.push_back(pick(1, dims == 3 ? 6 : 9));
+      const std::int64_t k = pick(1, 4), d = pick(1, 3);
+      cfg.o.kernel_size.push_back(k);
+      cfg.o.stride.push_back(pick(1, 3));
+      cfg.o.dilation.push_back(d);
+      cfg.o.padding.push_back(pick(0, std::min(k / 2, ((k - 1) * d + 1) / 2)));
+    }
+    cfg.o.ceil_mode = rng() % 2 == 0;
+    Shape out;
+    try {
+      out = ups::max_pool_output_shape(cfg.shape, cfg.o);
+    } catch (const ups::Error&) {
+      continue;  // output too small
+    }
+    const DType dt = kAllTypes[ran % 7];
+    const bool non_negative = dt == DType::kU8;
+    const Layout lg = rng() % 2 ? Layout::kChannelsLast : Layout::kContiguous;
+    const Layout li = rng() % 2 ? Layout::kChannelsLast : Layout::kContiguous;
+    const Layout lin = rng() % 2 ? Layout::kChannelsLast : Layout::kContiguous;
+    INFO("trial " << trial << " " << ups::shape_to_string(cfg.shape) << " " << ups::to_string(dt)
+                  << " layouts " << ups_test::to_string(lg) << " " << ups_test::to_string(li) << " "
+                  << ups_test::to_string(lin));
+    const ups::Context cpu(ups::Device::kCPU);
+    const HostTensor x = small_ints(dt, cfg.shape, rng(), non_negative);
+    HostTensor y(dt, out), idx(DType::kI64, out);
+    ups::max_pool(cpu, x.view(), y.view(), idx.view(), cfg.o);
+    // Corrupt up to four indices: below the plane, beyond it (far beyond too), or anywhere in
+    // it (often a position outside the window). One trial in eight keeps them all valid.
+    std::int64_t plane = 1;
+    for (std::size_t j = 2; j < cfg.shape.size(); ++j)
+      plane *= cfg.shape[j];
+    const std::int64_t corrupt = rng() % 8 == 0 ? 0 : pick(1, 4);
+    for (std::int64_t c = 0; c < corrupt; ++c) {
+      const std::int64_t at = pick(0, idx.numel() - 1);
+      switch (rng() % 4) {
+        case 0:
+          idx.set(at, static_cast<double>(-pick(1, 3)));
+          break;
+        case 1:
+          idx.set(at, static_cast<double>(plane + pick(0, 3)));
+          break;
+        case 2:
+          idx.set(at, static_cast<double>((std::int64_t(1) << 40) + pick(0, 5)));
+          break;
+        default:
+          idx.set(at, static_cast<double>(pick(0, plane - 1)));
+      }
+    }
+    // The expected report: the rejected index at the largest C-order position.
+    std::int64_t plane_out = 1;
+    for (std::size_t j = 2; j < out.size(); ++j)
+      plane_out *= out[j];
+    std::int64_t want_pos = -1;
+    for (std::int64_t i = 0; i < idx.numel(); ++i) {
+      if (!index_accepted(cfg, out, i % plane_out, static_cast<std::int64_t>(idx.get(i))))
+        want_pos = i;
+    }
+    const std::string want =
+        want_pos < 0
+            ? "(no error)"
+            : pool_index_message(cfg.shape, want_pos, static_cast<std::int64_t>(idx.get(want_pos)));
+    const HostTensor gout = small_ints(dt, out, rng(), non_negative).to_layout(lg);
+    const HostTensor idx_l = idx.to_layout(li);
+    ups::Context ctx(ups::Device::kCPU);
+    ctx.set_num_threads(static_cast<int>(pick(1, 3)));
+    HostTensor gin(dt, cfg.shape, lin);
+    CHECK(error_of([&] {
+            ups::max_pool_backward(ctx, gout.view(), idx_l.view(), gin.view(), cfg.o);
+          }) == want);
+    ups::MaxPoolStatus status;
+    std::memset(&status, 0x5c, sizeof(status));
+    std::memset(gin.data(), 0xA5, gin.nbytes());
+    REQUIRE_NOTHROW(
+        ups::max_pool_backward(ctx, gout.view(), idx_l.view(), gin.view(), cfg.o, &status));
+    CHECK(status.position == want_pos);
+    CHECK(error_of([&] { ups::max_pool_check(ctx, &status); }) == want);
+    // grad_input is written in full: the windows with an invalid index contribute nothing.
+    CHECK(ups_test::compare_bitwise(gin, scatter_oracle_accepted(cfg, gout, idx)) == "");
+    if (want_pos >= 0) ++failing;
+    if (want.find("pooling window") != std::string::npos) ++window_errors;
+    ++ran;
+  }
+  CHECK(ran >= 200);
+  // Both kinds of message and clean runs were exercised.
+  CHECK(failing >= 100);
+  CHECK(window_errors >= 20);
+  CHECK(ran - failing >= 20);
+}
+
+TEST_CASE("max_pool_backward's status record is reset by every call", "[backward][max_pool]") {
+  const ups::Context cpu(ups::Device::kCPU);
+  ups::MaxPoolOptions o;
+  o.kernel_size = {2};
+  const Shape in{1, 2, 4, 4}, out{1, 2, 2, 2};
+  HostTensor gin(DType::kF32, in), g(DType::kF32, out), idx(DType::kI64, out);
+  for (std::int64_t i = 0; i < idx.numel(); ++i) {
+    const std::int64_t oh = (i / 2) % 2, ow = i % 2;
+    idx.set(i, static_cast<double>(oh * 2 * 4 + ow * 2));
+  }
+  ups_test::fill_random(g, 3);
+  HostTensor want(DType::kF32, in);
+  ups::max_pool_backward(cpu, g.view(), idx.view(), want.view(), o);
+
+  // A valid call initialises a record full of garbage to "no invalid index".
+  ups::MaxPoolStatus status;
+  std::memset(&status, 0x5c, sizeof(status));
+  ups::max_pool_backward(cpu, g.view(), idx.view(), gin.view(), o, &status);
+  CHECK(status.position == -1);
+  CHECK_NOTHROW(ups::max_pool_check(cpu, &status));
+  CHECK(ups_test::compare_bitwise(gin, want) == "");
+  // An invalid call records its error; checking does not clear it.
+  HostTensor bad = idx;
+  bad.set(6, 3);  // window (1, 0) covers rows 2-3, columns 0-1
+  const std::string msg =
+      "max_pool_backward: invalid max index 3 at position 6 of indices (C order): not an "
+      "element of its pooling window";
+  CHECK_NOTHROW(ups::max_pool_backward(cpu, g.view(), bad.view(), gin.view(), o, &status));
+  CHECK(status.position == 6);
+  CHECK(status.index == 3);
+  CHECK(error_of([&] { ups::max_pool_check(cpu, &status); }) == msg);
+  CHECK(error_of([&] { ups::max_pool_check(cpu, &status); }) == msg);
+  // The next call overwrites the record: errors are not accumulated across calls.
+  ups::max_pool_backward(cpu, g.view(), idx.view(), gin.view(), o, &status);
+  CHECK_NOTHROW(ups::max_pool_check(cpu, &status));
+  // A record copied byte for byte reports the same (it is plain data).
+  ups::max_pool_backward(cpu, g.view(), bad.view(), gin.view(), o, &status);
+  ups::MaxPoolStatus copy;
+  std::memcpy(&copy, &status, sizeof(copy));
+  CHECK(error_of([&] { ups::max_pool_check(cpu, &copy); }) == msg);
+  // An empty batch writes no tensor but still resets the record.
+  const auto e_g =
+      ups::TensorView::contiguous(nullptr, DType::kF32, ups::Device::kCPU, {0, 2, 2, 2});
+  const auto e_i =
+      ups::TensorView::contiguous(nullptr, DType::kI64, ups::Device::kCPU, {0, 2, 2, 2});
+  const auto e_in =
+      ups::TensorView::contiguous(nullptr, DType::kF32, ups::Device::kCPU, {0, 2, 4, 4});
+  CHECK_NOTHROW(ups::max_pool_backward(cpu, e_g, e_i, e_in, o, &status));
+  CHECK(status.position == -1);
+  CHECK_NOTHROW(ups::max_pool_check(cpu, &status));
+  CHECK_NOTHROW(ups::max_pool_backward(cpu, e_g, e_i, e_in, o));
+  // A validation error throws at the call, whatever the status, and leaves the record alone.
+  ups::max_pool_backward(cpu, g.view(), bad.view(), gin.view(), o, &status);
+  HostTensor i32(DType::kI32, out);
+  CHECK(error_of([&] {
+          ups::max_pool_backward(cpu, g.view(), i32.view(), gin.view(), o, &status);
+        }) == "max_pool_backward: indices must have dtype i64, but got i32");
+  CHECK(error_of([&] { ups::max_pool_check(cpu, &status); }) == msg);
+  ErrorCode code{};
+  CHECK(error_of([&] { ups::max_pool_check(cpu, nullptr); }, &code) ==
+        "max_pool_check: status must not be null");
+  CHECK(code == ErrorCode::kInvalidArgument);
+}
+
+TEST_CASE("max_pool_backward's deferred check names 1-D and 3-D planes",
+          "[backward][max_pool][errors]") {
+  const ups::Context cpu(ups::Device::kCPU);
+  ups::MaxPoolOptions o;
+  o.kernel_size = {2};
+  HostTensor gin1(DType::kF32, {1, 1, 6}), g1(DType::kF32, {1, 1, 3}), i1(DType::kI64, {1, 1, 3});
+  i1.set(0, 0);
+  i1.set(1, 2);
+  i1.set(2, 9);
+  ups::MaxPoolStatus status{};
+  ups::max_pool_backward(cpu, g1.view(), i1.view(), gin1.view(), o, &status);
+  CHECK(error_of([&] { ups::max_pool_check(cpu, &status); }) ==
+        "max_pool_backward: invalid max index 9 at position 2 of indices (C order): outside the "
+        "input plane of size 6");
+  HostTensor gin3(DType::kF32, {1, 1, 2, 2, 2}), g3(DType::kF32, {1, 1, 1, 1, 1}),
+      i3(DType::kI64, {1, 1, 1, 1, 1});
+  i3.set(0, 8);
+  ups::max_pool_backward(cpu, g3.view(), i3.view(), gin3.view(), o, &status);
+  CHECK(error_of([&] { ups::max_pool_check(cpu, &status); }) ==
+        "max_pool_backward: invalid max index 8 at position 0 of indices (C order): outside the "
+        "input plane of size 2x2x2");
+  i3.set(0, 7);
+  ups::max_pool_backward(cpu, g3.view(), i3.view(), gin3.view(), o, &status);
+  CHECK_NOTHROW(ups::max_pool_check(cpu, &status));
 }
 
 TEST_CASE("max_unpool_backward validates shapes and reports invalid indices like PyTorch",

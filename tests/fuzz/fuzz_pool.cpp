@@ -1,5 +1,6 @@
-// Fuzz target: ups::max_pool_output_shape, max_pool, max_unpool_output_shape,
-// max_unpool_workspace_size, max_unpool (synchronous and deferred checks) and max_unpool_check.
+// Fuzz target: ups::max_pool_output_shape, max_pool, max_pool_backward (synchronous and deferred
+// checks), max_pool_check, max_unpool_output_shape, max_unpool_workspace_size, max_unpool
+// (synchronous and deferred checks) and max_unpool_check.
 //
 // The first byte picks max_pool or max_unpool. Checked, besides "succeed or throw ups::Error":
 // - the shape queries and the ops agree, and wrong dtypes, shapes or overlapping outputs fail;
@@ -11,8 +12,10 @@
 //   when it fails; the deferred check reports the same through max_unpool_check;
 // - max_pool_backward after a successful max_pool, with its values as grad_output and its indices
 //   (one perhaps replaced by a fuzz value): it fails exactly when the index of a window with an
-//   in-bounds tap is not one of that window's taps, and with exact values in f32, f64, i32 or i64
-//   grad_input is the direct scatter of grad_output by index;
+//   in-bounds tap is not one of that window's taps, naming the one at the largest C-order
+//   position, and with exact values in f32, f64, i32 or i64 grad_input is the direct scatter of
+//   grad_output by index; the deferred check reports the same through max_pool_check and then
+//   writes grad_input in full, the windows with an invalid index contributing nothing;
 // - inputs are never written, nor bytes of an output's buffer outside its view.
 #include <string>
 #include <vector>
@@ -79,6 +82,7 @@ void check_max_pool_backward(ByteReader& in, const ups::Context& ctx, const ups:
   const std::int64_t plane_out = out_sp[0] * out_sp[1] * out_sp[2];
   const std::int64_t planes = plane_out > 0 ? grad.numel() / plane_out : 0;
   std::vector<double> want(static_cast<std::size_t>(planes * plane_in), 0.0);
+  std::int64_t last_bad = -1;
   for (std::int64_t pl = 0; pl < planes; ++pl) {
     for (std::int64_t o = 0; o < plane_out; ++o) {
       const std::int64_t i = pl * plane_out + o;
@@ -101,21 +105,41 @@ void check_max_pool_backward(ByteReader& in, const ups::Context& ctx, const ups:
           }
         }
       }
-      e.must_fail(has_tap && !named, "an index is not a tap of its window");
+      if (has_tap && !named) last_bad = i;
       if (named) {
         want[static_cast<std::size_t>(pl * plane_in + index)] += load_value(dtype, grad.at(i));
       }
     }
   }
+  // An invalid index is reported after the other checks; with the deferred check grad_input is
+  // then still written.
+  const bool only_bad_index = !e.fails() && last_bad >= 0;
+  e.must_fail(last_bad >= 0, "an index is not a tap of its window");
+  const bool deferred = in.flag();
   const auto grad_before = snapshot(grad);
   const auto idx_before = snapshot(idx);
   std::string error;
-  const bool ok =
-      succeeds([&] { ups::max_pool_backward(ctx, grad.view, idx.view, gin.view, opt); }, &error);
-  e.check("max_pool_backward", ok, error, context);
+  ups::MaxPoolStatus status{};
+  bool ok = succeeds(
+      [&] {
+        ups::max_pool_backward(ctx, grad.view, idx.view, gin.view, opt,
+                               deferred ? &status : nullptr);
+      },
+      &error);
+  if (ok && deferred) ok = succeeds([&] { ups::max_pool_check(ctx, &status); }, &error);
+  e.check(deferred ? "max_pool_backward (deferred check)" : "max_pool_backward", ok, error,
+          context);
   expect(unchanged(grad, grad_before) && unchanged(idx, idx_before),
          "max_pool_backward wrote into an input; " + context);
-  if (!ok) return;
+  if (only_bad_index && !ok) {
+    std::int64_t v = 0;
+    std::memcpy(&v, idx.at(last_bad), sizeof(v));
+    const std::string named = "max_pool_backward: invalid max index " + std::to_string(v) +
+                              " at position " + std::to_string(last_bad) + " of indices";
+    expect(error.rfind(named, 0) == 0, "max_pool_backward names the wrong index: \"" + error +
+                                           "\", expected " + named + "; " + context);
+  }
+  if (!ok && !(only_bad_index && deferred)) return;
   expect(padding_untouched(gin), "max_pool_backward wrote outside grad_input's view; " + context);
   const bool exact_sums = dtype == ups::DType::kF32 || dtype == ups::DType::kF64 ||
                           dtype == ups::DType::kI32 || dtype == ups::DType::kI64;

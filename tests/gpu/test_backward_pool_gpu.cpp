@@ -2,7 +2,8 @@
 // the CPU backend (itself checked against PyTorch autograd goldens in tests/cpu): bit for bit on
 // randomised shapes and options in every dtype, contiguous, channels-last and mixed layouts,
 // guarded buffers that reveal stray writes, invalid indices (a clean error, the context
-// survives), and the same bits over 20 runs.
+// survives; max_pool_backward's deferred check reports what the CPU reports, with no scratch
+// and nothing that would break a CUDA graph capture), and the same bits over 20 runs.
 //
 // Bit for bit: both backends run the same per-element body (kernels/pool/pool_math.hpp), whose
 // sums are plain additions in a fixed order (no products, so no FMA contraction), and the other
@@ -202,6 +203,196 @@ TEST_CASE("CUDA max_pool_backward reports invalid indices and the context surviv
   p.o = o;
   CHECK(pool_backward_vs_cpu(DType::kF32, p, Layout::kContiguous, Layout::kContiguous, 3,
                              stream.get()) == "");
+}
+
+// ---- max_pool_backward's deferred index check ---------------------------------------------------
+
+// Corrupts up to four indices of a pooling of an input plane of `plane` elements: below the
+// plane, beyond it (far beyond too), or anywhere in it (often outside the window).
+void corrupt_indices(HostTensor& idx, std::int64_t plane, std::mt19937_64& rng) {
+  const auto pick = [&](std::int64_t lo, std::int64_t hi) {
+    return lo + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(hi - lo + 1));
+  };
+  const std::int64_t corrupt = rng() % 8 == 0 ? 0 : pick(1, 4);
+  for (std::int64_t c = 0; c < corrupt; ++c) {
+    const std::int64_t at = pick(0, idx.numel() - 1);
+    switch (rng() % 4) {
+      case 0:
+        idx.set(at, static_cast<double>(-pick(1, 3)));
+        break;
+      case 1:
+        idx.set(at, static_cast<double>(plane + pick(0, 3)));
+        break;
+      case 2:
+        idx.set(at, static_cast<double>((std::int64_t(1) << 40) + pick(0, 5)));
+        break;
+      default:
+        idx.set(at, static_cast<double>(pick(0, plane - 1)));
+    }
+  }
+}
+
+template <class F>
+std::string error_of(F&& f, ErrorCode* code = nullptr) {
+  try {
+    f();
+  } catch (const ups::Error& e) {
+    if (code != nullptr) *code = e.code();
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST_CASE("CUDA max_pool_backward's deferred check reports what the CPU reports",
+          "[gpu][backward][max_pool][errors][memcheck]") {
+  ups_test::CudaStream stream;
+  const ups::Context cpu(ups::Device::kCPU);
+  std::mt19937_64 rng(515);
+  ups_test::DeviceBuffer status(sizeof(ups::MaxPoolStatus));
+  auto* st = status.as<ups::MaxPoolStatus>();
+  int failing = 0;
+  for (int trial = 0; trial < 60; ++trial) {
+    const PoolProblem p = random_pool(rng);
+    const DType dt = kAllTypes[trial % 7];
+    const Shape out = ups::max_pool_output_shape(p.in, p.o);
+    std::int64_t plane = 1;
+    for (std::size_t j = 2; j < p.in.size(); ++j)
+      plane *= p.in[j];
+    HostTensor x(dt, p.in), y(dt, out), idx(DType::kI64, out), g(dt, out);
+    ups_test::fill_random(x, 2000 + trial, 0, 6);
+    ups::max_pool(cpu, x.view(), y.view(), idx.view(), p.o);
+    corrupt_indices(idx, plane, rng);
+    ups_test::fill_random(g, 3000 + trial, -4, 4);
+    // The CPU's deferred check (itself checked against an enumeration of the windows' taps in
+    // tests/cpu): its message and its grad_input, written in full.
+    HostTensor want(dt, p.in);
+    ups::MaxPoolStatus cpu_status{};
+    ups::max_pool_backward(cpu, g.view(), idx.view(), want.view(), p.o, &cpu_status);
+    const std::string message = error_of([&] { ups::max_pool_check(cpu, &cpu_status); });
+    if (cpu_status.position >= 0) ++failing;
+
+    const Layout lg = trial % 3 == 1 ? Layout::kChannelsLast : Layout::kContiguous;
+    const Layout lin = trial % 3 == 2 ? Layout::kContiguous : Layout::kChannelsLast;
+    INFO("trial " << trial << " " << ups::shape_to_string(p.in) << " " << ups::to_string(dt) << " "
+                  << ups_test::to_string(lg) << " -> " << ups_test::to_string(lin) << ": "
+                  << message);
+    const ups::Context gpu(ups::Device::kCUDA, stream.get());
+    GuardedDeviceTensor dg(dt, out, lg, stream.get());
+    GuardedDeviceTensor di(DType::kI64, out, lg, stream.get());
+    GuardedDeviceTensor dgin(dt, p.in, lin, stream.get());
+    dg.upload(g.to_layout(lg));
+    di.upload(idx.to_layout(lg));
+    // The synchronous check throws the same message.
+    CHECK(error_of([&] { ups::max_pool_backward(gpu, dg.view(), di.view(), dgin.view(), p.o); }) ==
+          message);
+    // The deferred one: the op initialises a record full of garbage, returns without an error,
+    // and max_pool_check reports it.
+    UPS_TEST_CUDA_CHECK(cudaMemsetAsync(st, 0x5c, sizeof(*st), stream.get()));
+    dgin.fill(0xFF);
+    CHECK_NOTHROW(ups::max_pool_backward(gpu, dg.view(), di.view(), dgin.view(), p.o, st));
+    CHECK(error_of([&] { ups::max_pool_check(gpu, st); }) == message);
+    CHECK(ups_test::compare_bitwise(dgin.download(), want) == "");
+    CHECK(dgin.check_guards() == "");
+    CHECK(ups_test::compare_bitwise(di.download(), idx.to_layout(lg)) == "");
+  }
+  CHECK(failing >= 30);
+  UPS_TEST_CUDA_CHECK(cudaDeviceSynchronize());
+  UPS_TEST_CUDA_CHECK(cudaGetLastError());
+}
+
+TEST_CASE("CUDA max_pool_backward with a caller status is stream-ordered and needs no scratch",
+          "[gpu][backward][max_pool]") {
+  ups_test::CudaStream stream;
+  const ups::Context cpu(ups::Device::kCPU);
+  PoolProblem p;
+  p.in = {2, 3, 9, 8};
+  p.o.kernel_size = {3};
+  p.o.stride = {2};
+  p.o.padding = {1};
+  const Shape out = ups::max_pool_output_shape(p.in, p.o);
+  HostTensor x(DType::kF32, p.in), y(DType::kF32, out), idx(DType::kI64, out), g(DType::kF32, out);
+  ups_test::fill_random(x, 41, 0, 4);
+  ups::max_pool(cpu, x.view(), y.view(), idx.view(), p.o);
+  ups_test::fill_random(g, 42, -2, 2);
+  HostTensor bad = idx;
+  bad.set(7, -5);
+  bad.set(40, static_cast<double>(9 * 8));
+  HostTensor want_ok(DType::kF32, p.in), want_bad(DType::kF32, p.in);
+  ups::MaxPoolStatus cpu_status{};
+  ups::max_pool_backward(cpu, g.view(), idx.view(), want_ok.view(), p.o, &cpu_status);
+  REQUIRE(cpu_status.position == -1);
+  ups::max_pool_backward(cpu, g.view(), bad.view(), want_bad.view(), p.o, &cpu_status);
+  const std::string message = error_of([&] { ups::max_pool_check(cpu, &cpu_status); });
+  REQUIRE(message ==
+          "max_pool_backward: invalid max index 72 at position 40 of indices (C order): outside "
+          "the input plane of size 9x8");
+
+  ups::Context gpu(ups::Device::kCUDA, stream.get());
+  GuardedDeviceTensor dg(DType::kF32, out, Layout::kContiguous, stream.get());
+  GuardedDeviceTensor di(DType::kI64, out, Layout::kContiguous, stream.get());
+  GuardedDeviceTensor dgin(DType::kF32, p.in, Layout::kChannelsLast, stream.get());
+  dg.upload(g);
+  di.upload(idx);
+  // No workspace and no allowance: the synchronous check cannot get its record...
+  gpu.set_workspace_limit(0);
+  ErrorCode code{};
+  CHECK(error_of([&] { ups::max_pool_backward(gpu, dg.view(), di.view(), dgin.view(), p.o); },
+                 &code) != "(no error)");
+  CHECK(code == ErrorCode::kOutOfMemory);
+  // ...and the deferred one needs none, nor a workspace that is too small.
+  ups_test::DeviceBuffer status(sizeof(ups::MaxPoolStatus));
+  auto* st = status.as<ups::MaxPoolStatus>();
+  UPS_TEST_CUDA_CHECK(cudaMemsetAsync(st, 0x5c, sizeof(*st), stream.get()));
+  dgin.fill(0xFF);
+  CHECK_NOTHROW(ups::max_pool_backward(gpu, dg.view(), di.view(), dgin.view(), p.o, st));
+  CHECK_NOTHROW(ups::max_pool_check(gpu, st));
+  CHECK(ups_test::compare_bitwise(dgin.download(), want_ok.to_layout(Layout::kChannelsLast)) == "");
+  ups_test::DeviceBuffer small(16);
+  gpu.set_workspace(small.get(), 16);
+  CHECK_NOTHROW(ups::max_pool_backward(gpu, dg.view(), di.view(), dgin.view(), p.o, st));
+  CHECK_NOTHROW(ups::max_pool_check(gpu, st));
+  gpu.set_workspace(nullptr, 0);
+
+  // Captured into a CUDA graph: a copy to the host or a synchronisation of the stream inside the
+  // op would fail the capture. The graph then replays the whole op, the record's initialisation
+  // included, so each launch reports on the indices it read, not on earlier launches.
+  cudaGraph_t graph = nullptr;
+  UPS_TEST_CUDA_CHECK(cudaStreamBeginCapture(stream.get(), cudaStreamCaptureModeRelaxed));
+  const std::string captured =
+      error_of([&] { ups::max_pool_backward(gpu, dg.view(), di.view(), dgin.view(), p.o, st); });
+  const cudaError_t end = cudaStreamEndCapture(stream.get(), &graph);
+  (void)cudaGetLastError();
+  REQUIRE(captured == "(no error)");
+  REQUIRE(end == cudaSuccess);
+  cudaGraphExec_t exec = nullptr;
+  const cudaError_t inst = cudaGraphInstantiate(&exec, graph, 0);
+  (void)cudaGraphDestroy(graph);
+  REQUIRE(inst == cudaSuccess);
+  for (bool with_bad : {true, false, true, false}) {
+    INFO("replay with " << (with_bad ? "invalid" : "valid") << " indices");
+    di.upload(with_bad ? bad : idx);
+    dgin.fill(0xFF);
+    UPS_TEST_CUDA_CHECK(cudaGraphLaunch(exec, stream.get()));
+    CHECK(error_of([&] { ups::max_pool_check(gpu, st); }) == (with_bad ? message : "(no error)"));
+    CHECK(ups_test::compare_bitwise(
+              dgin.download(), (with_bad ? want_bad : want_ok).to_layout(Layout::kChannelsLast)) ==
+          "");
+  }
+  (void)cudaGraphExecDestroy(exec);
+
+  // An empty batch writes no tensor but still initialises the record, in stream order.
+  di.upload(bad);
+  ups::max_pool_backward(gpu, dg.view(), di.view(), dgin.view(), p.o, st);
+  const Shape e_out{0, 3, out[2], out[3]};
+  const auto e_g = ups::TensorView::contiguous(nullptr, DType::kF32, ups::Device::kCUDA, e_out);
+  const auto e_i = ups::TensorView::contiguous(nullptr, DType::kI64, ups::Device::kCUDA, e_out);
+  const auto e_in =
+      ups::TensorView::contiguous(nullptr, DType::kF32, ups::Device::kCUDA, {0, 3, 9, 8});
+  CHECK_NOTHROW(ups::max_pool_backward(gpu, e_g, e_i, e_in, p.o, st));
+  CHECK_NOTHROW(ups::max_pool_check(gpu, st));
+  CHECK(dgin.check_guards() == "");
+  UPS_TEST_CUDA_CHECK(cudaDeviceSynchronize());
+  UPS_TEST_CUDA_CHECK(cudaGetLastError());
 }
 
 // ---- max_unpool_backward ----------------------------------------------------------------------
