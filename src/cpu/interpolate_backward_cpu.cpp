@@ -351,10 +351,8 @@ HWY_INLINE Acc list_sum(const InvTable<Acc>& t, std::int64_t i, const T* row, st
   return acc;
 }
 
-// out[i] = the sum of input i's list over the dense row src, for every input of t (the plan's
-// table), in the accumulation type or converted to the element type.
 // The blocks of run r, every slot of access kKind and no lane masked: no decision per slot.
-template <Access kKind, bool kStream, class Acc, class TOut>
+template <Access kKind, class Acc, class TOut>
 void uniform_run(const LanePlan<Acc>& p, const typename LanePlan<Acc>::Run& r,
                  const Acc* HWY_RESTRICT src, TOut* HWY_RESTRICT out) {
   const hn::ScalableTag<Acc> d;
@@ -370,31 +368,114 @@ void uniform_run(const LanePlan<Acc>& p, const typename LanePlan<Acc>::Run& r,
       const auto x = load_kind<kKind>(d, s + base[j], index + j * n);
       acc = hn::Add(acc, hn::Mul(x, hn::LoadU(d, weight + j * n)));
     }
-    StoreAcc<kStream>(d, acc, o + b * static_cast<std::int64_t>(n));
+    StoreAcc(d, acc, o + b * static_cast<std::int64_t>(n));
+  }
+}
+
+// acc + x * w for the slot of access kKind at `at`.
+template <Access kKind, class D>
+HWY_INLINE hn::Vec<D> add_term(D d, hn::Vec<D> acc, const hn::TFromD<D>* HWY_RESTRICT at,
+                               const IndexOf<hn::TFromD<D>>* index, hn::Vec<D> w) {
+  return hn::Add(acc, hn::Mul(load_kind<kKind>(d, at, index), w));
+}
+
+// uniform_run with kK slots known at compile time: the weights stay in registers for the whole
+// run (the row kernel's loads are its bottleneck).
+template <Access kKind, int kK, class Acc>
+void fixed_run(const LanePlan<Acc>& p, const typename LanePlan<Acc>::Run& r,
+               const Acc* HWY_RESTRICT src, Acc* HWY_RESTRICT out) {
+  static_assert(kK >= 1 && kK <= 8, "fixed_run: 1 to 8 slots");
+  const hn::ScalableTag<Acc> d;
+  const std::size_t n = p.n;
+  const std::int64_t* base = &p.base[r.slot];
+  const Acc* weight = &p.weight[r.slot * n];
+  const IndexOf<Acc>* ix = &p.index[r.slot * n];
+  // Slot j < kK (unused ones repeat the last: the compiler drops them).
+  constexpr std::size_t k1 = kK > 1 ? 1 : 0, k2 = kK > 2 ? 2 : 0, k3 = kK > 3 ? 3 : 0,
+                        k4 = kK > 4 ? 4 : 0, k5 = kK > 5 ? 5 : 0, k6 = kK > 6 ? 6 : 0,
+                        k7 = kK > 7 ? 7 : 0;
+  const auto w0 = hn::LoadU(d, weight), w1 = hn::LoadU(d, weight + k1 * n),
+             w2 = hn::LoadU(d, weight + k2 * n), w3 = hn::LoadU(d, weight + k3 * n),
+             w4 = hn::LoadU(d, weight + k4 * n), w5 = hn::LoadU(d, weight + k5 * n),
+             w6 = hn::LoadU(d, weight + k6 * n), w7 = hn::LoadU(d, weight + k7 * n);
+  const std::int64_t b0 = base[0], b1 = base[k1], b2 = base[k2], b3 = base[k3], b4 = base[k4],
+                     b5 = base[k5], b6 = base[k6], b7 = base[k7];
+  Acc* o = out + r.first;
+  for (std::int64_t b = 0; b < r.count; ++b) {
+    const Acc* s = src + b * r.step;
+    auto acc = add_term<kKind>(d, hn::Zero(d), s + b0, ix, w0);
+    if constexpr (kK > 1) acc = add_term<kKind>(d, acc, s + b1, ix + k1 * n, w1);
+    if constexpr (kK > 2) acc = add_term<kKind>(d, acc, s + b2, ix + k2 * n, w2);
+    if constexpr (kK > 3) acc = add_term<kKind>(d, acc, s + b3, ix + k3 * n, w3);
+    if constexpr (kK > 4) acc = add_term<kKind>(d, acc, s + b4, ix + k4 * n, w4);
+    if constexpr (kK > 5) acc = add_term<kKind>(d, acc, s + b5, ix + k5 * n, w5);
+    if constexpr (kK > 6) acc = add_term<kKind>(d, acc, s + b6, ix + k6 * n, w6);
+    if constexpr (kK > 7) acc = add_term<kKind>(d, acc, s + b7, ix + k7 * n, w7);
+    hn::StoreU(acc, d, o + b * static_cast<std::int64_t>(n));
+  }
+}
+
+template <Access kKind, class Acc>
+bool fixed_runs(const LanePlan<Acc>& p, const typename LanePlan<Acc>::Run& r, const Acc* src,
+                Acc* out) {
+  switch (r.k) {
+    case 1:
+      fixed_run<kKind, 1>(p, r, src, out);
+      return true;
+    case 2:
+      fixed_run<kKind, 2>(p, r, src, out);
+      return true;
+    case 3:
+      fixed_run<kKind, 3>(p, r, src, out);
+      return true;
+    case 4:
+      fixed_run<kKind, 4>(p, r, src, out);
+      return true;
+    case 5:
+      fixed_run<kKind, 5>(p, r, src, out);
+      return true;
+    case 6:
+      fixed_run<kKind, 6>(p, r, src, out);
+      return true;
+    case 7:
+      fixed_run<kKind, 7>(p, r, src, out);
+      return true;
+    case 8:
+      fixed_run<kKind, 8>(p, r, src, out);
+      return true;
+    default:
+      return false;
   }
 }
 
 // out[i] = the sum of input i's list over the dense row src, for every input of t (the plan's
 // table), in the accumulation type or converted to the element type.
-template <bool kStream, class Acc, class TOut>
+template <class Acc, class TOut>
 void lane_row(const LanePlan<Acc>& p, const InvTable<Acc>& t, const Acc* HWY_RESTRICT src,
               TOut* HWY_RESTRICT out) {
   const hn::ScalableTag<Acc> d;
   const std::size_t n = p.n;
   for (const auto& r : p.runs) {
     if (r.lanes == n) {
+      if constexpr (std::is_same_v<TOut, Acc>) {
+        // Rows in the accumulation type (the rings): the common tables' runs.
+        if ((r.uniform == kContiguous && fixed_runs<kContiguous>(p, r, src, out)) ||
+            (r.uniform == kStride2 && fixed_runs<kStride2>(p, r, src, out)) ||
+            (r.uniform == kPermute && fixed_runs<kPermute>(p, r, src, out)))
+          continue;
+      }
       switch (r.uniform) {
         case kContiguous:
-          uniform_run<kContiguous, kStream>(p, r, src, out);
+          uniform_run<kContiguous>(p, r, src, out);
           continue;
         case kStride2:
-          uniform_run<kStride2, kStream>(p, r, src, out);
+          uniform_run<kStride2>(p, r, src, out);
           continue;
         case kPermute:
-          uniform_run<kPermute, kStream>(p, r, src, out);
+          uniform_run<kPermute>(p, r, src, out);
           continue;
         case kGather:
-          uniform_run<kGather, kStream>(p, r, src, out);
+          uniform_run<kGather>(p, r, src, out);
           continue;
         default:
           break;
@@ -415,7 +496,7 @@ void lane_row(const LanePlan<Acc>& p, const InvTable<Acc>& t, const Acc* HWY_RES
       }
       TOut* o = out + r.first + b * static_cast<std::int64_t>(n);
       if (r.lanes == n) {
-        StoreAcc<kStream>(d, acc, o);
+        StoreAcc(d, acc, o);
       } else {
         StoreAccN(d, acc, o, r.lanes);
       }
@@ -430,7 +511,7 @@ void lane_row(const LanePlan<Acc>& p, const InvTable<Acc>& t, const Acc* HWY_RES
 // out[x * cc + ch] = the sum of input x's list of w * row[o * pixel + ch], for every input x of t
 // and channel ch < cc (cc >= lanes). The vectors of a pixel start at 0, lanes, 2 * lanes, ...,
 // the last at cc - lanes (overlapping the one before it when lanes does not divide cc).
-template <bool kStream, class T, class Acc, class TOut>
+template <class T, class Acc, class TOut>
 void pixel_row(const InvTable<Acc>& t, const T* HWY_RESTRICT row, std::int64_t pixel,
                std::int64_t cc, TOut* HWY_RESTRICT out) {
   const hn::ScalableTag<Acc> d;
@@ -455,17 +536,17 @@ void pixel_row(const InvTable<Acc>& t, const T* HWY_RESTRICT row, std::int64_t p
         a2 = hn::Add(a2, hn::Mul(LoadAcc(d, src + c2), we));
         a3 = hn::Add(a3, hn::Mul(LoadAcc(d, src + c3), we));
       }
-      StoreAcc<kStream>(d, a0, dst + c0);
-      StoreAcc<kStream>(d, a1, dst + c1);
-      StoreAcc<kStream>(d, a2, dst + c2);
-      StoreAcc<kStream>(d, a3, dst + c3);
+      StoreAcc(d, a0, dst + c0);
+      StoreAcc(d, a1, dst + c1);
+      StoreAcc(d, a2, dst + c2);
+      StoreAcc(d, a3, dst + c3);
     }
     for (; v < nv; ++v) {
       const std::int64_t c0 = off(v);
       auto a0 = hn::Zero(d);
       for (std::int64_t e = e0; e < e1; ++e)
         a0 = hn::Add(a0, hn::Mul(LoadAcc(d, row + outs[e] * pixel + c0), hn::Set(d, w[e])));
-      StoreAcc<kStream>(d, a0, dst + c0);
+      StoreAcc(d, a0, dst + c0);
     }
   }
 }
@@ -493,7 +574,7 @@ void combine_n(const Acc* const* rows, const Acc* w, int count, std::int64_t len
     auto acc = hn::Zero(d);
     for (int j = 0; j < count; ++j)
       acc = hn::Add(acc, hn::Mul(hn::LoadU(d, rows[j] + i), hn::Set(d, w[j])));
-    StoreAcc<kStream>(d, acc, out + i);
+    StoreAcc(d, acc, out + i);
   };
   std::int64_t i = 0;
   if constexpr (kStream) {
@@ -691,11 +772,11 @@ class Backward {
   };
 
   // The W row of grad_output row (oz, oy) of the unit at go, into dst.
-  template <bool kStream, class TOut>
+  template <class TOut>
   void w_row(Scratch& s, const T* go, std::int64_t oz, std::int64_t oy, TOut* dst) const {
     const std::int64_t* gs = g_.dst_stride;
     const T* row = go + oz * gs[2] + oy * gs[3];
-    if (pixels_) return pixel_row<kStream>(tx_, row, gs[4], cc_, dst);
+    if (pixels_) return pixel_row(tx_, row, gs[4], cc_, dst);
 
     const Acc* src = nullptr;
     if constexpr (std::is_same_v<T, Acc>) src = row;
@@ -717,7 +798,7 @@ class Backward {
       }
       src = buf;
     }
-    lane_row<kStream>(plan_, *lanes_table_, src, dst);
+    lane_row(plan_, *lanes_table_, src, dst);
   }
 
   // The W row (oz, oy) from the ring, computed there when it is not.
@@ -726,7 +807,7 @@ class Backward {
     Acc* row = s.wring.data() + static_cast<std::int64_t>(slot) * row_stride_;
     const std::int64_t key = oz * g_.out[1] + oy;
     if (s.wtag[slot] != key) {
-      w_row<false>(s, go, oz, oy, row);
+      w_row(s, go, oz, oy, row);
       s.wtag[slot] = key;
     }
     return row;
@@ -736,7 +817,7 @@ class Backward {
   template <bool kStream, class TOut>
   void h_row(Scratch& s, const T* go, std::int64_t oz, std::int64_t y, TOut* dst) const {
     // W rows stored into grad_input do not stream: their vectors may overlap.
-    if (ty_.identity) return w_row<false>(s, go, oz, y, dst);
+    if (ty_.identity) return w_row(s, go, oz, y, dst);
     const auto e0 = static_cast<std::size_t>(ty_.start[static_cast<std::size_t>(y)]);
     const auto e1 = static_cast<std::size_t>(ty_.start[static_cast<std::size_t>(y + 1)]);
     for (std::size_t e = e0; e < e1; ++e)
