@@ -553,43 +553,64 @@ void pixel_row(const InvTable<Acc>& t, const T* HWY_RESTRICT row, std::int64_t p
 
 // ---- the H and D levels: weighted sums of whole rows --------------------------------------------
 
+// Stores lanes [lo, hi) of v (as StoreAcc would) at p + lo, writing no other byte.
+template <class T, class D>
+HWY_INLINE void StoreAccLanes(D d, hn::Vec<D> v, T* HWY_RESTRICT p, std::size_t lo,
+                              std::size_t hi) {
+  T buf[HWY_MAX_BYTES / sizeof(hn::TFromD<D>)];
+  StoreAcc(d, v, buf);
+  std::memcpy(p + lo, buf + lo, (hi - lo) * sizeof(T));
+}
+
 // out[i] = 0 + rows[0][i] * w[0] + ... + rows[count - 1][i] * w[count - 1], for i < len (kCount
 // when it is not 0). Past the last full vector, one vector ending at len (recomputing elements
 // before it to the same bits), or single elements when the row is shorter than a vector. With
-// kStream, single elements up to the first vector-aligned one and after the last, and streamed
-// aligned vectors between them.
+// kStream, the vectors from the first vector-aligned element on are streamed, and the elements
+// before it and after the last of them are stored from whole vectors by ordinary stores of just
+// their bytes: a streamed line is never written again by an ordinary store (which would fetch it
+// back from memory).
 template <int kCount, bool kStream, class Acc, class TOut>
 void combine_n(const Acc* const* rows, const Acc* w, int count, std::int64_t len,
                TOut* HWY_RESTRICT out) {
   if constexpr (kCount > 0) count = kCount;
   const hn::ScalableTag<Acc> d;
   const auto n = static_cast<std::int64_t>(hn::Lanes(d));
-  auto one = [&](std::int64_t i) {
-    Acc acc = Acc(0);
-    for (int j = 0; j < count; ++j)
-      acc = acc + w[j] * rows[j][i];
-    out[i] = kern::from_acc<TOut>(acc);
-  };
-  auto at = [&](std::int64_t i) {
+  auto sum = [&](std::int64_t i) {
     auto acc = hn::Zero(d);
     for (int j = 0; j < count; ++j)
       acc = hn::Add(acc, hn::Mul(hn::LoadU(d, rows[j] + i), hn::Set(d, w[j])));
-    StoreAcc(d, acc, out + i);
+    return acc;
   };
+  if (len < n) {
+    for (std::int64_t i = 0; i < len; ++i) {
+      Acc acc = Acc(0);
+      for (int j = 0; j < count; ++j)
+        acc = acc + w[j] * rows[j][i];
+      out[i] = kern::from_acc<TOut>(acc);
+    }
+    return;
+  }
   std::int64_t i = 0;
   if constexpr (kStream) {
     const auto bytes = static_cast<std::uintptr_t>(n) * sizeof(TOut);
-    for (; i < len && reinterpret_cast<std::uintptr_t>(out + i) % bytes != 0; ++i)
-      one(i);
+    const auto mis = reinterpret_cast<std::uintptr_t>(out) % bytes;
+    const auto head = mis == 0 || mis % sizeof(TOut) != 0
+                          ? 0
+                          : static_cast<std::int64_t>((bytes - mis) / sizeof(TOut));
+    if (mis % sizeof(TOut) == 0 && head + n <= len) {
+      if (head > 0) StoreAccLanes(d, sum(0), out, 0, static_cast<std::size_t>(head));
+      for (i = head; i + n <= len; i += n)
+        StoreAcc<true>(d, sum(i), out + i);
+      if (i < len) {
+        StoreAccLanes(d, sum(len - n), out + (len - n), static_cast<std::size_t>(n - (len - i)),
+                      static_cast<std::size_t>(n));
+      }
+      return;
+    }
   }
   for (; i + n <= len; i += n)
-    at(i);
-  if (i == len) return;
-  // A streamed line must not be written again by an ordinary store (which would fetch it back
-  // from memory), so streaming rows end with single elements.
-  if (!kStream && len >= n) return at(len - n);
-  for (; i < len; ++i)
-    one(i);
+    StoreAcc(d, sum(i), out + i);
+  if (i < len) StoreAcc(d, sum(len - n), out + (len - n));
 }
 
 template <bool kStream, class Acc, class TOut>
@@ -695,7 +716,7 @@ class Backward {
     }
     units_ = cl_ ? g.n : g.n * g.c;
     // grad_input far larger than the caches: its rows go to memory with streaming stores.
-    stream_ =
+    stream_ = !getenv("UPS_NOSTREAM") &&
         static_cast<std::size_t>(units_ * g.in[0] * g.in[1] * row_len_) * sizeof(T) >= kStreamBytes;
     // Bands of rows (planes for 3-D kinds) when there are too few units to keep every thread
     // busy to the end; a band recomputes the W rows (H planes) at its edges.
