@@ -339,36 +339,28 @@ HWY_INLINE hn::Vec<D> load_slot(D d, const LanePlan<hn::TFromD<D>>& p, std::size
   }
 }
 
-// The sum of input i's list over a row with element stride `stride`, one element at a time.
-template <class T, class Acc>
-HWY_INLINE Acc list_sum(const InvTable<Acc>& t, std::int64_t i, const T* row, std::int64_t stride) {
-  Acc acc = Acc(0);
-  for (std::int64_t e = t.start[static_cast<std::size_t>(i)];
-       e < t.start[static_cast<std::size_t>(i + 1)]; ++e) {
-    acc = acc + t.w[static_cast<std::size_t>(e)] *
-                    kern::to_acc<Acc>(row[t.out[static_cast<std::size_t>(e)] * stride]);
-  }
-  return acc;
-}
-
-// The blocks of run r, every slot of access kKind and no lane masked: no decision per slot.
+// The blocks of run r in rows[0, count) (source srcs[q], destination outs[q]), every slot of
+// access kKind and no lane masked: no decision per slot.
 template <Access kKind, class Acc, class TOut>
 void uniform_run(const LanePlan<Acc>& p, const typename LanePlan<Acc>::Run& r,
-                 const Acc* HWY_RESTRICT src, TOut* HWY_RESTRICT out) {
+                 const Acc* const* srcs, TOut* const* outs, int rows) {
   const hn::ScalableTag<Acc> d;
   const std::size_t n = p.n, k = r.k;
   const std::int64_t* base = &p.base[r.slot];
   const Acc* weight = &p.weight[r.slot * n];
   const IndexOf<Acc>* index = &p.index[r.slot * n];
-  TOut* o = out + r.first;
-  for (std::int64_t b = 0; b < r.count; ++b) {
-    const Acc* s = src + b * r.step;
-    auto acc = hn::Zero(d);
-    for (std::size_t j = 0; j < k; ++j) {
-      const auto x = load_kind<kKind>(d, s + base[j], index + j * n);
-      acc = hn::Add(acc, hn::Mul(x, hn::LoadU(d, weight + j * n)));
+  for (int q = 0; q < rows; ++q) {
+    const Acc* HWY_RESTRICT src = srcs[q];
+    TOut* HWY_RESTRICT o = outs[q] + r.first;
+    for (std::int64_t b = 0; b < r.count; ++b) {
+      const Acc* s = src + b * r.step;
+      auto acc = hn::Zero(d);
+      for (std::size_t j = 0; j < k; ++j) {
+        const auto x = load_kind<kKind>(d, s + base[j], index + j * n);
+        acc = hn::Add(acc, hn::Mul(x, hn::LoadU(d, weight + j * n)));
+      }
+      StoreAcc(d, acc, o + b * static_cast<std::int64_t>(n));
     }
-    StoreAcc(d, acc, o + b * static_cast<std::int64_t>(n));
   }
 }
 
@@ -383,7 +375,7 @@ HWY_INLINE hn::Vec<D> add_term(D d, hn::Vec<D> acc, const hn::TFromD<D>* HWY_RES
 // run (the row kernel's loads are its bottleneck).
 template <Access kKind, int kK, class Acc>
 void fixed_run(const LanePlan<Acc>& p, const typename LanePlan<Acc>::Run& r,
-               const Acc* HWY_RESTRICT src, Acc* HWY_RESTRICT out) {
+               const Acc* const* srcs, Acc* const* outs, int rows) {
   static_assert(kK >= 1 && kK <= 8, "fixed_run: 1 to 8 slots");
   const hn::ScalableTag<Acc> d;
   const std::size_t n = p.n;
@@ -400,8 +392,10 @@ void fixed_run(const LanePlan<Acc>& p, const typename LanePlan<Acc>::Run& r,
              w6 = hn::LoadU(d, weight + k6 * n), w7 = hn::LoadU(d, weight + k7 * n);
   const std::int64_t b0 = base[0], b1 = base[k1], b2 = base[k2], b3 = base[k3], b4 = base[k4],
                      b5 = base[k5], b6 = base[k6], b7 = base[k7];
-  Acc* o = out + r.first;
-  for (std::int64_t b = 0; b < r.count; ++b) {
+  for (int q = 0; q < rows; ++q) {
+    const Acc* HWY_RESTRICT src = srcs[q];
+    Acc* HWY_RESTRICT o = outs[q] + r.first;
+    for (std::int64_t b = 0; b < r.count; ++b) {
     const Acc* s = src + b * r.step;
     auto acc = add_term<kKind>(d, hn::Zero(d), s + b0, ix, w0);
     if constexpr (kK > 1) acc = add_term<kKind>(d, acc, s + b1, ix + k1 * n, w1);
@@ -412,98 +406,113 @@ void fixed_run(const LanePlan<Acc>& p, const typename LanePlan<Acc>::Run& r,
     if constexpr (kK > 6) acc = add_term<kKind>(d, acc, s + b6, ix + k6 * n, w6);
     if constexpr (kK > 7) acc = add_term<kKind>(d, acc, s + b7, ix + k7 * n, w7);
     hn::StoreU(acc, d, o + b * static_cast<std::int64_t>(n));
+    }
   }
 }
 
 template <Access kKind, class Acc>
-bool fixed_runs(const LanePlan<Acc>& p, const typename LanePlan<Acc>::Run& r, const Acc* src,
-                Acc* out) {
+bool fixed_runs(const LanePlan<Acc>& p, const typename LanePlan<Acc>::Run& r,
+                const Acc* const* srcs, Acc* const* outs, int rows) {
   switch (r.k) {
     case 1:
-      fixed_run<kKind, 1>(p, r, src, out);
+      fixed_run<kKind, 1>(p, r, srcs, outs, rows);
       return true;
     case 2:
-      fixed_run<kKind, 2>(p, r, src, out);
+      fixed_run<kKind, 2>(p, r, srcs, outs, rows);
       return true;
     case 3:
-      fixed_run<kKind, 3>(p, r, src, out);
+      fixed_run<kKind, 3>(p, r, srcs, outs, rows);
       return true;
     case 4:
-      fixed_run<kKind, 4>(p, r, src, out);
+      fixed_run<kKind, 4>(p, r, srcs, outs, rows);
       return true;
     case 5:
-      fixed_run<kKind, 5>(p, r, src, out);
+      fixed_run<kKind, 5>(p, r, srcs, outs, rows);
       return true;
     case 6:
-      fixed_run<kKind, 6>(p, r, src, out);
+      fixed_run<kKind, 6>(p, r, srcs, outs, rows);
       return true;
     case 7:
-      fixed_run<kKind, 7>(p, r, src, out);
+      fixed_run<kKind, 7>(p, r, srcs, outs, rows);
       return true;
     case 8:
-      fixed_run<kKind, 8>(p, r, src, out);
+      fixed_run<kKind, 8>(p, r, srcs, outs, rows);
       return true;
     default:
       return false;
   }
 }
 
-// out[i] = the sum of input i's list over the dense row src, for every input of t (the plan's
-// table), in the accumulation type or converted to the element type.
+// outs[q][i] = the sum of input i's list over the dense row srcs[q], for every input of t (the
+// plan's table) and q < rows, in the accumulation type or converted to the element type. Rows
+// go through the plan together, so that each run's and single input's description is read once
+// for all of them.
 template <class Acc, class TOut>
-void lane_row(const LanePlan<Acc>& p, const InvTable<Acc>& t, const Acc* HWY_RESTRICT src,
-              TOut* HWY_RESTRICT out) {
+void lane_rows(const LanePlan<Acc>& p, const InvTable<Acc>& t, const Acc* const* srcs,
+               TOut* const* outs, int rows) {
   const hn::ScalableTag<Acc> d;
   const std::size_t n = p.n;
   for (const auto& r : p.runs) {
     if (r.lanes == n) {
       if constexpr (std::is_same_v<TOut, Acc>) {
         // Rows in the accumulation type (the rings): the common tables' runs.
-        if ((r.uniform == kContiguous && fixed_runs<kContiguous>(p, r, src, out)) ||
-            (r.uniform == kStride2 && fixed_runs<kStride2>(p, r, src, out)) ||
-            (r.uniform == kPermute && fixed_runs<kPermute>(p, r, src, out)))
+        if ((r.uniform == kContiguous && fixed_runs<kContiguous>(p, r, srcs, outs, rows)) ||
+            (r.uniform == kStride2 && fixed_runs<kStride2>(p, r, srcs, outs, rows)) ||
+            (r.uniform == kPermute && fixed_runs<kPermute>(p, r, srcs, outs, rows)))
           continue;
       }
       switch (r.uniform) {
         case kContiguous:
-          uniform_run<kContiguous>(p, r, src, out);
+          uniform_run<kContiguous>(p, r, srcs, outs, rows);
           continue;
         case kStride2:
-          uniform_run<kStride2>(p, r, src, out);
+          uniform_run<kStride2>(p, r, srcs, outs, rows);
           continue;
         case kPermute:
-          uniform_run<kPermute>(p, r, src, out);
+          uniform_run<kPermute>(p, r, srcs, outs, rows);
           continue;
         case kGather:
-          uniform_run<kGather>(p, r, src, out);
+          uniform_run<kGather>(p, r, srcs, outs, rows);
           continue;
         default:
           break;
       }
     }
     const std::size_t j0 = r.slot, j1 = r.slot + r.k;
-    for (std::int64_t b = 0; b < r.count; ++b) {
-      const Acc* s = src + b * r.step;
-      auto acc = hn::Zero(d);
-      for (std::size_t j = j0; j < j1; ++j) {
-        const auto prod = hn::Mul(load_slot(d, p, j, s), hn::LoadU(d, &p.weight[j * n]));
-        if (p.masked[j]) {
-          const auto on = hn::Ne(hn::LoadU(d, &p.active[j * n]), hn::Zero(d));
-          acc = hn::IfThenElse(on, hn::Add(acc, prod), acc);
-        } else {
-          acc = hn::Add(acc, prod);
+    for (int q = 0; q < rows; ++q) {
+      for (std::int64_t b = 0; b < r.count; ++b) {
+        const Acc* s = srcs[q] + b * r.step;
+        auto acc = hn::Zero(d);
+        for (std::size_t j = j0; j < j1; ++j) {
+          const auto prod = hn::Mul(load_slot(d, p, j, s), hn::LoadU(d, &p.weight[j * n]));
+          if (p.masked[j]) {
+            const auto on = hn::Ne(hn::LoadU(d, &p.active[j * n]), hn::Zero(d));
+            acc = hn::IfThenElse(on, hn::Add(acc, prod), acc);
+          } else {
+            acc = hn::Add(acc, prod);
+          }
         }
-      }
-      TOut* o = out + r.first + b * static_cast<std::int64_t>(n);
-      if (r.lanes == n) {
-        StoreAcc(d, acc, o);
-      } else {
-        StoreAccN(d, acc, o, r.lanes);
+        TOut* o = outs[q] + r.first + b * static_cast<std::int64_t>(n);
+        if (r.lanes == n) {
+          StoreAcc(d, acc, o);
+        } else {
+          StoreAccN(d, acc, o, r.lanes);
+        }
       }
     }
   }
-  for (const std::int64_t i : p.scalar)
-    out[i] = kern::from_acc<TOut>(list_sum(t, i, src, 1));
+  for (const std::int64_t i : p.scalar) {
+    const auto e0 = t.start[static_cast<std::size_t>(i)];
+    const auto e1 = t.start[static_cast<std::size_t>(i + 1)];
+    for (int q = 0; q < rows; ++q) {
+      const Acc* src = srcs[q];
+      Acc acc = Acc(0);
+      for (auto e = e0; e < e1; ++e) {
+        acc = acc + t.w[static_cast<std::size_t>(e)] * src[t.out[static_cast<std::size_t>(e)]];
+      }
+      outs[q][i] = kern::from_acc<TOut>(acc);
+    }
+  }
 }
 
 // ---- the W level along C (channels-last, at least one vector of channels) ----------------------
@@ -671,6 +680,10 @@ InvTable<Acc> per_channel(const InvTable<Acc>& t, std::int64_t cc) {
   return v;
 }
 
+// W rows computed at a time: up to kMaxBatch, and about kBatchBytes of grad_output.
+constexpr int kMaxBatch = 8;
+constexpr std::int64_t kBatchBytes = 8192;
+
 // grad_input tensors of at least this many bytes are written with streaming stores.
 constexpr std::size_t kStreamBytes = std::size_t(16) << 20;
 
@@ -703,7 +716,13 @@ class Backward {
     }
     direct_src_ = std::is_same_v<T, Acc> && gs[4] == cc_;
     direct_dst_ = is[4] == cc_;
-    ry_ = ty.identity ? 0 : ring_size(ty);
+    // Short W rows are computed several at a time (the per-row work is small), into a ring
+    // with room for the rows one list combines plus the rows computed ahead.
+    batch_ = pixels_ ? 1
+                     : static_cast<int>(std::clamp<std::int64_t>(
+                           kBatchBytes / std::max<std::int64_t>(1, out_len_ * sizeof(Acc)), 1,
+                           getenv("UPS_BATCH") ? atol(getenv("UPS_BATCH")) : kMaxBatch));
+    ry_ = ty.identity ? 0 : ring_size(ty) + batch_ - 1;
     rz_ = tz.identity ? 0 : ring_size(tz);
     // Ring slots by output row and plane (no division per lookup).
     if (ry_ > 0) {
@@ -776,7 +795,7 @@ class Backward {
     void init(const Backward& b) {
       if (!ready) {
         ready = true;
-        if (!b.pixels_ && !b.direct_src_) src.resize(static_cast<std::size_t>(b.out_len_));
+        if (!b.pixels_ && !b.direct_src_) src.resize(static_cast<std::size_t>(b.batch_ * b.out_len_));
         if (!b.direct_dst_) tmp.resize(static_cast<std::size_t>(b.row_len_));
         wring.resize(static_cast<std::size_t>(b.ry_ * b.row_stride_));
         wtag.resize(static_cast<std::size_t>(b.ry_));
@@ -792,17 +811,24 @@ class Backward {
     }
   };
 
-  // The W row of grad_output row (oz, oy) of the unit at go, into dst.
+  // The W rows of grad_output rows (oz, oy0 + q) of the unit at go into dsts[q], q < rows.
   template <class TOut>
-  void w_row(Scratch& s, const T* go, std::int64_t oz, std::int64_t oy, TOut* dst) const {
+  void w_rows(Scratch& s, const T* go, std::int64_t oz, std::int64_t oy0, int rows,
+              TOut* const* dsts) const {
     const std::int64_t* gs = g_.dst_stride;
-    const T* row = go + oz * gs[2] + oy * gs[3];
-    if (pixels_) return pixel_row(tx_, row, gs[4], cc_, dst);
-
-    const Acc* src = nullptr;
-    if constexpr (std::is_same_v<T, Acc>) src = row;
-    if (!direct_src_) {
-      Acc* buf = s.src.data();
+    const T* first = go + oz * gs[2] + oy0 * gs[3];
+    if (pixels_) {
+      for (int q = 0; q < rows; ++q)
+        pixel_row(tx_, first + q * gs[3], gs[4], cc_, dsts[q]);
+      return;
+    }
+    const Acc* srcs[kMaxBatch] = {};
+    for (int q = 0; q < rows; ++q) {
+      const T* row = first + q * gs[3];
+      if constexpr (std::is_same_v<T, Acc>) srcs[q] = row;
+      if (direct_src_) continue;
+      // The row as dense accumulation-type values.
+      Acc* buf = s.src.data() + q * out_len_;
       if (gs[4] == cc_) {
         const hn::ScalableTag<Acc> d;
         const auto n = static_cast<std::int64_t>(hn::Lanes(d));
@@ -817,28 +843,36 @@ class Backward {
             buf[o * cc_ + ch] = kern::to_acc<Acc>(row[o * gs[4] + ch]);
         }
       }
-      src = buf;
+      srcs[q] = buf;
     }
-    lane_row(plan_, *lanes_table_, src, dst);
+    lane_rows(plan_, *lanes_table_, srcs, dsts, rows);
   }
 
-  // The W row (oz, oy) from the ring, computed there when it is not.
+  // The W row (oz, oy) from the ring, computed there when it is not, together with the rows
+  // after it that are not there either (up to batch_ rows: the ring has room for them).
   const Acc* w_cached(Scratch& s, const T* go, std::int64_t oz, std::int64_t oy) const {
-    const auto slot = static_cast<std::size_t>(wslot_[static_cast<std::size_t>(oy)]);
-    Acc* row = s.wring.data() + static_cast<std::int64_t>(slot) * row_stride_;
-    const std::int64_t key = oz * g_.out[1] + oy;
-    if (s.wtag[slot] != key) {
-      w_row(s, go, oz, oy, row);
-      s.wtag[slot] = key;
+    auto slot_of = [&](std::int64_t o) {
+      return static_cast<std::size_t>(wslot_[static_cast<std::size_t>(o)]);
+    };
+    const std::int64_t key = oz * g_.out[1];
+    if (s.wtag[slot_of(oy)] != key + oy) {
+      Acc* dsts[kMaxBatch];
+      int rows = 0;
+      for (std::int64_t o = oy; rows < batch_ && o < g_.out[1] && s.wtag[slot_of(o)] != key + o;
+           ++o, ++rows) {
+        dsts[rows] = s.wring.data() + static_cast<std::int64_t>(slot_of(o)) * row_stride_;
+        s.wtag[slot_of(o)] = key + o;
+      }
+      w_rows(s, go, oz, oy, rows, dsts);
     }
-    return row;
+    return s.wring.data() + static_cast<std::int64_t>(slot_of(oy)) * row_stride_;
   }
 
   // Row y of the H level of output plane oz, into dst.
   template <bool kStream, class TOut>
   void h_row(Scratch& s, const T* go, std::int64_t oz, std::int64_t y, TOut* dst) const {
     // W rows stored into grad_input do not stream: their vectors may overlap.
-    if (ty_.identity) return w_row(s, go, oz, y, dst);
+    if (ty_.identity) return w_rows(s, go, oz, y, 1, &dst);
     const auto e0 = static_cast<std::size_t>(ty_.start[static_cast<std::size_t>(y)]);
     const auto e1 = static_cast<std::size_t>(ty_.start[static_cast<std::size_t>(y + 1)]);
     for (std::size_t e = e0; e < e1; ++e)
@@ -887,6 +921,7 @@ class Backward {
   bool cl_ = false, pixels_ = false, direct_src_ = false, direct_dst_ = false, stream_ = false;
   std::int64_t cc_ = 1, row_len_ = 0, out_len_ = 0, row_stride_ = 0, ry_ = 0, rz_ = 0;
   std::int64_t units_ = 0, band_rows_ = 0, bands_ = 1;
+  int batch_ = 1;
   InvTable<Acc> flat_;
   const InvTable<Acc>* lanes_table_ = nullptr;
   LanePlan<Acc> plan_;
