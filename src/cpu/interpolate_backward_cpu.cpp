@@ -374,8 +374,8 @@ HWY_INLINE hn::Vec<D> add_term(D d, hn::Vec<D> acc, const hn::TFromD<D>* HWY_RES
 // uniform_run with kK slots known at compile time: the weights stay in registers for the whole
 // run (the row kernel's loads are its bottleneck).
 template <Access kKind, int kK, class Acc>
-void fixed_run(const LanePlan<Acc>& p, const typename LanePlan<Acc>::Run& r,
-               const Acc* const* srcs, Acc* const* outs, int rows) {
+void fixed_run(const LanePlan<Acc>& p, const typename LanePlan<Acc>::Run& r, const Acc* const* srcs,
+               Acc* const* outs, int rows) {
   static_assert(kK >= 1 && kK <= 8, "fixed_run: 1 to 8 slots");
   const hn::ScalableTag<Acc> d;
   const std::size_t n = p.n;
@@ -396,16 +396,16 @@ void fixed_run(const LanePlan<Acc>& p, const typename LanePlan<Acc>::Run& r,
     const Acc* HWY_RESTRICT src = srcs[q];
     Acc* HWY_RESTRICT o = outs[q] + r.first;
     for (std::int64_t b = 0; b < r.count; ++b) {
-    const Acc* s = src + b * r.step;
-    auto acc = add_term<kKind>(d, hn::Zero(d), s + b0, ix, w0);
-    if constexpr (kK > 1) acc = add_term<kKind>(d, acc, s + b1, ix + k1 * n, w1);
-    if constexpr (kK > 2) acc = add_term<kKind>(d, acc, s + b2, ix + k2 * n, w2);
-    if constexpr (kK > 3) acc = add_term<kKind>(d, acc, s + b3, ix + k3 * n, w3);
-    if constexpr (kK > 4) acc = add_term<kKind>(d, acc, s + b4, ix + k4 * n, w4);
-    if constexpr (kK > 5) acc = add_term<kKind>(d, acc, s + b5, ix + k5 * n, w5);
-    if constexpr (kK > 6) acc = add_term<kKind>(d, acc, s + b6, ix + k6 * n, w6);
-    if constexpr (kK > 7) acc = add_term<kKind>(d, acc, s + b7, ix + k7 * n, w7);
-    hn::StoreU(acc, d, o + b * static_cast<std::int64_t>(n));
+      const Acc* s = src + b * r.step;
+      auto acc = add_term<kKind>(d, hn::Zero(d), s + b0, ix, w0);
+      if constexpr (kK > 1) acc = add_term<kKind>(d, acc, s + b1, ix + k1 * n, w1);
+      if constexpr (kK > 2) acc = add_term<kKind>(d, acc, s + b2, ix + k2 * n, w2);
+      if constexpr (kK > 3) acc = add_term<kKind>(d, acc, s + b3, ix + k3 * n, w3);
+      if constexpr (kK > 4) acc = add_term<kKind>(d, acc, s + b4, ix + k4 * n, w4);
+      if constexpr (kK > 5) acc = add_term<kKind>(d, acc, s + b5, ix + k5 * n, w5);
+      if constexpr (kK > 6) acc = add_term<kKind>(d, acc, s + b6, ix + k6 * n, w6);
+      if constexpr (kK > 7) acc = add_term<kKind>(d, acc, s + b7, ix + k7 * n, w7);
+      hn::StoreU(acc, d, o + b * static_cast<std::int64_t>(n));
     }
   }
 }
@@ -519,10 +519,12 @@ void lane_rows(const LanePlan<Acc>& p, const InvTable<Acc>& t, const Acc* const*
 
 // out[x * cc + ch] = the sum of input x's list of w * row[o * pixel + ch], for every input x of t
 // and channel ch < cc (cc >= lanes). The vectors of a pixel start at 0, lanes, 2 * lanes, ...,
-// the last at cc - lanes (overlapping the one before it when lanes does not divide cc).
+// the last at cc - lanes (overlapping the one before it when lanes does not divide cc). Two rows
+// at a time when row1 / out1 are given: they share the lists and weights.
 template <class T, class Acc, class TOut>
-void pixel_row(const InvTable<Acc>& t, const T* HWY_RESTRICT row, std::int64_t pixel,
-               std::int64_t cc, TOut* HWY_RESTRICT out) {
+void pixel_rows(const InvTable<Acc>& t, const T* HWY_RESTRICT row0, const T* HWY_RESTRICT row1,
+                std::int64_t pixel, std::int64_t cc, TOut* HWY_RESTRICT out0,
+                TOut* HWY_RESTRICT out1) {
   const hn::ScalableTag<Acc> d;
   const auto n = static_cast<std::int64_t>(hn::Lanes(d));
   const std::int64_t nv = (cc + n - 1) / n;
@@ -532,30 +534,86 @@ void pixel_row(const InvTable<Acc>& t, const T* HWY_RESTRICT row, std::int64_t p
   const Acc* w = t.w.data();
   for (std::int64_t x = 0; x < t.in; ++x) {
     const std::int64_t e0 = start[x], e1 = start[x + 1];
-    TOut* dst = out + x * cc;
     std::int64_t v = 0;
+    if (row1 != nullptr) {
+      for (; v + 4 <= nv; v += 4) {
+        const std::int64_t c0 = off(v), c1 = off(v + 1), c2 = off(v + 2), c3 = off(v + 3);
+        auto a0 = hn::Zero(d), a1 = hn::Zero(d), a2 = hn::Zero(d), a3 = hn::Zero(d);
+        auto b0 = hn::Zero(d), b1 = hn::Zero(d), b2 = hn::Zero(d), b3 = hn::Zero(d);
+        for (std::int64_t e = e0; e < e1; ++e) {
+          const T* s0 = row0 + outs[e] * pixel;
+          const T* s1 = row1 + outs[e] * pixel;
+          const auto we = hn::Set(d, w[e]);
+          a0 = hn::Add(a0, hn::Mul(LoadAcc(d, s0 + c0), we));
+          a1 = hn::Add(a1, hn::Mul(LoadAcc(d, s0 + c1), we));
+          a2 = hn::Add(a2, hn::Mul(LoadAcc(d, s0 + c2), we));
+          a3 = hn::Add(a3, hn::Mul(LoadAcc(d, s0 + c3), we));
+          b0 = hn::Add(b0, hn::Mul(LoadAcc(d, s1 + c0), we));
+          b1 = hn::Add(b1, hn::Mul(LoadAcc(d, s1 + c1), we));
+          b2 = hn::Add(b2, hn::Mul(LoadAcc(d, s1 + c2), we));
+          b3 = hn::Add(b3, hn::Mul(LoadAcc(d, s1 + c3), we));
+        }
+        StoreAcc(d, a0, out0 + x * cc + c0);
+        StoreAcc(d, a1, out0 + x * cc + c1);
+        StoreAcc(d, a2, out0 + x * cc + c2);
+        StoreAcc(d, a3, out0 + x * cc + c3);
+        StoreAcc(d, b0, out1 + x * cc + c0);
+        StoreAcc(d, b1, out1 + x * cc + c1);
+        StoreAcc(d, b2, out1 + x * cc + c2);
+        StoreAcc(d, b3, out1 + x * cc + c3);
+      }
+      for (; v + 2 <= nv; v += 2) {
+        const std::int64_t c0 = off(v), c1 = off(v + 1);
+        auto a0 = hn::Zero(d), a1 = hn::Zero(d), b0 = hn::Zero(d), b1 = hn::Zero(d);
+        for (std::int64_t e = e0; e < e1; ++e) {
+          const T* s0 = row0 + outs[e] * pixel;
+          const T* s1 = row1 + outs[e] * pixel;
+          const auto we = hn::Set(d, w[e]);
+          a0 = hn::Add(a0, hn::Mul(LoadAcc(d, s0 + c0), we));
+          a1 = hn::Add(a1, hn::Mul(LoadAcc(d, s0 + c1), we));
+          b0 = hn::Add(b0, hn::Mul(LoadAcc(d, s1 + c0), we));
+          b1 = hn::Add(b1, hn::Mul(LoadAcc(d, s1 + c1), we));
+        }
+        StoreAcc(d, a0, out0 + x * cc + c0);
+        StoreAcc(d, a1, out0 + x * cc + c1);
+        StoreAcc(d, b0, out1 + x * cc + c0);
+        StoreAcc(d, b1, out1 + x * cc + c1);
+      }
+      for (; v < nv; ++v) {
+        const std::int64_t c0 = off(v);
+        auto a0 = hn::Zero(d), b0 = hn::Zero(d);
+        for (std::int64_t e = e0; e < e1; ++e) {
+          const auto we = hn::Set(d, w[e]);
+          a0 = hn::Add(a0, hn::Mul(LoadAcc(d, row0 + outs[e] * pixel + c0), we));
+          b0 = hn::Add(b0, hn::Mul(LoadAcc(d, row1 + outs[e] * pixel + c0), we));
+        }
+        StoreAcc(d, a0, out0 + x * cc + c0);
+        StoreAcc(d, b0, out1 + x * cc + c0);
+      }
+      continue;
+    }
     for (; v + 4 <= nv; v += 4) {
       const std::int64_t c0 = off(v), c1 = off(v + 1), c2 = off(v + 2), c3 = off(v + 3);
       auto a0 = hn::Zero(d), a1 = hn::Zero(d), a2 = hn::Zero(d), a3 = hn::Zero(d);
       for (std::int64_t e = e0; e < e1; ++e) {
-        const T* src = row + outs[e] * pixel;
+        const T* src = row0 + outs[e] * pixel;
         const auto we = hn::Set(d, w[e]);
         a0 = hn::Add(a0, hn::Mul(LoadAcc(d, src + c0), we));
         a1 = hn::Add(a1, hn::Mul(LoadAcc(d, src + c1), we));
         a2 = hn::Add(a2, hn::Mul(LoadAcc(d, src + c2), we));
         a3 = hn::Add(a3, hn::Mul(LoadAcc(d, src + c3), we));
       }
-      StoreAcc(d, a0, dst + c0);
-      StoreAcc(d, a1, dst + c1);
-      StoreAcc(d, a2, dst + c2);
-      StoreAcc(d, a3, dst + c3);
+      StoreAcc(d, a0, out0 + x * cc + c0);
+      StoreAcc(d, a1, out0 + x * cc + c1);
+      StoreAcc(d, a2, out0 + x * cc + c2);
+      StoreAcc(d, a3, out0 + x * cc + c3);
     }
     for (; v < nv; ++v) {
       const std::int64_t c0 = off(v);
       auto a0 = hn::Zero(d);
       for (std::int64_t e = e0; e < e1; ++e)
-        a0 = hn::Add(a0, hn::Mul(LoadAcc(d, row + outs[e] * pixel + c0), hn::Set(d, w[e])));
-      StoreAcc(d, a0, dst + c0);
+        a0 = hn::Add(a0, hn::Mul(LoadAcc(d, row0 + outs[e] * pixel + c0), hn::Set(d, w[e])));
+      StoreAcc(d, a0, out0 + x * cc + c0);
     }
   }
 }
@@ -716,12 +774,15 @@ class Backward {
     }
     direct_src_ = std::is_same_v<T, Acc> && gs[4] == cc_;
     direct_dst_ = is[4] == cc_;
-    // Short W rows are computed several at a time (the per-row work is small), into a ring
-    // with room for the rows one list combines plus the rows computed ahead.
-    batch_ = pixels_ ? 1
-                     : static_cast<int>(std::clamp<std::int64_t>(
-                           kBatchBytes / std::max<std::int64_t>(1, out_len_ * sizeof(Acc)), 1,
-                           getenv("UPS_BATCH") ? atol(getenv("UPS_BATCH")) : kMaxBatch));
+    // W rows are computed several at a time, into a ring with room for the rows one list
+    // combines plus the rows computed ahead: short rows (little work per row) up to about
+    // kBatchBytes of grad_output, channels-last pixel rows two at a time (two memory streams,
+    // one pass over the lists and weights).
+    batch_ =
+        pixels_
+            ? 2
+            : static_cast<int>(std::clamp<std::int64_t>(
+                  kBatchBytes / std::max<std::int64_t>(1, out_len_ * sizeof(Acc)), 1, kMaxBatch));
     ry_ = ty.identity ? 0 : ring_size(ty) + batch_ - 1;
     rz_ = tz.identity ? 0 : ring_size(tz);
     // Ring slots by output row and plane (no division per lookup).
@@ -735,7 +796,7 @@ class Backward {
     }
     units_ = cl_ ? g.n : g.n * g.c;
     // grad_input far larger than the caches: its rows go to memory with streaming stores.
-    stream_ = !getenv("UPS_NOSTREAM") &&
+    stream_ =
         static_cast<std::size_t>(units_ * g.in[0] * g.in[1] * row_len_) * sizeof(T) >= kStreamBytes;
     // Bands of rows (planes for 3-D kinds) when there are too few units to keep every thread
     // busy to the end; a band recomputes the W rows (H planes) at its edges.
@@ -795,7 +856,8 @@ class Backward {
     void init(const Backward& b) {
       if (!ready) {
         ready = true;
-        if (!b.pixels_ && !b.direct_src_) src.resize(static_cast<std::size_t>(b.batch_ * b.out_len_));
+        if (!b.pixels_ && !b.direct_src_)
+          src.resize(static_cast<std::size_t>(b.batch_ * b.out_len_));
         if (!b.direct_dst_) tmp.resize(static_cast<std::size_t>(b.row_len_));
         wring.resize(static_cast<std::size_t>(b.ry_ * b.row_stride_));
         wtag.resize(static_cast<std::size_t>(b.ry_));
@@ -818,8 +880,13 @@ class Backward {
     const std::int64_t* gs = g_.dst_stride;
     const T* first = go + oz * gs[2] + oy0 * gs[3];
     if (pixels_) {
-      for (int q = 0; q < rows; ++q)
-        pixel_row(tx_, first + q * gs[3], gs[4], cc_, dsts[q]);
+      int q = 0;
+      for (; q + 2 <= rows; q += 2) {
+        pixel_rows(tx_, first + q * gs[3], first + (q + 1) * gs[3], gs[4], cc_, dsts[q],
+                   dsts[q + 1]);
+      }
+      if (q < rows)
+        pixel_rows<T, Acc, TOut>(tx_, first + q * gs[3], nullptr, gs[4], cc_, dsts[q], nullptr);
       return;
     }
     const Acc* srcs[kMaxBatch] = {};

@@ -417,6 +417,7 @@ TEST_CASE("interpolate_backward CPU paths on larger tensors", "[interpolate][bac
   const std::vector<Big> cases = {
       {InterpMode::kBilinear, false, {2, 37, 41, 77}, {2.0, 2.0}},
       {InterpMode::kBilinear, false, {1, 3, 70, 131}, {2.0, 2.0}},
+      {InterpMode::kBilinear, false, {1, 67, 20, 23}, {2.0, 2.0}},
       {InterpMode::kNearest, false, {2, 19, 33, 67}, {2.0, 2.0}},
       {InterpMode::kNearestExact, false, {1, 17, 30, 50}, {0.5, 3.0}},
       {InterpMode::kBicubic, false, {1, 21, 35, 66}, {2.0, 2.0}},
