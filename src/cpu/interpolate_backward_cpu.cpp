@@ -774,6 +774,7 @@ class Backward {
     }
     direct_src_ = std::is_same_v<T, Acc> && gs[4] == cc_;
     direct_dst_ = is[4] == cc_;
+    dense_planes_ = direct_dst_ && row_stride_ == row_len_ && is[3] == row_len_;
     // W rows are computed several at a time, into a ring with room for the rows one list
     // combines plus the rows computed ahead: short rows (little work per row) up to about
     // kBatchBytes of grad_output, channels-last pixel rows two at a time (two memory streams,
@@ -834,6 +835,17 @@ class Backward {
       for (std::size_t e = e0; e < e1; ++e)
         s.planes[e - e0] = plane(s, go, tz_.out[e]);
       const int count = static_cast<int>(e1 - e0);
+      if (dense_planes_) {
+        // Planes of rows without gaps, in the ring and in grad_input: one sum over all of it.
+        T* dst = gi + z * g_.src_stride[2];
+        const std::int64_t len = g_.in[1] * row_len_;
+        if (stream_) {
+          combine<true>(s.planes.data(), &tz_.w[e0], count, len, dst);
+        } else {
+          combine<false>(s.planes.data(), &tz_.w[e0], count, len, dst);
+        }
+        continue;
+      }
       for (std::int64_t y = 0; y < g_.in[1]; ++y) {
         for (std::size_t e = e0; e < e1; ++e)
           s.drows[e - e0] = s.planes[e - e0] + y * row_stride_;
@@ -986,6 +998,7 @@ class Backward {
   const T* go_;
   T* gi_;
   bool cl_ = false, pixels_ = false, direct_src_ = false, direct_dst_ = false, stream_ = false;
+  bool dense_planes_ = false;
   std::int64_t cc_ = 1, row_len_ = 0, out_len_ = 0, row_stride_ = 0, ry_ = 0, rz_ = 0;
   std::int64_t units_ = 0, band_rows_ = 0, bands_ = 1;
   int batch_ = 1;

@@ -431,6 +431,8 @@ TEST_CASE("interpolate_backward CPU paths on larger tensors", "[interpolate][bac
       {InterpMode::kTrilinear, false, {1, 17, 9, 21, 35}, {2.0, 2.0, 2.0}},
       {InterpMode::kTrilinear, false, {1, 2, 9, 33, 41}, {0.6, 1.5, 0.5}},
       {InterpMode::kNearest, false, {1, 3, 6, 20, 37}, {2.0, 1.0, 2.0}},
+      {InterpMode::kTrilinear, false, {1, 3, 5, 12, 32}, {2.0, 1.5, 2.0}},  // rows of 64
+      {InterpMode::kArea, false, {2, 2, 6, 10, 64}, {0.5, 2.0, 0.5}},
   };
   int failures = 0;
   std::uint64_t seed = 1;
