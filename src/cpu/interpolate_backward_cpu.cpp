@@ -17,8 +17,9 @@
 //
 // Work: a task is a band of rows of one (N, C) plane, or of one image for channels-last tensors
 // (C innermost in both), whose rows are then in_W pixels of C values. The W rows a band needs
-// are computed once each, into a ring of recent rows (the H lists of consecutive rows overlap),
-// and the H level goes straight into grad_input; 3-D kinds keep a ring of H-level planes the
+// are computed once each, a few at a time, into a ring of recent rows (the H lists of
+// consecutive rows overlap), and the H level goes straight into grad_input (streaming stores
+// when grad_input is far larger than the caches); 3-D kinds keep a ring of H-level planes the
 // same way. Nothing is as large as a whole plane of W rows, so the passes run in cache.
 //
 // The W level, along a row (vectorised over inputs x, or over (x, c) for channels-last tensors
@@ -26,8 +27,9 @@
 // inputs, each with one load per list position ("slot") whose lane indices are contiguous,
 // stride 2 (integer upscaling by 2), within one vector (downscaling: a permutation) or anything
 // else (a gather); inputs at the row's ends whose lists do not fit are summed one at a time.
+// Consecutive blocks that differ only by an offset form runs, whose weights stay in registers.
 // With channels-last tensors of at least one vector of channels, the W level instead runs along
-// C: each pixel's channels are contiguous in every tap.
+// C, two rows at a time: each pixel's channels are contiguous in every tap.
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -81,8 +83,8 @@ struct LanePlan {
     std::size_t k;
     std::int64_t count = 1;
     std::int64_t step = 0;
-    std::uint8_t uniform =
-        kMixed;  // the access of every slot when they share it and no lane is masked
+    // The access of every slot when they all have the same and no lane is masked.
+    std::uint8_t uniform = kMixed;
   };
   std::size_t n = 0;  // lanes per vector
   std::vector<Run> runs;
@@ -696,8 +698,7 @@ void combine(const Acc* const* rows, const Acc* w, int count, std::int64_t len, 
   }
 }
 
-// ---- one call
-// --------------------------------------------------------------------------------------
+// ---- one call ----------------------------------------------------------------------------------
 
 // The largest distance between the first and last output of one list, plus one (at least 1):
 // a ring of that many rows (or planes) indexed by output modulo its size holds every row one
@@ -779,11 +780,10 @@ class Backward {
     // combines plus the rows computed ahead: short rows (little work per row) up to about
     // kBatchBytes of grad_output, channels-last pixel rows two at a time (two memory streams,
     // one pass over the lists and weights).
-    batch_ =
-        pixels_
-            ? 2
-            : static_cast<int>(std::clamp<std::int64_t>(
-                  kBatchBytes / std::max<std::int64_t>(1, out_len_ * sizeof(Acc)), 1, kMaxBatch));
+    const auto row_bytes = out_len_ * static_cast<std::int64_t>(sizeof(Acc));
+    batch_ = pixels_ ? 2
+                     : static_cast<int>(std::clamp<std::int64_t>(
+                           kBatchBytes / std::max<std::int64_t>(1, row_bytes), 1, kMaxBatch));
     ry_ = ty.identity ? 0 : ring_size(ty) + batch_ - 1;
     rz_ = tz.identity ? 0 : ring_size(tz);
     // Ring slots by output row and plane (no division per lookup).
