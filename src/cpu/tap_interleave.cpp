@@ -12,6 +12,7 @@
 // backward copies bits. A row's sum for grad_bias is formed as 16 partial sums (element i goes
 // to partial i mod 16, partials in order, then the tail in order), the same on every SIMD target
 // and for every thread count.
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
@@ -31,6 +32,25 @@ HWY_BEFORE_NAMESPACE();
 namespace ups {
 namespace detail {
 namespace HWY_NAMESPACE {
+
+// Runs body(begin, end) over [0, n) in at most `threads` contiguous chunks. On OpenMP where the
+// build has it: these passes run between oneDNN's OpenMP regions, whose threads keep spinning for
+// a while after each region, and the threads of a second pool would compete with them for the
+// same cores.
+template <class Body>
+void ForChunks(std::int64_t n, int threads, Body&& body) {
+#ifdef _OPENMP
+  const int chunks =
+      static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(threads, n)));
+#pragma omp parallel for schedule(static) num_threads(chunks)
+  for (int c = 0; c < chunks; ++c) {
+    const std::int64_t b = n * c / chunks, e = n * (c + 1) / chunks;
+    if (b < e) body(b, e);
+  }
+#else
+  parallel_for(n, threads, 1, body);
+#endif
+}
 
 // The unsigned lane type that moves a T's bits.
 template <class T>
@@ -196,7 +216,7 @@ void InterleaveImpl(const ConvTransposePlan& p, std::int64_t n, const void* prod
   const T* bias = static_cast<const T*>(p.bias);
   const std::int64_t* ds = g.dst_stride;
   const bool vec = ds[4] == 1 && kw_n <= 4;
-  parallel_for(rows, threads, 64, [&](std::int64_t begin, std::int64_t end) {
+  ForChunks(rows, threads, [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t r = begin; r < end; ++r) {
       std::int64_t q = r;
       const std::int64_t kh = q % g.k[1];
@@ -256,7 +276,7 @@ void DeinterleaveImpl(const ConvTransposePlan& p, std::int64_t n, void* g_bytes,
   const std::int64_t* ds = g.dst_stride;
   const bool vec = ds[4] == 1 && kw_n <= 4;
   using U = Bits<T>;
-  parallel_for(g.cout_g, threads, 1, [&](std::int64_t begin, std::int64_t end) {
+  ForChunks(g.cout_g, threads, [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t co = begin; co < end; ++co) {
       double total = 0.0;
       for (std::int64_t d = 0; d < g.in[0]; ++d) {
