@@ -172,6 +172,25 @@ bool add_block(LanePlan<Acc>& p, const InvTable<Acc>& t, std::int64_t src_len, s
       p.active.push_back(on ? Acc(1) : Acc(0));
     }
   }
+  // Stride-2 slots of both parities (near the row's end): all odd when they can be, so that the
+  // block runs in the kernel of one access.
+  bool even = false, odd = false, others = false;
+  for (std::size_t j = slot0; j < p.access.size(); ++j) {
+    even = even || p.access[j] == kStride2;
+    odd = odd || p.access[j] == kStride2Odd;
+    others = others || (p.access[j] != kStride2 && p.access[j] != kStride2Odd);
+  }
+  if (even && odd && !others) {
+    bool room = true;
+    for (std::size_t j = slot0; j < p.access.size(); ++j)
+      room = room && (p.access[j] == kStride2Odd || p.base[j] >= 1);
+    for (std::size_t j = slot0; room && j < p.access.size(); ++j) {
+      if (p.access[j] == kStride2) {
+        p.access[j] = kStride2Odd;
+        p.base[j] -= 1;
+      }
+    }
+  }
   p.runs.push_back({s, m, slot0, static_cast<std::size_t>(k)});
   return true;
 }
@@ -308,6 +327,13 @@ HWY_INLINE hn::Vec<D> load_kind(D d, const hn::TFromD<D>* HWY_RESTRICT at,
     return hn::LoadU(d, at);
 #else
     return hn::ConcatEven(d, hn::LoadU(d, at + hn::Lanes(d)), hn::LoadU(d, at));
+#endif
+  } else if constexpr (kKind == kStride2Odd) {
+    (void)index;
+#if HWY_TARGET == HWY_SCALAR  // one lane: never chosen
+    return hn::LoadU(d, at);
+#else
+    return hn::ConcatOdd(d, hn::LoadU(d, at + hn::Lanes(d)), hn::LoadU(d, at));
 #endif
   } else if constexpr (kKind == kPermute) {
     return hn::TableLookupLanes(hn::LoadU(d, at), hn::SetTableIndices(d, index));
@@ -460,6 +486,7 @@ void lane_rows(const LanePlan<Acc>& p, const InvTable<Acc>& t, const Acc* const*
         // Rows in the accumulation type (the rings): the common tables' runs.
         if ((r.uniform == kContiguous && fixed_runs<kContiguous>(p, r, srcs, outs, rows)) ||
             (r.uniform == kStride2 && fixed_runs<kStride2>(p, r, srcs, outs, rows)) ||
+            (r.uniform == kStride2Odd && fixed_runs<kStride2Odd>(p, r, srcs, outs, rows)) ||
             (r.uniform == kPermute && fixed_runs<kPermute>(p, r, srcs, outs, rows)))
           continue;
       }
@@ -469,6 +496,9 @@ void lane_rows(const LanePlan<Acc>& p, const InvTable<Acc>& t, const Acc* const*
           continue;
         case kStride2:
           uniform_run<kStride2>(p, r, srcs, outs, rows);
+          continue;
+        case kStride2Odd:
+          uniform_run<kStride2Odd>(p, r, srcs, outs, rows);
           continue;
         case kPermute:
           uniform_run<kPermute>(p, r, srcs, outs, rows);
